@@ -1,0 +1,316 @@
+//! The canonical order, as the OMS sends it and as imports hand it back.
+
+use std::fmt;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::Error;
+
+/// An order's status in the OMS. The eight known ones, plus any custom status kept by its name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OmsStatus {
+    /// 新規受付 (a seed's 新規 means this too)
+    New,
+    /// 処理中
+    Processing,
+    /// 発送待ち
+    AwaitingShipment,
+    /// 発送前入金待ち
+    AwaitingPaymentBeforeShipment,
+    /// 発送後入金待ち
+    AwaitingPaymentAfterShipment,
+    /// 保留
+    OnHold,
+    /// キャンセル
+    Cancelled,
+    /// 処理済み
+    Processed,
+    /// A status the OMS defines itself; treated as "other" by every rule.
+    Custom(String),
+}
+
+impl OmsStatus {
+    pub const KNOWN: [OmsStatus; 8] = [
+        OmsStatus::New,
+        OmsStatus::Processing,
+        OmsStatus::AwaitingShipment,
+        OmsStatus::AwaitingPaymentBeforeShipment,
+        OmsStatus::AwaitingPaymentAfterShipment,
+        OmsStatus::OnHold,
+        OmsStatus::Cancelled,
+        OmsStatus::Processed,
+    ];
+
+    /// Never fails: an unknown name is a custom status.
+    pub fn from_name(name: &str) -> OmsStatus {
+        match name.trim() {
+            "新規受付" | "新規" => OmsStatus::New,
+            "処理中" => OmsStatus::Processing,
+            "発送待ち" => OmsStatus::AwaitingShipment,
+            "発送前入金待ち" => OmsStatus::AwaitingPaymentBeforeShipment,
+            "発送後入金待ち" => OmsStatus::AwaitingPaymentAfterShipment,
+            "保留" => OmsStatus::OnHold,
+            "キャンセル" => OmsStatus::Cancelled,
+            "処理済み" => OmsStatus::Processed,
+            other => OmsStatus::Custom(other.to_string()),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            OmsStatus::New => "新規受付",
+            OmsStatus::Processing => "処理中",
+            OmsStatus::AwaitingShipment => "発送待ち",
+            OmsStatus::AwaitingPaymentBeforeShipment => "発送前入金待ち",
+            OmsStatus::AwaitingPaymentAfterShipment => "発送後入金待ち",
+            OmsStatus::OnHold => "保留",
+            OmsStatus::Cancelled => "キャンセル",
+            OmsStatus::Processed => "処理済み",
+            OmsStatus::Custom(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for OmsStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for OmsStatus {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for OmsStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(OmsStatus::from_name(&String::deserialize(d)?))
+    }
+}
+
+/// A carrier by its canonical code; each cart client maps it to the cart's own id or name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Carrier {
+    /// ヤマト運輸
+    Yamato,
+    /// 佐川急便
+    Sagawa,
+    /// 日本郵便
+    JapanPost,
+    /// 西濃運輸
+    Seino,
+    /// 福山通運
+    Fukuyama,
+    /// Any other carrier, by the name the shop uses (wire form `other:<name>`).
+    Other(String),
+}
+
+impl Carrier {
+    pub fn parse(code: &str) -> Result<Carrier, Error> {
+        let code = code.trim();
+        match code {
+            "yamato" => Ok(Carrier::Yamato),
+            "sagawa" => Ok(Carrier::Sagawa),
+            "japanpost" => Ok(Carrier::JapanPost),
+            "seino" => Ok(Carrier::Seino),
+            "fukuyama" => Ok(Carrier::Fukuyama),
+            _ => match code.strip_prefix("other:").map(str::trim) {
+                Some(name) if !name.is_empty() => Ok(Carrier::Other(name.to_string())),
+                _ => Err(Error::invalid(
+                    "carrier",
+                    format!(
+                        "unknown carrier code {code:?}: use yamato, sagawa, japanpost, seino, fukuyama or other:<name>"
+                    ),
+                )),
+            },
+        }
+    }
+
+    pub fn code(&self) -> String {
+        match self {
+            Carrier::Yamato => "yamato".into(),
+            Carrier::Sagawa => "sagawa".into(),
+            Carrier::JapanPost => "japanpost".into(),
+            Carrier::Seino => "seino".into(),
+            Carrier::Fukuyama => "fukuyama".into(),
+            Carrier::Other(name) => format!("other:{name}"),
+        }
+    }
+
+    /// The carrier's name as Japanese shops and carts write it.
+    pub fn japanese_name(&self) -> &str {
+        match self {
+            Carrier::Yamato => "ヤマト運輸",
+            Carrier::Sagawa => "佐川急便",
+            Carrier::JapanPost => "日本郵便",
+            Carrier::Seino => "西濃運輸",
+            Carrier::Fukuyama => "福山通運",
+            Carrier::Other(name) => name,
+        }
+    }
+}
+
+impl Serialize for Carrier {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Carrier {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Carrier::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A tracking number (伝票番号): trimmed, not empty, at most 64 characters of letters, digits and '-'.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct TrackingNumber(String);
+
+impl TrackingNumber {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<TrackingNumber, Error> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(Error::invalid("tracking_number", "is empty"));
+        }
+        if s.chars().count() > Self::MAX_LEN {
+            return Err(Error::invalid(
+                "tracking_number",
+                format!("is longer than {} characters", Self::MAX_LEN),
+            ));
+        }
+        if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(Error::invalid(
+                "tracking_number",
+                format!("{s:?} may hold only letters, digits and '-'"),
+            ));
+        }
+        Ok(TrackingNumber(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TrackingNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for TrackingNumber {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        TrackingNumber::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// One ordered line, by the cart's own id for it (BASE order_item_id, CS-Cart item id, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub item_id: String,
+    #[serde(default = "one")]
+    pub quantity: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One delivery of an order: Bカート 出荷 record, CS-Cart shipping group, futureshop shipmentNo.
+/// A shipment's own tracking number wins over the order's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipment {
+    pub shipment_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<TrackingNumber>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Item>,
+}
+
+/// The canonical order. Times carry their offset; dates are Japan dates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// The order's id in the cart (BASE unique_key, Bカート id, CS-Cart order_id, …).
+    pub order_id: String,
+    pub status: OmsStatus,
+    pub ordered_at: DateTime<FixedOffset>,
+    /// Last change in the OMS; `None` for an order never updated since it was taken in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<DateTime<FixedOffset>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tracking_numbers: Vec<TrackingNumber>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<Carrier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_delivery_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shipments: Vec<Shipment>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Item>,
+}
+
+impl Order {
+    /// The tracking number for the order as a whole: the first one given.
+    pub fn tracking_number(&self) -> Option<&TrackingNumber> {
+        self.tracking_numbers.first()
+    }
+
+    /// A shipment's tracking number, falling back to the order's.
+    pub fn tracking_number_of<'a>(&'a self, shipment: &'a Shipment) -> Option<&'a TrackingNumber> {
+        shipment.tracking_number.as_ref().or(self.tracking_number())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_status_names_are_kept_as_custom_statuses() {
+        let s: OmsStatus = serde_json::from_str("\"ピック済\"").unwrap();
+        assert_eq!(s, OmsStatus::Custom("ピック済".into()));
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"ピック済\"");
+    }
+
+    #[test]
+    fn shinki_in_a_seed_means_new() {
+        assert_eq!(OmsStatus::from_name("新規"), OmsStatus::New);
+        assert_eq!(OmsStatus::from_name("新規受付"), OmsStatus::New);
+    }
+
+    #[test]
+    fn every_known_status_round_trips_by_name() {
+        for s in OmsStatus::KNOWN {
+            assert_eq!(OmsStatus::from_name(s.name()), s);
+        }
+    }
+
+    #[test]
+    fn unknown_carrier_code_is_an_error_naming_the_field() {
+        let e = Carrier::parse("kuroneko").unwrap_err();
+        assert_eq!(e.field(), Some("carrier"));
+        assert_eq!(
+            Carrier::parse("other:西濃").unwrap(),
+            Carrier::Other("西濃".into())
+        );
+        assert!(Carrier::parse("other:").is_err());
+    }
+
+    #[test]
+    fn tracking_number_is_trimmed_and_checked() {
+        assert_eq!(
+            TrackingNumber::parse(" 1234-5678 ").unwrap().as_str(),
+            "1234-5678"
+        );
+        assert!(TrackingNumber::parse("  ").is_err());
+        assert!(TrackingNumber::parse("12 34").is_err());
+        assert!(TrackingNumber::parse(&"9".repeat(65)).is_err());
+    }
+}
