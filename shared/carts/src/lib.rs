@@ -1,0 +1,132 @@
+//! Sans-IO clients for the five carts: no sockets, no environment, no clock.
+//!
+//! Every cart operation is either a pair of pure functions (`build_*` returns an
+//! `http::Request`, `parse_*` consumes an `http::Response`) or, where one operation takes several
+//! calls (paging, a lookup before a write), an [`Exchange`]: a small state machine that yields the
+//! next request and is fed the response. The caller sends however it likes (Spin's outbound HTTP in
+//! the components, a loopback client in tests) and retries only what [`CartError::is_retryable`]
+//! allows, no sooner than [`CartError::retry_after`].
+//!
+//! ```no_run
+//! # use mallsync_carts::{drive, Exchange, Request, Response, TransportError};
+//! # fn send(_: Request) -> Result<Response, TransportError> { unimplemented!() }
+//! # fn example<E: Exchange>(exchange: E) {
+//! match drive(exchange, send) {
+//!     Ok(output) => { /* record what the cart accepted */ }
+//!     Err(e) if e.is_retryable() => { /* try again after e.retry_after() */ }
+//!     Err(e) => { /* show e to the operator */ }
+//! }
+//! # }
+//! ```
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub type Request = http::Request<Vec<u8>>;
+pub type Response = http::Response<Vec<u8>>;
+
+/// What went wrong talking to a cart, classified once so callers decide retries from this alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CartError {
+    /// The cart refused the credentials or the token expired: the operator must reconnect.
+    #[error("the cart rejected the credentials: {message}")]
+    CredentialsRejected { message: String },
+    /// Too many requests; retry after `retry_after_secs` when the cart said so.
+    #[error("rate limited by the cart: {message}")]
+    RateLimited {
+        retry_after_secs: Option<u64>,
+        message: String,
+    },
+    /// The cart refused this request; `code` is the cart's own error code when it gives one
+    /// (e.g. BASE `not_change_status`). Retrying the same request will not help.
+    #[error("the cart rejected the request: {message}")]
+    Rejected {
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
+    /// A 5xx, a timeout or a dropped connection: worth trying again.
+    #[error("the cart is unavailable: {message}")]
+    Transient { status: Option<u16>, message: String },
+    /// The response was not what the cart documents; names what was wrong.
+    #[error("unexpected response from the cart: {what}")]
+    Malformed { what: String },
+}
+
+impl CartError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, CartError::RateLimited { .. } | CartError::Transient { .. })
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            CartError::RateLimited {
+                retry_after_secs: Some(s),
+                ..
+            } => Some(Duration::from_secs(*s)),
+            _ => None,
+        }
+    }
+
+    pub fn malformed(what: impl Into<String>) -> CartError {
+        CartError::Malformed { what: what.into() }
+    }
+}
+
+/// A failure below HTTP (connection refused, timeout), reported by whoever sends the request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TransportError(pub String);
+
+impl From<TransportError> for CartError {
+    fn from(e: TransportError) -> CartError {
+        CartError::Transient {
+            status: None,
+            message: e.0,
+        }
+    }
+}
+
+/// How fast a cart may be called, for pacing and backing off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimitPolicy {
+    /// At most this many requests per `window_secs` (None: no documented limit).
+    pub max_requests: Option<u32>,
+    pub window_secs: u64,
+    /// Exceeding the limit locks the client out this long (Bカート: 300 s).
+    pub lockout_secs: Option<u64>,
+    /// A daily cap on top of the window (BASE: 100,000/day).
+    pub max_requests_per_day: Option<u32>,
+}
+
+/// The next thing an [`Exchange`] needs.
+#[derive(Debug)]
+pub enum Step<T> {
+    /// Send this request and feed the response back with [`Exchange::step`].
+    Send(Request),
+    /// Finished.
+    Done(T),
+}
+
+/// A multi-call operation as a state machine: first `step(None)`, then `step(Some(response))` to
+/// each request it yields, until `Done`. Errors end the exchange.
+pub trait Exchange {
+    type Output;
+    fn step(&mut self, response: Option<Response>) -> Result<Step<Self::Output>, CartError>;
+}
+
+/// Runs an exchange to the end with the caller's `send`. No retries: the caller decides those.
+pub fn drive<E: Exchange>(
+    mut exchange: E,
+    mut send: impl FnMut(Request) -> Result<Response, TransportError>,
+) -> Result<E::Output, CartError> {
+    let mut response = None;
+    loop {
+        match exchange.step(response.take())? {
+            Step::Done(output) => return Ok(output),
+            Step::Send(request) => response = Some(send(request)?),
+        }
+    }
+}
