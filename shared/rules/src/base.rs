@@ -1,13 +1,22 @@
 //! BASE: which orders are dispatched, per order item, and with what.
 
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::order::{Carrier, TrackingNumber};
-use crate::plan::WriteBack;
+use crate::error::{Error, Problems};
+use crate::order::{Carrier, Item, OmsStatus, Order, TrackingNumber};
+use crate::plan::{
+    at_least_one, updated_within, Cart, Ledger, OnChange, Plan, Reason, Trigger, WriteBack,
+};
 use crate::secret::Secret;
+use crate::settings::{
+    check_common, check_required, check_secret, check_url, CartSettings, ExportMode,
+    ExportSettings, ImportSettings,
+};
+use crate::time::on_or_before_today;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct BaseCredentials {
     pub client_id: String,
     pub client_secret: Secret,
@@ -34,4 +43,152 @@ impl WriteBack for BaseDispatch {
     fn ledger_key(&self) -> String {
         format!("{}/{}", self.order_id, self.order_item_id)
     }
+}
+
+/// A BASE store's settings (SPEC.md defaults: 7 days to fetch, 30 min, 【処理済み】以外も書き出す).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BaseSettings {
+    pub credentials: BaseCredentials,
+    #[serde(deserialize_with = "import_settings")]
+    pub import: ImportSettings,
+    pub export: ExportSettings,
+    /// API書出.
+    pub export_mode: ExportMode,
+}
+
+fn default_import() -> ImportSettings {
+    ImportSettings::defaults(7, 30)
+}
+
+fn import_settings<'de, D: Deserializer<'de>>(d: D) -> Result<ImportSettings, D::Error> {
+    ImportSettings::deserialize_over(default_import(), d)
+}
+
+impl Default for BaseSettings {
+    fn default() -> Self {
+        BaseSettings {
+            credentials: BaseCredentials::default(),
+            import: default_import(),
+            export: ExportSettings::default(),
+            export_mode: ExportMode::default(),
+        }
+    }
+}
+
+impl CartSettings for BaseSettings {
+    const CART: Cart = Cart::Base;
+
+    fn validate(&self) -> Result<(), Error> {
+        let mut p = Problems::new();
+        check_required(&mut p, "credentials.client_id", &self.credentials.client_id);
+        check_secret(
+            &mut p,
+            "credentials.client_secret",
+            &self.credentials.client_secret,
+        );
+        check_url(
+            &mut p,
+            "credentials.redirect_uri",
+            &self.credentials.redirect_uri,
+        );
+        check_common(&mut p, &self.import, &self.export, None);
+        p.into_result()
+    }
+    fn import(&self) -> &ImportSettings {
+        &self.import
+    }
+    fn export(&self) -> &ExportSettings {
+        &self.export
+    }
+    fn period_days(&self) -> Option<u32> {
+        None
+    }
+    fn secrets_mut(&mut self) -> Vec<&mut Secret> {
+        vec![&mut self.credentials.client_secret]
+    }
+}
+
+/// Whether the export mode sends an order in `status`. キャンセル never, in any mode.
+pub fn mode_sends(mode: ExportMode, status: &OmsStatus) -> bool {
+    match (mode, status) {
+        (_, OmsStatus::Cancelled) => false,
+        (ExportMode::ExceptUnprocessed, OmsStatus::New | OmsStatus::OnHold) => false,
+        (ExportMode::ExceptUnprocessed, _) => true,
+        (ExportMode::OnlyProcessed, status) => *status == OmsStatus::Processed,
+    }
+}
+
+/// BASE write-back: orders in the export mode's statuses (never キャンセル) with a tracking number
+/// and a ship date of today or earlier in Japan (BASE dispatches at once and e-mails the buyer,
+/// so a future date waits for its day); one dispatch per order item. On a manual run, only orders
+/// updated within its period. What BASE dispatched is never changed (one-way).
+pub fn plan_write_back(
+    settings: &BaseSettings,
+    orders: &[Order],
+    trigger: Trigger,
+    ledger: &Ledger,
+    now: DateTime<Utc>,
+) -> Plan<BaseDispatch> {
+    let mut plan = Plan::default();
+    for order in orders {
+        let candidates = candidates(settings, order, trigger, now);
+        plan.add_order(&order.order_id, candidates, ledger, OnChange::CannotChange);
+    }
+    plan
+}
+
+fn candidates(
+    settings: &BaseSettings,
+    order: &Order,
+    trigger: Trigger,
+    now: DateTime<Utc>,
+) -> Result<Vec<BaseDispatch>, Reason> {
+    if !mode_sends(settings.export_mode, &order.status) {
+        return Err(Reason::StatusExcluded {
+            status: order.status.clone(),
+        });
+    }
+    updated_within(order, trigger.period_days(None), now)?;
+    let ship_date = order.ship_date.ok_or(Reason::NoShipDate)?;
+    if !on_or_before_today(ship_date, now) {
+        return Err(Reason::ShipDateInFuture { ship_date });
+    }
+    let items = items_with_tracking(order);
+    if items.is_empty() {
+        return Err(Reason::NoItems);
+    }
+    let dispatches = items
+        .into_iter()
+        .filter_map(|(item, tracking_number)| {
+            Some(BaseDispatch {
+                order_id: order.order_id.clone(),
+                order_item_id: item.item_id.clone(),
+                tracking_number: tracking_number?.clone(),
+                carrier: order.carrier.clone(),
+                ship_date,
+            })
+        })
+        .collect();
+    at_least_one(dispatches, Reason::NoTrackingNumber)
+}
+
+/// Every item once, with its tracking number: an item in a shipment takes that shipment's (or
+/// the order's), an item listed only on the order takes the order's.
+fn items_with_tracking(order: &Order) -> Vec<(&Item, Option<&TrackingNumber>)> {
+    let mut items: Vec<(&Item, Option<&TrackingNumber>)> = Vec::new();
+    let in_shipments = order.shipments.iter().flat_map(|shipment| {
+        let tracking = order.tracking_number_of(shipment);
+        shipment.items.iter().map(move |item| (item, tracking))
+    });
+    let on_order = order
+        .items
+        .iter()
+        .map(|item| (item, order.tracking_number()));
+    for (item, tracking) in in_shipments.chain(on_order) {
+        if !items.iter().any(|(seen, _)| seen.item_id == item.item_id) {
+            items.push((item, tracking));
+        }
+    }
+    items
 }

@@ -1,13 +1,28 @@
 //! futureshop: which orders are written back, per shipment (お届け先), in batches of ≤100 orders.
 
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::order::TrackingNumber;
-use crate::plan::WriteBack;
+use crate::error::{Error, Problems};
+use crate::order::{Order, TrackingNumber};
+use crate::plan::{
+    not_new_or_cancelled, ordered_within, updated_within, Cart, Ledger, OnChange, Plan, Reason,
+    Trigger, WriteBack,
+};
 use crate::secret::Secret;
+use crate::settings::{
+    check_common, check_required, check_secret, check_url, CartSettings, ExportSettings,
+    ImportSettings, Warning,
+};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// futureshop takes write-backs only for orders placed within this many days.
+pub const ORDER_AGE_LIMIT_DAYS: u32 = 170;
+
+/// Scheduled and webhook runs send orders last updated in the OMS within this many days.
+pub const UPDATED_WITHIN_DAYS: u32 = 4;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FutureshopCredentials {
     /// 店舗キー, sent as `X-SHOP-KEY`.
     pub shop_key: String,
@@ -46,4 +61,189 @@ impl WriteBack for FutureshopUpdate {
     fn ledger_key(&self) -> String {
         self.order_id.clone()
     }
+}
+
+/// futureshop's ポイント有効処理設定: when points given on an order become usable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointTiming {
+    /// 注文完了時に有効 (futureshop's recommended setting).
+    #[default]
+    OnOrderCompleted,
+    /// 一定期間経過後に有効.
+    AfterDays,
+    /// 管理者が、管理画面から有効.
+    ByAdmin,
+    /// 発送済み時に有効: not applied when the API sets 発送済み.
+    OnShipped,
+    /// 処理済み時に有効: not applied when the API sets 処理済み.
+    OnProcessed,
+}
+
+/// A futureshop store's settings (SPEC.md defaults: 10 days to fetch, 10 min).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FutureshopSettings {
+    pub credentials: FutureshopCredentials,
+    #[serde(deserialize_with = "import_settings")]
+    pub import: ImportSettings,
+    pub export: ExportSettings,
+    /// オプション価格: add option prices to the item unit price on import.
+    pub option_price: bool,
+    /// API書出: also set the order to 処理済み after a write-back.
+    pub mark_processed: bool,
+    /// The shop's point setting in futureshop, so mallsync can warn about it.
+    pub point_timing: PointTiming,
+}
+
+fn default_import() -> ImportSettings {
+    ImportSettings::defaults(10, 10)
+}
+
+fn import_settings<'de, D: Deserializer<'de>>(d: D) -> Result<ImportSettings, D::Error> {
+    ImportSettings::deserialize_over(default_import(), d)
+}
+
+impl Default for FutureshopSettings {
+    fn default() -> Self {
+        FutureshopSettings {
+            credentials: FutureshopCredentials::default(),
+            import: default_import(),
+            export: ExportSettings::default(),
+            option_price: true,
+            mark_processed: false,
+            point_timing: PointTiming::default(),
+        }
+    }
+}
+
+impl CartSettings for FutureshopSettings {
+    const CART: Cart = Cart::Futureshop;
+
+    fn validate(&self) -> Result<(), Error> {
+        let mut p = Problems::new();
+        check_required(&mut p, "credentials.shop_key", &self.credentials.shop_key);
+        check_required(&mut p, "credentials.client_id", &self.credentials.client_id);
+        check_secret(
+            &mut p,
+            "credentials.client_secret",
+            &self.credentials.client_secret,
+        );
+        check_url(
+            &mut p,
+            "credentials.api_base_url",
+            &self.credentials.api_base_url,
+        );
+        check_common(&mut p, &self.import, &self.export, None);
+        p.into_result()
+    }
+    fn import(&self) -> &ImportSettings {
+        &self.import
+    }
+    fn export(&self) -> &ExportSettings {
+        &self.export
+    }
+    fn period_days(&self) -> Option<u32> {
+        None
+    }
+    fn secrets_mut(&mut self) -> Vec<&mut Secret> {
+        vec![&mut self.credentials.client_secret]
+    }
+
+    fn warnings(&self) -> Vec<Warning> {
+        let (setting, status) = match self.point_timing {
+            PointTiming::OnShipped => ("発送済み時に有効", "発送済み"),
+            PointTiming::OnProcessed => ("処理済み時に有効", "処理済み"),
+            _ => return Vec::new(),
+        };
+        vec![Warning {
+            code: "futureshop_points_not_activated",
+            message_ja: format!(
+                "futureshopのポイント有効処理設定が「{setting}」のため、APIで{status}にしてもポイントは有効になりません。futureshop管理画面で手動で有効処理を行ってください。"
+            ),
+            message_en: format!(
+                "futureshop's point setting is \"{setting}\": points are not activated when the API sets the order to {status}. Activate them by hand in the futureshop admin."
+            ),
+        }]
+    }
+}
+
+/// An item's unit price on import: with the option prices added when the store says so.
+pub fn unit_price_with_options(unit_price: i64, option_prices: &[i64], option_price: bool) -> i64 {
+    if option_price {
+        option_prices
+            .iter()
+            .fold(unit_price, |sum, option| sum.saturating_add(*option))
+    } else {
+        unit_price
+    }
+}
+
+/// futureshop write-back: orders not 新規受付/キャンセル, last updated in the OMS within 4 days (a
+/// manual run: within its period), ordered within 170 days, with a ship date (setting it is what
+/// makes futureshop mark the shipment 発送済み). One update per order with every shipment; the
+/// tracking number is sent when there is one, the expected arrival is the requested delivery date.
+pub fn plan_write_back(
+    settings: &FutureshopSettings,
+    orders: &[Order],
+    trigger: Trigger,
+    ledger: &Ledger,
+    now: DateTime<Utc>,
+) -> Plan<FutureshopUpdate> {
+    let period_days = trigger.period_days(Some(UPDATED_WITHIN_DAYS));
+    let mut plan = Plan::default();
+    for order in orders {
+        let candidate = candidate(settings, order, period_days, now).map(|update| vec![update]);
+        plan.add_order(&order.order_id, candidate, ledger, OnChange::SendAgain);
+    }
+    plan
+}
+
+fn candidate(
+    settings: &FutureshopSettings,
+    order: &Order,
+    period_days: Option<u32>,
+    now: DateTime<Utc>,
+) -> Result<FutureshopUpdate, Reason> {
+    not_new_or_cancelled(&order.status)?;
+    updated_within(order, period_days, now)?;
+    ordered_within(order, ORDER_AGE_LIMIT_DAYS, now)?;
+    let ship_date = order.ship_date.ok_or(Reason::NoShipDate)?;
+    let shipment = |shipment_no, tracking_number: Option<&TrackingNumber>| FutureshopShipment {
+        shipment_no,
+        ship_date,
+        tracking_number: tracking_number.cloned(),
+        expected_arrival: order.requested_delivery_date,
+    };
+    let shipments = if order.shipments.is_empty() {
+        vec![shipment(1, order.tracking_number())]
+    } else {
+        order
+            .shipments
+            .iter()
+            .map(|s| {
+                // futureshop numbers an order's shipments from 1.
+                let no = s
+                    .shipment_id
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|no| *no > 0)
+                    .ok_or_else(|| Reason::InvalidShipmentNo {
+                        shipment_id: s.shipment_id.clone(),
+                    })?;
+                Ok(shipment(no, order.tracking_number_of(s)))
+            })
+            .collect::<Result<_, Reason>>()?
+    };
+    Ok(FutureshopUpdate {
+        order_id: order.order_id.clone(),
+        shipments,
+        mark_processed: settings.mark_processed,
+    })
+}
+
+/// The updates in requests futureshop accepts: at most 100 orders each.
+pub fn batches(updates: &[FutureshopUpdate]) -> impl Iterator<Item = &[FutureshopUpdate]> {
+    updates.chunks(MAX_ORDERS_PER_BATCH)
 }

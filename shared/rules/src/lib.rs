@@ -6,13 +6,21 @@ pub mod bcart;
 pub mod cscart;
 pub mod error;
 pub mod futureshop;
+pub mod import;
 pub mod order;
 pub mod plan;
 pub mod secret;
+pub mod settings;
 pub mod shopserve;
 pub mod time;
 
 pub use error::{Error, FieldError, Problems};
+pub use import::{imported_order, ImportWindow};
 pub use order::{Carrier, Item, OmsStatus, Order, Shipment, TrackingNumber};
-pub use plan::{Cart, DataHash, Exclusion, Ledger, LedgerCheck, Plan, Reason, Trigger, WriteBack};
+pub use plan::{
+    Cart, DataHash, Exclusion, Ledger, LedgerCheck, OnChange, Plan, Reason, Trigger, WriteBack,
+};
 pub use secret::Secret;
+pub use settings::{
+    CartSettings, ExportMode, ExportSettings, ImportSettings, StoreSettings, Warning,
+};

@@ -2,10 +2,13 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::order::OmsStatus;
+use crate::error::Error;
+use crate::order::{OmsStatus, Order};
+use crate::settings::MAX_DAYS;
+use crate::time::within_days;
 
 /// The five carts. The slug names the component, routes and stored rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -64,6 +67,30 @@ pub enum Trigger {
     Webhook,
 }
 
+impl Trigger {
+    /// A manual run for the last `days` days (1 to 365), as an operator typed it.
+    pub fn manual(days: i64) -> Result<Trigger, Error> {
+        match u32::try_from(days) {
+            Ok(period_days) if (1..=MAX_DAYS).contains(&period_days) => {
+                Ok(Trigger::Manual { period_days })
+            }
+            _ => Err(Error::invalid(
+                "period_days",
+                format!("must be 1 to {MAX_DAYS} days, not {days}"),
+            )),
+        }
+    }
+
+    /// The period of the "updated within the period" rule: a manual run's own period, otherwise
+    /// what the cart uses on a schedule or webhook (`None`: no period rule).
+    pub fn period_days(self, scheduled: Option<u32>) -> Option<u32> {
+        match self {
+            Trigger::Manual { period_days } => Some(period_days),
+            Trigger::Scheduled | Trigger::Webhook => scheduled,
+        }
+    }
+}
+
 /// Why an order is not sent. `code()` is stable and machine-readable; the messages are for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -92,6 +119,18 @@ pub enum Reason {
     AlreadyAccepted,
     /// The cart accepted other data before and cannot change it (BASE dispatch is one-way).
     CartCannotChange,
+    /// The cart writes per order item and the order lists none.
+    NoItems,
+    /// Never updated since it was taken in, and ordered before the fallback window.
+    NotUpdatedSinceOrdered {
+        window_days: u32,
+    },
+    /// Neither a tracking number nor a ship date: there is nothing to write.
+    NoTrackingNumberOrShipDate,
+    /// The cart numbers shipments (futureshop shipmentNo) and this id is not a number.
+    InvalidShipmentNo {
+        shipment_id: String,
+    },
 }
 
 impl Reason {
@@ -106,6 +145,10 @@ impl Reason {
             Reason::NoShipment => "no_shipment",
             Reason::AlreadyAccepted => "already_accepted",
             Reason::CartCannotChange => "cart_cannot_change",
+            Reason::NoItems => "no_items",
+            Reason::NotUpdatedSinceOrdered { .. } => "not_updated_since_ordered",
+            Reason::NoTrackingNumberOrShipDate => "no_tracking_number_or_ship_date",
+            Reason::InvalidShipmentNo { .. } => "invalid_shipment_no",
         }
     }
 
@@ -128,6 +171,16 @@ impl Reason {
             Reason::NoShipment => "出荷(配送先)の情報がないため送信できません".into(),
             Reason::AlreadyAccepted => "同じ内容を送信済みです".into(),
             Reason::CartCannotChange => "カート側で発送済みのため内容を変更できません".into(),
+            Reason::NoItems => "受注商品がないため送信できません".into(),
+            Reason::NotUpdatedSinceOrdered { window_days } => {
+                format!("受注後に更新がなく、受注日が{window_days}日より前のため対象外です")
+            }
+            Reason::NoTrackingNumberOrShipDate => {
+                "伝票番号も出荷日も未入力のため送信しません".into()
+            }
+            Reason::InvalidShipmentNo { shipment_id } => {
+                format!("配送先番号「{shipment_id}」が数値でないため送信できません")
+            }
         }
     }
 
@@ -152,6 +205,16 @@ impl Reason {
             Reason::CartCannotChange => {
                 "the cart already dispatched this order and cannot change it".into()
             }
+            Reason::NoItems => "the order lists no items to dispatch".into(),
+            Reason::NotUpdatedSinceOrdered { window_days } => format!(
+                "never updated since it was taken in, and ordered more than {window_days} days ago"
+            ),
+            Reason::NoTrackingNumberOrShipDate => {
+                "neither a tracking number nor a ship date yet: nothing is sent".into()
+            }
+            Reason::InvalidShipmentNo { shipment_id } => {
+                format!("shipment id {shipment_id:?} is not a shipment number")
+            }
         }
     }
 }
@@ -168,6 +231,112 @@ pub struct Exclusion {
 pub struct Plan<U> {
     pub updates: Vec<U>,
     pub excluded: Vec<Exclusion>,
+}
+
+/// What a planner does with an update the cart accepted before with other data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnChange {
+    /// Send it again (e.g. a corrected tracking number).
+    SendAgain,
+    /// Leave it: the cart cannot change what it accepted (BASE dispatch).
+    CannotChange,
+}
+
+impl<U: WriteBack> Plan<U> {
+    /// Adds one order: its candidate updates (never an empty `Ok`) less what the cart already
+    /// accepted, or the reason it has none. Every order ends with ≥1 update or one exclusion.
+    pub fn add_order(
+        &mut self,
+        order_id: &str,
+        candidates: Result<Vec<U>, Reason>,
+        ledger: &Ledger,
+        on_change: OnChange,
+    ) {
+        let candidates = match candidates {
+            Ok(candidates) => candidates,
+            Err(reason) => return self.exclude(order_id, reason),
+        };
+        let planned_before = self.updates.len();
+        let mut cannot_change = false;
+        for update in candidates {
+            match ledger.check(&update) {
+                LedgerCheck::New => self.updates.push(update),
+                LedgerCheck::Changed if on_change == OnChange::SendAgain => {
+                    self.updates.push(update)
+                }
+                LedgerCheck::Changed => cannot_change = true,
+                LedgerCheck::Same => {}
+            }
+        }
+        if self.updates.len() == planned_before {
+            let reason = if cannot_change {
+                Reason::CartCannotChange
+            } else {
+                Reason::AlreadyAccepted
+            };
+            self.exclude(order_id, reason);
+        }
+    }
+
+    fn exclude(&mut self, order_id: &str, reason: Reason) {
+        self.excluded.push(Exclusion {
+            order_id: order_id.to_string(),
+            reason,
+        });
+    }
+}
+
+/// `Ok(updates)` when there is at least one, otherwise `Err(reason)`.
+pub(crate) fn at_least_one<U>(updates: Vec<U>, reason: Reason) -> Result<Vec<U>, Reason> {
+    if updates.is_empty() {
+        Err(reason)
+    } else {
+        Ok(updates)
+    }
+}
+
+/// "Order date within N days".
+pub(crate) fn ordered_within(
+    order: &Order,
+    limit_days: u32,
+    now: DateTime<Utc>,
+) -> Result<(), Reason> {
+    if within_days(order.ordered_at, limit_days, now) {
+        Ok(())
+    } else {
+        Err(Reason::OrderedTooLongAgo { limit_days })
+    }
+}
+
+/// "Updated within the period": the last change in the OMS, which for an order never updated is
+/// when it was ordered. No period, no rule.
+pub(crate) fn updated_within(
+    order: &Order,
+    period_days: Option<u32>,
+    now: DateTime<Utc>,
+) -> Result<(), Reason> {
+    match period_days {
+        Some(period_days)
+            if !within_days(
+                order.updated_at.unwrap_or(order.ordered_at),
+                period_days,
+                now,
+            ) =>
+        {
+            Err(Reason::NotUpdatedInPeriod { period_days })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The statuses no cart is ever sent: 新規受付 (not yet handled) and キャンセル.
+pub(crate) fn not_new_or_cancelled(status: &OmsStatus) -> Result<(), Reason> {
+    match status {
+        OmsStatus::New | OmsStatus::Cancelled => Err(Reason::StatusExcluded {
+            status: status.clone(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 impl<U> Default for Plan<U> {
@@ -239,6 +408,10 @@ impl Ledger {
     }
 
     pub fn check<U: WriteBack>(&self, update: &U) -> LedgerCheck {
+        // Most runs meet an empty ledger for most carts' first sync: skip building the key.
+        if self.accepted.is_empty() {
+            return LedgerCheck::New;
+        }
         match self.accepted.get(&update.ledger_key()) {
             None => LedgerCheck::New,
             Some(h) if *h == update.data_hash() => LedgerCheck::Same,

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 pub struct Secret(String);
 
 impl Secret {
+    /// What `masked()` shows for a secret that is set.
+    pub const MASK: &'static str = "********";
+
     pub fn new(value: impl Into<String>) -> Secret {
         Secret(value.into())
     }
@@ -29,7 +32,7 @@ impl Secret {
         if self.is_empty() {
             ""
         } else {
-            "********"
+            Self::MASK
         }
     }
 }

@@ -1,13 +1,26 @@
 //! Eストアー ショップサーブ: which orders are written back and which fields each gets.
 
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::order::{Carrier, TrackingNumber};
-use crate::plan::WriteBack;
+use crate::error::{Error, Problems};
+use crate::order::{Carrier, OmsStatus, Order, TrackingNumber};
+use crate::plan::{ordered_within, Cart, Ledger, OnChange, Plan, Reason, Trigger, WriteBack};
 use crate::secret::Secret;
+use crate::settings::{
+    check_common, check_required, check_secret, CartSettings, ExportSettings, ImportSettings,
+};
+use crate::time::within_days;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// ショップサーブ takes write-backs for orders placed within one year: 365×24 h.
+pub const ORDER_AGE_LIMIT_DAYS: u32 = 365;
+
+/// An order never updated since it was taken in counts as "in the period" for this many days
+/// after it was ordered.
+pub const NEVER_UPDATED_WINDOW_DAYS: u32 = 4;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ShopserveCredentials {
     pub shop_id: String,
     /// マネージャー認証キー
@@ -33,5 +46,132 @@ impl WriteBack for ShopserveUpdate {
     }
     fn ledger_key(&self) -> String {
         self.order_id.clone()
+    }
+}
+
+/// A ショップサーブ store's settings. SPEC.md gives no defaults for this cart; these follow Bカート
+/// (7 days to fetch: integrators fetch a week back; 30 min; period 3 days).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShopserveSettings {
+    pub credentials: ShopserveCredentials,
+    #[serde(deserialize_with = "import_settings")]
+    pub import: ImportSettings,
+    pub export: ExportSettings,
+    /// 作成期間: write back orders updated within this many days.
+    pub period_days: u32,
+}
+
+fn default_import() -> ImportSettings {
+    ImportSettings::defaults(7, 30)
+}
+
+fn import_settings<'de, D: Deserializer<'de>>(d: D) -> Result<ImportSettings, D::Error> {
+    ImportSettings::deserialize_over(default_import(), d)
+}
+
+impl Default for ShopserveSettings {
+    fn default() -> Self {
+        ShopserveSettings {
+            credentials: ShopserveCredentials::default(),
+            import: default_import(),
+            export: ExportSettings::default(),
+            period_days: 3,
+        }
+    }
+}
+
+impl CartSettings for ShopserveSettings {
+    const CART: Cart = Cart::Shopserve;
+
+    fn validate(&self) -> Result<(), Error> {
+        let mut p = Problems::new();
+        check_required(&mut p, "credentials.shop_id", &self.credentials.shop_id);
+        check_secret(
+            &mut p,
+            "credentials.manager_key",
+            &self.credentials.manager_key,
+        );
+        check_common(&mut p, &self.import, &self.export, Some(self.period_days));
+        p.into_result()
+    }
+    fn import(&self) -> &ImportSettings {
+        &self.import
+    }
+    fn export(&self) -> &ExportSettings {
+        &self.export
+    }
+    fn period_days(&self) -> Option<u32> {
+        Some(self.period_days)
+    }
+    fn secrets_mut(&mut self) -> Vec<&mut Secret> {
+        vec![&mut self.credentials.manager_key]
+    }
+}
+
+/// ショップサーブ write-back: orders not 新規受付/キャンセル/保留, updated within the period (never
+/// updated: ordered within 4 days), ordered within one year. With a tracking number: 発送済み,
+/// carrier, tracking number and ship date; without one: the ship date only.
+pub fn plan_write_back(
+    settings: &ShopserveSettings,
+    orders: &[Order],
+    trigger: Trigger,
+    ledger: &Ledger,
+    now: DateTime<Utc>,
+) -> Plan<ShopserveUpdate> {
+    let period_days = match trigger {
+        Trigger::Manual { period_days } => period_days,
+        Trigger::Scheduled | Trigger::Webhook => settings.period_days,
+    };
+    let mut plan = Plan::default();
+    for order in orders {
+        let candidate = candidate(order, period_days, now).map(|update| vec![update]);
+        plan.add_order(&order.order_id, candidate, ledger, OnChange::SendAgain);
+    }
+    plan
+}
+
+fn candidate(
+    order: &Order,
+    period_days: u32,
+    now: DateTime<Utc>,
+) -> Result<ShopserveUpdate, Reason> {
+    if matches!(
+        order.status,
+        OmsStatus::New | OmsStatus::Cancelled | OmsStatus::OnHold
+    ) {
+        return Err(Reason::StatusExcluded {
+            status: order.status.clone(),
+        });
+    }
+    match order.updated_at {
+        Some(updated_at) if !within_days(updated_at, period_days, now) => {
+            return Err(Reason::NotUpdatedInPeriod { period_days })
+        }
+        None if !within_days(order.ordered_at, NEVER_UPDATED_WINDOW_DAYS, now) => {
+            return Err(Reason::NotUpdatedSinceOrdered {
+                window_days: NEVER_UPDATED_WINDOW_DAYS,
+            })
+        }
+        _ => {}
+    }
+    ordered_within(order, ORDER_AGE_LIMIT_DAYS, now)?;
+    match (order.tracking_number(), order.ship_date) {
+        (Some(tracking_number), ship_date) => Ok(ShopserveUpdate {
+            order_id: order.order_id.clone(),
+            mark_shipped: true,
+            carrier: order.carrier.clone(),
+            tracking_number: Some(tracking_number.clone()),
+            scheduled_ship_date: ship_date,
+        }),
+        // A carrier without a tracking number is refused by the cart: send the date alone.
+        (None, Some(ship_date)) => Ok(ShopserveUpdate {
+            order_id: order.order_id.clone(),
+            mark_shipped: false,
+            carrier: None,
+            tracking_number: None,
+            scheduled_ship_date: Some(ship_date),
+        }),
+        (None, None) => Err(Reason::NoTrackingNumberOrShipDate),
     }
 }
