@@ -23,6 +23,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod connector;
+pub mod exchange;
+pub mod wire;
+
+pub use connector::{AccessToken, Api, AuthScheme, Capabilities, Connector, ImportQuery};
+
 pub type Request = http::Request<Vec<u8>>;
 pub type Response = http::Response<Vec<u8>>;
 
@@ -49,15 +55,25 @@ pub enum CartError {
     },
     /// A 5xx, a timeout or a dropped connection: worth trying again.
     #[error("the cart is unavailable: {message}")]
-    Transient { status: Option<u16>, message: String },
+    Transient {
+        status: Option<u16>,
+        message: String,
+    },
     /// The response was not what the cart documents; names what was wrong.
     #[error("unexpected response from the cart: {what}")]
     Malformed { what: String },
+    /// The request could not be built from the store's settings or the update (a store URL that
+    /// is not a URL, say): fix the settings; sending again will not help.
+    #[error("the request to the cart cannot be made: {what}")]
+    InvalidRequest { what: String },
 }
 
 impl CartError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, CartError::RateLimited { .. } | CartError::Transient { .. })
+        matches!(
+            self,
+            CartError::RateLimited { .. } | CartError::Transient { .. }
+        )
     }
 
     pub fn retry_after(&self) -> Option<Duration> {
@@ -102,6 +118,8 @@ pub struct RateLimitPolicy {
 }
 
 /// The next thing an [`Exchange`] needs.
+// A step is moved once per call and never stored in bulk: boxing the request would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Step<T> {
     /// Send this request and feed the response back with [`Exchange::step`].

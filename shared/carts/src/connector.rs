@@ -1,0 +1,198 @@
+//! The same verbs for every cart: where and as whom to call it, what to import, what to send.
+
+use chrono::{DateTime, Duration, Utc};
+use mallsync_rules::{Cart, OmsStatus, Order, Secret, WriteBack};
+use serde::{Deserialize, Serialize};
+
+use crate::{CartError, Exchange, RateLimitPolicy, Request, Response};
+
+/// Where and as whom one store's cart is called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Api<C> {
+    /// The prefix every path of the cart joins to, without a trailing `/`
+    /// (`https://api.bcart.jp/api/v1`, `https://shop.example.jp` for CS-Cart). Tests point it at
+    /// a fake cart.
+    pub base_url: String,
+    pub credentials: C,
+    /// The current access token where the cart issues one (BASE, futureshop); `None` otherwise.
+    pub access_token: Option<AccessToken>,
+}
+
+impl<C> Api<C> {
+    /// The same store, calling `base_url` instead (a fake cart in tests).
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Api<C> {
+        self.base_url = base_url.into().trim_end_matches('/').to_string();
+        self
+    }
+
+    /// The access token, or `CredentialsRejected` telling the operator to connect the store.
+    pub fn bearer_token(&self) -> Result<&Secret, CartError> {
+        self.access_token
+            .as_ref()
+            .map(|t| &t.token)
+            .ok_or_else(|| CartError::CredentialsRejected {
+                message: "no access token: connect the store to the cart first".into(),
+            })
+    }
+}
+
+/// An OAuth access token (BASE, futureshop), with the refresh token where the cart rotates one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessToken {
+    pub token: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_at: Option<DateTime<Utc>>,
+}
+
+impl AccessToken {
+    /// Refresh this long before expiry, so a token never runs out in the middle of a run.
+    pub const REFRESH_MARGIN_SECS: i64 = 300;
+
+    /// Whether the token still has more than [`Self::REFRESH_MARGIN_SECS`] to live at `now`.
+    pub fn is_fresh(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at
+            .is_none_or(|at| at - Duration::seconds(Self::REFRESH_MARGIN_SECS) > now)
+    }
+}
+
+/// What to import: the window and the cart-side filters taken from the store's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportQuery {
+    /// Orders taken at or after this instant…
+    pub from: DateTime<Utc>,
+    /// …and at or before this one.
+    pub to: DateTime<Utc>,
+    /// The cart's own status codes to fetch (CS-Cart `O`, `B`, `P`, `C`); empty means every status.
+    #[serde(default)]
+    pub cart_statuses: Vec<String>,
+    /// futureshop: add option prices to the item unit price.
+    #[serde(default)]
+    pub option_price: bool,
+    /// 受注格納先ステータス: the OMS status every imported order gets. A cart's own order statuses
+    /// (Bカート's shop-defined labels, BASE dispatch_status, CS-Cart letters) are not OMS statuses.
+    pub target_status: OmsStatus,
+}
+
+/// How a cart authenticates each call, for the conformance suite to check the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthScheme {
+    /// `Authorization: Bearer <access token>`.
+    Bearer,
+    /// `Authorization: Basic base64(user:password)`.
+    Basic,
+}
+
+/// What a cart does differently, declared once so shared checks skip only what does not apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Data calls carry this authorization scheme.
+    pub auth: AuthScheme,
+    /// The cart issues access tokens through [`Connector::token_request`] (BASE, futureshop).
+    pub issues_tokens: bool,
+    /// The content type of write-back bodies (`application/json`, or form-encoded for BASE).
+    pub write_content_type: &'static str,
+}
+
+/// The same verbs for every cart, one impl per cart module (`Bcart`, `Base`, `Shopserve`,
+/// `Cscart`, `Futureshop` unit structs).
+pub trait Connector {
+    const CART: Cart;
+    const RATE_LIMIT: RateLimitPolicy;
+    const CAPABILITIES: Capabilities;
+    /// `mallsync_rules::<cart>::<Cart>Credentials`.
+    type Credentials;
+    /// The planned update one `write_back` sends (`mallsync_rules::<cart>::…`).
+    type Update: WriteBack;
+
+    /// The real cart's base URL for these credentials (fixed for most carts; the store URL for
+    /// CS-Cart, the contract's API domain for futureshop).
+    fn base_url(credentials: &Self::Credentials) -> String;
+
+    /// The store's API handle for the real cart.
+    fn api(
+        credentials: Self::Credentials,
+        access_token: Option<AccessToken>,
+    ) -> Api<Self::Credentials> {
+        Api {
+            base_url: Self::base_url(&credentials)
+                .trim_end_matches('/')
+                .to_string(),
+            credentials,
+            access_token,
+        }
+    }
+
+    /// A request for a new access token when the cart needs one before calling (futureshop:
+    /// client credentials; BASE: refresh when missing or expiring within
+    /// [`AccessToken::REFRESH_MARGIN_SECS`]); `Ok(None)` when the current one will do or the cart
+    /// uses no tokens. An error means the operator must reconnect (e.g. BASE never authorized).
+    fn token_request(
+        _api: &Api<Self::Credentials>,
+        _now: DateTime<Utc>,
+    ) -> Result<Option<Request>, CartError> {
+        Ok(None)
+    }
+
+    /// The token from the response to [`Connector::token_request`], its expiry computed from `now`.
+    fn parse_token(_response: Response, _now: DateTime<Utc>) -> Result<AccessToken, CartError> {
+        Err(CartError::malformed(format!(
+            "{} issues no access tokens",
+            Self::CART.display_name()
+        )))
+    }
+
+    /// A cheap authenticated call proving the credentials work.
+    fn connection_test(api: &Api<Self::Credentials>) -> impl Exchange<Output = ()>;
+
+    /// Every order in the window, paging to the end, mapped to the canonical order.
+    fn list_orders(
+        api: &Api<Self::Credentials>,
+        query: &ImportQuery,
+    ) -> impl Exchange<Output = Vec<Order>>;
+
+    /// Sends one planned update: every call it takes (lookups, the write, the status change).
+    /// Re-sending an update the cart already holds succeeds (the cart's "already shipped" is not
+    /// an error), so a retry after a lost response is safe.
+    fn write_back(
+        api: &Api<Self::Credentials>,
+        update: &Self::Update,
+    ) -> impl Exchange<Output = ()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn token_expiring_at(at: DateTime<Utc>) -> AccessToken {
+        AccessToken {
+            token: Secret::new("t"),
+            expires_at: Some(at),
+            refresh_token: None,
+            refresh_expires_at: None,
+        }
+    }
+
+    #[test]
+    fn a_token_expiring_within_five_minutes_is_not_fresh() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
+        assert!(!token_expiring_at(now + Duration::seconds(300)).is_fresh(now));
+        assert!(token_expiring_at(now + Duration::seconds(301)).is_fresh(now));
+    }
+
+    #[test]
+    fn a_missing_token_asks_the_operator_to_connect() {
+        let api = Api {
+            base_url: "https://x".into(),
+            credentials: (),
+            access_token: None,
+        };
+        let e = api.bearer_token().unwrap_err();
+        assert!(matches!(e, CartError::CredentialsRejected { .. }));
+        assert!(!e.is_retryable());
+    }
+}
