@@ -25,7 +25,10 @@ use serde::{Deserialize, Serialize};
 
 mod connector;
 pub mod exchange;
+pub mod values;
 pub mod wire;
+
+pub mod bcart;
 
 pub use connector::{AccessToken, Api, AuthScheme, Capabilities, Connector, ImportQuery};
 

@@ -1,0 +1,154 @@
+//! Lenient readers for cart JSON: ids and numbers sent as numbers or strings (CS-Cart sends every
+//! number as a string), blank dates, and Japan-time timestamps.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use mallsync_rules::time::jst;
+use serde::{Deserialize, Deserializer};
+
+/// `yyyy-MM-dd HH:mm:ss`, the timestamp form Bカート and BASE use, in Japan time.
+pub const JAPAN_DATE_TIME: &str = "%Y-%m-%d %H:%M:%S";
+/// `yyyy-MM-dd`.
+pub const DATE: &str = "%Y-%m-%d";
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Text(String),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl Scalar {
+    fn into_text(self) -> String {
+        match self {
+            Scalar::Text(s) => s.trim().to_string(),
+            Scalar::Int(n) => n.to_string(),
+            Scalar::UInt(n) => n.to_string(),
+            Scalar::Float(f) => f.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+/// A value sent as a number or a string, as text; `null` and `""` are `None`.
+pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<Scalar>::deserialize(d)?
+        .map(Scalar::into_text)
+        .filter(|s| !s.is_empty()))
+}
+
+/// An id sent as a number or a string; required and not blank.
+pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    opt_text(d)?.ok_or_else(|| serde::de::Error::custom("the id is missing or blank"))
+}
+
+/// A count sent as a number or a numeric string (`"3"`, `3`, `3.0`); `null`/`""` are `None`.
+pub fn opt_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match opt_text(d)? {
+        None => Ok(None),
+        Some(text) => parse_count(&text)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a count"))),
+    }
+}
+
+/// A UNIX time in seconds sent as a number or a string; `null`, `""` and `0` are `None`.
+pub fn opt_unix_time<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DateTime<FixedOffset>>, D::Error> {
+    match opt_text(d)? {
+        None => Ok(None),
+        Some(text) => match text.parse::<i64>() {
+            Ok(0) => Ok(None),
+            Ok(secs) => Utc
+                .timestamp_opt(secs, 0)
+                .single()
+                .map(|t| Some(t.with_timezone(&jst())))
+                .ok_or_else(|| serde::de::Error::custom(format!("{secs} is not a UNIX time"))),
+            Err(_) => Err(serde::de::Error::custom(format!(
+                "{text:?} is not a UNIX time"
+            ))),
+        },
+    }
+}
+
+fn parse_count(text: &str) -> Option<u32> {
+    text.parse::<u32>().ok().or_else(|| {
+        let f: f64 = text.parse().ok()?;
+        (f >= 0.0 && f.fract() == 0.0 && f <= f64::from(u32::MAX)).then_some(f as u32)
+    })
+}
+
+/// `yyyy-MM-dd HH:mm:ss` read as Japan time.
+pub fn japan_date_time(raw: &str) -> Option<DateTime<FixedOffset>> {
+    let naive = NaiveDateTime::parse_from_str(raw.trim(), JAPAN_DATE_TIME).ok()?;
+    jst().from_local_datetime(&naive).single()
+}
+
+/// `yyyy-MM-dd`; blank and the zero date `0000-00-00` some carts use for "none" are `None`.
+pub fn date(raw: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(raw.trim(), DATE).ok()
+}
+
+/// An instant written as `yyyy-MM-dd HH:mm:ss` in Japan time (for query parameters).
+pub fn to_japan_date_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&jst()).format(JAPAN_DATE_TIME).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Row {
+        #[serde(deserialize_with = "id")]
+        id: String,
+        #[serde(default, deserialize_with = "opt_count")]
+        amount: Option<u32>,
+        #[serde(default, deserialize_with = "opt_unix_time")]
+        at: Option<DateTime<FixedOffset>>,
+    }
+
+    #[test]
+    fn ids_and_counts_are_read_from_numbers_and_strings_alike() {
+        let a: Row = serde_json::from_str(r#"{"id":101,"amount":"3"}"#).unwrap();
+        let b: Row = serde_json::from_str(r#"{"id":"101","amount":3}"#).unwrap();
+        assert_eq!((a.id.as_str(), a.amount), ("101", Some(3)));
+        assert_eq!((b.id.as_str(), b.amount), ("101", Some(3)));
+    }
+
+    #[test]
+    fn a_blank_id_is_an_error_but_a_blank_count_is_none() {
+        assert!(serde_json::from_str::<Row>(r#"{"id":""}"#).is_err());
+        let r: Row = serde_json::from_str(r#"{"id":1,"amount":""}"#).unwrap();
+        assert_eq!(r.amount, None);
+        assert!(serde_json::from_str::<Row>(r#"{"id":1,"amount":"-2"}"#).is_err());
+    }
+
+    #[test]
+    fn unix_times_are_shown_in_japan_time_and_zero_means_none() {
+        let r: Row = serde_json::from_str(r#"{"id":1,"at":"1700000000"}"#).unwrap();
+        assert_eq!(r.at.unwrap().to_rfc3339(), "2023-11-15T07:13:20+09:00");
+        let r: Row = serde_json::from_str(r#"{"id":1,"at":0}"#).unwrap();
+        assert_eq!(r.at, None);
+    }
+
+    #[test]
+    fn japan_timestamps_and_zero_dates_are_read() {
+        assert_eq!(
+            japan_date_time("2026-11-20 10:15:00").unwrap().to_rfc3339(),
+            "2026-11-20T10:15:00+09:00"
+        );
+        assert_eq!(date("0000-00-00"), None);
+        assert_eq!(date(""), None);
+        assert_eq!(date("2026-11-21"), NaiveDate::from_ymd_opt(2026, 11, 21));
+    }
+
+    #[test]
+    fn query_times_are_written_in_japan_time() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 23, 15, 30, 0).unwrap();
+        assert_eq!(to_japan_date_time(t), "2026-11-24 00:30:00");
+    }
+}
