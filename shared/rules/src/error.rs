@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// One bad field: where it is (a JSON-path-like name) and what to do about it.
@@ -51,6 +52,23 @@ impl fmt::Display for Error {
         }
         Ok(())
     }
+}
+
+/// Parses JSON (an OMS order, a webhook body, settings fields) into `T`. A field of the wrong type,
+/// a malformed date or an unknown carrier is an error naming the field's path, e.g. `[2].ship_date`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut json).map_err(naming_the_field)?;
+    json.end()
+        .map_err(|e| Error::invalid("$", format!("unexpected data after the JSON value: {e}")))?;
+    Ok(value)
+}
+
+/// serde's error, under the path of the field it is about (`$` for the whole input).
+pub(crate) fn naming_the_field(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let path = e.path().to_string();
+    let field = if path == "." { "$".to_string() } else { path };
+    Error::invalid(field, e.into_inner().to_string())
 }
 
 /// Collects problems across many checks, then yields `Ok` or one `Error` holding them all.

@@ -14,7 +14,7 @@ pub mod settings;
 pub mod shopserve;
 pub mod time;
 
-pub use error::{Error, FieldError, Problems};
+pub use error::{parse_json, Error, FieldError, Problems};
 pub use import::{imported_order, ImportWindow};
 pub use order::{Carrier, Item, OmsStatus, Order, Shipment, TrackingNumber};
 pub use plan::{

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::base::BaseSettings;
 use crate::bcart::BcartSettings;
 use crate::cscart::CscartSettings;
-use crate::error::{Error, Problems};
+use crate::error::{naming_the_field, Error, Problems};
 use crate::futureshop::FutureshopSettings;
 use crate::order::OmsStatus;
 use crate::plan::Cart;
@@ -299,11 +299,7 @@ impl From<FutureshopSettings> for StoreSettings {
 
 /// Deserializes one cart's fields, turning serde's error into one naming the field's JSON path.
 fn parse_fields<S: DeserializeOwned>(value: serde_json::Value) -> Result<S, Error> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { "$".to_string() } else { path };
-        Error::invalid(field, e.into_inner().to_string())
-    })
+    serde_path_to_error::deserialize(value).map_err(naming_the_field)
 }
 
 /// Checks shared by the cart settings; each adds a problem naming `field`.
