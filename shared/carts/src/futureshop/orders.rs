@@ -9,15 +9,13 @@ use mallsync_rules::{Item, OmsStatus, Order, Shipment, TrackingNumber};
 use serde::Deserialize;
 
 use super::auth::authorized;
-use crate::wire;
+use crate::{values, wire};
 use crate::{Api, CartError, ImportQuery, Request, Response};
 
 /// The order search (受注検索API(発送・入金ステータス)) [M].
 pub const SHIPPING_SEARCH_PATH: &str = "/admin-api/v1/shipping";
 /// Search times and order dates: Japan time without an offset, `yyyy-MM-ddTHH:mm:ss` [M].
 pub const DATE_TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
-/// Dates (`preferredDeliveryDate`, `shippingDate`, `expectedArrival`): `yyyy-mm-dd` [H].
-pub const DATE_FORMAT: &str = "%Y-%m-%d";
 
 /// The `shippingStatus` filter values (未発送 / 発送済み) [M].
 pub const SHIPPING_STATUSES: [&str; 2] = ["notShipped", "shipped"];
@@ -339,7 +337,7 @@ fn tracking_number(info: &ShippingInfoJson) -> Option<TrackingNumber> {
 }
 
 fn parse_date(raw: Option<&str>) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(raw?.trim(), DATE_FORMAT).ok()
+    values::date(raw?)
 }
 
 fn parse_japan_time(raw: &str) -> Option<DateTime<FixedOffset>> {

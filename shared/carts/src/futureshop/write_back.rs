@@ -8,7 +8,7 @@ use mallsync_rules::futureshop::{
 use serde::{Deserialize, Serialize};
 
 use super::auth::authorized;
-use super::orders::DATE_FORMAT;
+use crate::values::DATE as DATE_FORMAT;
 use crate::wire;
 use crate::{Api, CartError, Request, Response};
 

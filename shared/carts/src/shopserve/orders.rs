@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::auth::authorized;
 use super::{check_response, wire};
 use crate::exchange::{next_offset, Page, Pages};
-use crate::{Api, CartError, ImportQuery, Request, Response};
+use crate::{values, Api, CartError, ImportQuery, Request, Response};
 
 /// The longest window one search may cover [M: commerce robotics "at most 1 week per request"].
 pub const MAX_WINDOW_DAYS: i64 = 7;
@@ -108,7 +108,10 @@ pub struct SearchPage {
 pub fn parse_order_search(response: &Response) -> Result<SearchPage, CartError> {
     check_response(response)?;
     let body: Value = crate::wire::json_body(response.body(), "ショップサーブ order search")?;
-    let total = body.get(wire::RESPONSE_TOTAL_COUNT).and_then(number);
+    let total = body
+        .get(wire::RESPONSE_TOTAL_COUNT)
+        .and_then(number)
+        .map(u64::from);
     let orders = match body.get(wire::RESPONSE_ORDERS) {
         Some(Value::Array(orders)) => orders.clone(),
         // Some search APIs leave the list out when nothing matched.
@@ -188,7 +191,6 @@ fn items(delivery: &Value, order_no: &str) -> Result<Vec<Item>, CartError> {
                 })?,
                 quantity: field(line, wire::ITEM_QUANTITY)
                     .and_then(number)
-                    .and_then(|q| u32::try_from(q).ok())
                     .unwrap_or(1),
             })
         })
@@ -199,22 +201,14 @@ fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     v.as_object()?.get(key)
 }
 
-/// A string, or a number written as one (ids come either way in JSON APIs).
+/// Text sent as a string or a number (ids come either way); blank is `None`.
 fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+    values::opt_text(v).ok().flatten()
 }
 
-/// A count, as a number or a string of digits (`total_count` comes as both).
-fn number(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
+/// A count sent as a number or a string of digits (`total_count` comes as both).
+fn number(v: &Value) -> Option<u32> {
+    values::opt_count(v).ok().flatten()
 }
 
 fn missing(what: &str, key: &str) -> CartError {
