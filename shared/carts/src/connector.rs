@@ -57,6 +57,18 @@ impl AccessToken {
         self.expires_at
             .is_none_or(|at| at - Duration::seconds(Self::REFRESH_MARGIN_SECS) > now)
     }
+
+    /// This new token, keeping `previous`'s refresh token when the cart sent no new one (a cart
+    /// that rotates refresh tokens always sends one; the new one then replaces the old).
+    pub fn keeping_refresh_token(mut self, previous: Option<&AccessToken>) -> AccessToken {
+        if self.refresh_token.is_none() {
+            if let Some(previous) = previous {
+                self.refresh_token = previous.refresh_token.clone();
+                self.refresh_expires_at = previous.refresh_expires_at;
+            }
+        }
+        self
+    }
 }
 
 /// What to import: the window and the cart-side filters taken from the store's settings.
@@ -182,6 +194,19 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
         assert!(!token_expiring_at(now + Duration::seconds(300)).is_fresh(now));
         assert!(token_expiring_at(now + Duration::seconds(301)).is_fresh(now));
+    }
+
+    #[test]
+    fn a_new_refresh_token_replaces_the_old_and_a_missing_one_keeps_it() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
+        let mut old = token_expiring_at(now);
+        old.refresh_token = Some(Secret::new("r1"));
+        let mut rotated = token_expiring_at(now);
+        rotated.refresh_token = Some(Secret::new("r2"));
+        let kept = rotated.keeping_refresh_token(Some(&old));
+        assert_eq!(kept.refresh_token, Some(Secret::new("r2")));
+        let kept = token_expiring_at(now).keeping_refresh_token(Some(&old));
+        assert_eq!(kept.refresh_token, Some(Secret::new("r1")));
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod exchange;
 pub mod values;
 pub mod wire;
 
+pub mod base;
 pub mod bcart;
 pub mod futureshop;
 pub mod shopserve;

@@ -2,7 +2,8 @@
 //! HTTP status and body become a [`CartError`].
 
 use base64::Engine as _;
-use http::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use chrono::{DateTime, Utc};
+use http::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, DATE, LOCATION, RETRY_AFTER};
 use http::{Method, StatusCode};
 use mallsync_rules::Secret;
 use serde::de::DeserializeOwned;
@@ -237,6 +238,15 @@ pub fn retry_after_secs(headers: &HeaderMap) -> Option<u64> {
     headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
 }
 
+/// The response's `Date` header: the cart's clock, for waits the cart states as "until the next
+/// hour" (BASE) without this crate reading a clock.
+pub fn date_header(headers: &HeaderMap) -> Option<DateTime<Utc>> {
+    let raw = headers.get(DATE)?.to_str().ok()?;
+    DateTime::parse_from_rfc2822(raw.trim())
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 /// A 2xx body parsed as `T`; `what` names the response in the error ("Bカート orders page"),
 /// with the JSON path of the first field that did not fit.
 pub fn parse_json<T: DeserializeOwned>(response: &Response, what: &str) -> Result<T, CartError> {
@@ -390,6 +400,15 @@ mod tests {
             "https://x/api/orders?ordered_at__gte=2026-11-01+00%3A00%3A00"
         );
         assert_eq!(path_segment("a/b c"), "a%2Fb%20c");
+    }
+
+    #[test]
+    fn the_date_header_is_read_as_the_carts_clock() {
+        let r = response(400, &[("Date", "Mon, 23 Nov 2026 17:30:00 GMT")], "");
+        assert_eq!(
+            date_header(r.headers()).map(|t| t.to_rfc3339()),
+            Some("2026-11-23T17:30:00+00:00".into())
+        );
     }
 
     #[test]
