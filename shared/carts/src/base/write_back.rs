@@ -175,11 +175,7 @@ pub fn company_for<'a>(
             message: format!(
                 "BASE has no delivery company for {}: BASE offers {}",
                 carrier.japanese_name(),
-                companies
-                    .iter()
-                    .map(name_of)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                companies.iter().map(name_of).collect::<Vec<_>>().join(", ")
             ),
         })
 }
