@@ -8,7 +8,9 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use serde_json::{json, Value};
 
 use crate::seed::{jst, OrderSeed};
-use crate::server::{id_value, Cart, FakeServer, RateLimit, RecordedCall, Reply};
+use crate::server::{
+    id_value, to_chrono, AccessTokens, Cart, FakeServer, RateLimit, RecordedCall, Reply,
+};
 
 /// The fake BASE, serving `/1/...` on loopback.
 pub type FakeBase = FakeServer<BaseCart>;
@@ -41,9 +43,8 @@ pub struct BaseCart {
     /// One per successful `status=dispatched` call: BASE's 発送メール to the buyer.
     pub dispatch_emails: Vec<DispatchEmail>,
     codes: Vec<String>,
-    access_tokens: HashMap<String, DateTime<Utc>>,
+    access_tokens: AccessTokens,
     refresh_tokens: HashMap<String, RefreshToken>,
-    issued: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -117,9 +118,8 @@ impl Default for BaseCart {
             orders: Vec::new(),
             dispatch_emails: Vec::new(),
             codes: Vec::new(),
-            access_tokens: HashMap::new(),
+            access_tokens: AccessTokens::default(),
             refresh_tokens: HashMap::new(),
-            issued: 0,
         }
     }
 }
@@ -158,8 +158,8 @@ impl FakeServer<BaseCart> {
 
     /// Makes every access token issued so far expired (the next call gets `invalid_request`).
     pub fn expire_access_tokens(&self) {
-        let past = self.clock().now() - chrono::Duration::seconds(1);
-        self.with_cart(|cart| cart.access_tokens.values_mut().for_each(|t| *t = past));
+        let now = self.clock().now();
+        self.with_cart(|cart| cart.access_tokens.expire_all(now));
     }
 
     /// Makes every refresh token issued so far expired: the shop must consent again.
@@ -311,26 +311,21 @@ impl BaseCart {
         self.orders.iter_mut().find(|o| o.unique_key == unique_key)
     }
 
-    fn next_secret(&mut self, kind: &str) -> String {
-        self.issued += 1;
-        format!("{kind}-{:06}", self.issued)
-    }
-
     fn new_code(&mut self) -> String {
-        let code = self.next_secret("code");
+        let code = self.access_tokens.next_name("code");
         self.codes.push(code.clone());
         code
     }
 
     fn issue_tokens(&mut self, now: DateTime<Utc>) -> BaseTokens {
-        let access_token = self.next_secret("access");
-        let refresh_token = self.next_secret("refresh");
-        self.access_tokens
-            .insert(access_token.clone(), now + lifetime(ACCESS_TOKEN_LIFETIME));
+        let access_token = self
+            .access_tokens
+            .issue("access", now, ACCESS_TOKEN_LIFETIME);
+        let refresh_token = self.access_tokens.next_name("refresh");
         self.refresh_tokens.insert(
             refresh_token.clone(),
             RefreshToken {
-                expires_at: now + lifetime(REFRESH_TOKEN_LIFETIME),
+                expires_at: now + to_chrono(REFRESH_TOKEN_LIFETIME),
                 rotated: false,
             },
         );
@@ -348,8 +343,7 @@ impl BaseCart {
 
     fn authorized(&self, call: &RecordedCall, now: DateTime<Utc>) -> bool {
         call.bearer_token()
-            .and_then(|t| self.access_tokens.get(t))
-            .is_some_and(|expires_at| now < *expires_at)
+            .is_some_and(|t| self.access_tokens.is_valid(t, now))
     }
 
     // GET /1/oauth/authorize: the shop owner consents at once; redirect back with a code.
@@ -611,10 +605,6 @@ fn error(code: &str, description: &str) -> Reply {
         400,
         &json!({"error": code, "error_description": description}),
     )
-}
-
-fn lifetime(d: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
 /// A numeric query parameter; `default` when absent, None when not a number.

@@ -15,7 +15,9 @@
 
 pub mod base;
 pub mod bcart;
+pub mod cscart;
 mod faults;
+pub mod futureshop;
 mod seed;
 mod server;
 

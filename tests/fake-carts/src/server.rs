@@ -445,6 +445,42 @@ fn respond(request: tiny_http::Request, reply: Reply) {
     let _ = request.respond(response);
 }
 
+/// Bearer tokens a fake has issued, each with its expiry (BASE, futureshop).
+#[derive(Debug, Default)]
+pub(crate) struct AccessTokens {
+    expiries: std::collections::HashMap<String, DateTime<Utc>>,
+    issued: u64,
+}
+
+impl AccessTokens {
+    /// A new token `<kind>-<n>` living `lifetime` from `now`.
+    pub(crate) fn issue(&mut self, kind: &str, now: DateTime<Utc>, lifetime: Duration) -> String {
+        let token = self.next_name(kind);
+        self.expiries
+            .insert(token.clone(), now + to_chrono(lifetime));
+        token
+    }
+
+    /// A fresh unique name, for tokens and codes kept elsewhere.
+    pub(crate) fn next_name(&mut self, kind: &str) -> String {
+        self.issued += 1;
+        format!("{kind}-{:06}", self.issued)
+    }
+
+    pub(crate) fn is_valid(&self, token: &str, now: DateTime<Utc>) -> bool {
+        self.expiries.get(token).is_some_and(|at| now < *at)
+    }
+
+    /// Every token issued so far is expired from `now` on.
+    pub(crate) fn expire_all(&mut self, now: DateTime<Utc>) {
+        self.expiries.values_mut().for_each(|at| *at = now);
+    }
+}
+
+pub(crate) fn to_chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
 /// Locks, recovering the data if a test thread panicked while holding the lock.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
