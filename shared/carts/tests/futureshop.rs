@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use mallsync_carts::futureshop::{
     auth, build_order_complete, build_shipping_status, orders, parse_write_result, write_back,
-    Futureshop, HEADER_SHOP_KEY,
+    write_back_batch, Futureshop, HEADER_SHOP_KEY,
 };
 use mallsync_carts::{
     drive, AccessToken, Api, CartError, Connector, Exchange, ImportQuery, Request, Response, Step,
@@ -567,6 +567,81 @@ mod shipping_status {
         assert_eq!(kind(&e), "invalid", "{e:?}");
         assert!(build_shipping_status(&api(), &[]).is_err());
         assert!(build_order_complete(&api(), &[]).is_err());
+    }
+
+    #[test]
+    fn a_batch_ships_all_orders_in_one_call_and_completes_only_those_shipped_that_asked() {
+        let updates = vec![
+            update("1", vec![shipment(1, Some("111"), None)], true),
+            update("2", vec![shipment(1, Some("222"), None)], true),
+            update("3", vec![shipment(1, Some("333"), None)], false),
+        ];
+        let pickup = r#"{"status":"failed","errors":[],"results":[
+            {"status":"success","orderNo":"1"},
+            {"status":"failed","orderNo":"2","code":"CannotUpdateStorePickup","message":"店舗受取"},
+            {"status":"success","orderNo":"3"}]}"#;
+        let mut seen = Vec::new();
+        let api = api();
+        let outcomes = drive(write_back_batch(&api, &updates), |r| {
+            let answer = if seen.is_empty() {
+                pickup.to_string()
+            } else {
+                fixture("order_complete_200.json")
+            };
+            seen.push(r);
+            Ok(respond(200, &answer))
+        })
+        .unwrap();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(
+            json_body(&seen[0])["orderList"].as_array().unwrap().len(),
+            3
+        );
+        assert_eq!(
+            json_body(&seen[1]),
+            serde_json::json!({"orderList": [{"orderNo": "1"}]}),
+            "only the shipped order that asked for 処理済"
+        );
+        let nos: Vec<&str> = outcomes.iter().map(|o| o.order_no.as_str()).collect();
+        assert_eq!(nos, ["1", "2", "3"]);
+        assert!(outcomes[0].result.is_ok());
+        assert!(outcomes[1].result.is_err());
+        assert!(outcomes[2].result.is_ok());
+    }
+
+    #[test]
+    fn a_rate_limited_complete_step_is_the_outcome_of_the_orders_it_was_for() {
+        let updates = vec![
+            update("1", vec![shipment(1, None, None)], true),
+            update("2", vec![shipment(1, None, None)], false),
+        ];
+        let mut calls = 0;
+        let api = api();
+        let outcomes = drive(write_back_batch(&api, &updates), |_| {
+            calls += 1;
+            Ok(if calls == 1 {
+                respond(200, &fixture("shipping_status_200.json"))
+            } else {
+                respond(429, &fixture("error_429.json"))
+            })
+        })
+        .unwrap();
+        assert_eq!(calls, 2);
+        assert!(outcomes[0].result.as_ref().unwrap_err().is_retryable());
+        assert!(outcomes[1].result.is_ok());
+    }
+
+    #[test]
+    fn a_batch_without_processed_orders_is_one_call() {
+        let updates = vec![update("1", vec![shipment(1, None, None)], false)];
+        let mut calls = 0;
+        let api = api();
+        drive(write_back_batch(&api, &updates), |_| {
+            calls += 1;
+            Ok(respond(200, &fixture("shipping_status_200.json")))
+        })
+        .unwrap();
+        assert_eq!(calls, 1);
     }
 
     #[test]

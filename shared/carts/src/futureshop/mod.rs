@@ -18,7 +18,9 @@ use crate::{
 
 pub use auth::HEADER_SHOP_KEY;
 pub use orders::StatusFilters;
-pub use write_back::{build_order_complete, build_shipping_status, parse_write_result};
+pub use write_back::{
+    build_order_complete, build_shipping_status, parse_write_result, write_back_batch, OrderOutcome,
+};
 
 /// futureshop, for [`Connector`].
 pub struct Futureshop;
@@ -84,32 +86,22 @@ impl Connector for Futureshop {
         )
     }
 
-    /// The 発送API for this one order, then 処理済 when the store asks for it. Re-sending is safe:
-    /// the 発送API overwrites the same fields with the same values.
+    /// The 発送API for this one order, then 処理済 when the store asks for it: the batch exchange
+    /// with one update. Re-sending is safe: the 発送API overwrites the same fields with the same
+    /// values.
     fn write_back(
         api: &Api<FutureshopCredentials>,
         update: &FutureshopUpdate,
     ) -> impl Exchange<Output = ()> {
-        let order_no = update.order_id.clone();
-        let ship = exchange::single(build_shipping_status(api, std::slice::from_ref(update)), {
-            let order_no = order_no.clone();
-            move |response: Response| {
-                write_back::outcome_for(parse_write_result(&response)?, &order_no)
-            }
-        });
-        let complete = update
-            .mark_processed
-            .then(|| build_order_complete(api, &[order_no.as_str()]));
-        exchange::then(ship, move |()| {
-            Ok(match complete {
-                Some(request) => {
-                    exchange::Either::Left(exchange::single(request, move |response: Response| {
-                        write_back::outcome_for(parse_write_result(&response)?, &order_no)
-                    }))
-                }
-                None => exchange::Either::Right(exchange::ready(())),
-            })
-        })
+        exchange::then(
+            write_back_batch(api, std::slice::from_ref(update)),
+            |outcomes: Vec<write_back::OrderOutcome>| {
+                outcomes
+                    .into_iter()
+                    .try_for_each(|o| o.result)
+                    .map(|()| exchange::ready(()))
+            },
+        )
     }
 }
 

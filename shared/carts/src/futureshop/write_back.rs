@@ -8,9 +8,10 @@ use mallsync_rules::futureshop::{
 use serde::{Deserialize, Serialize};
 
 use super::auth::authorized;
+use crate::exchange::{self, Either};
 use crate::values::DATE as DATE_FORMAT;
 use crate::wire;
-use crate::{Api, CartError, Request, Response};
+use crate::{Api, CartError, Exchange, Request, Response};
 
 /// 発送API [H, manual excerpt].
 pub const SHIPPING_STATUS_PATH: &str = "/admin-api/v1/shipping/status";
@@ -230,13 +231,77 @@ pub fn parse_write_result(response: &Response) -> Result<Vec<OrderOutcome>, Cart
     Ok(outcomes)
 }
 
-/// The outcome for one order of a single-order call: an order futureshop did not report on is
-/// taken as accepted when the call as a whole succeeded.
-pub fn outcome_for(outcomes: Vec<OrderOutcome>, order_no: &str) -> Result<(), CartError> {
-    outcomes
-        .into_iter()
+/// Up to 100 orders in two calls: the 発送API for all of them, then 処理済 for those that asked
+/// for it and were shipped. One outcome per update, in order; an order futureshop did not report
+/// on is accepted when its call as a whole succeeded. A failed 処理済 call becomes the outcome of
+/// each order it was for (the shipping data is already in: sending the update again is safe).
+pub fn write_back_batch(
+    api: &Api<FutureshopCredentials>,
+    updates: &[FutureshopUpdate],
+) -> impl Exchange<Output = Vec<OrderOutcome>> {
+    let order_nos: Vec<String> = updates.iter().map(|u| u.order_id.clone()).collect();
+    let to_complete: Vec<String> = updates
+        .iter()
+        .filter(|u| u.mark_processed)
+        .map(|u| u.order_id.clone())
+        .collect();
+    let api = api.clone();
+    let ship = exchange::single(
+        build_shipping_status(&api, updates),
+        move |response: Response| {
+            let reported = parse_write_result(&response)?;
+            Ok(order_nos
+                .iter()
+                .map(|no| OrderOutcome {
+                    order_no: no.clone(),
+                    result: result_for(&reported, no),
+                })
+                .collect::<Vec<_>>())
+        },
+    );
+    exchange::then(ship, move |shipped: Vec<OrderOutcome>| {
+        let completing: Vec<String> = to_complete
+            .into_iter()
+            .filter(|no| {
+                shipped
+                    .iter()
+                    .any(|o| o.order_no == *no && o.result.is_ok())
+            })
+            .collect();
+        if completing.is_empty() {
+            return Ok(Either::Right(exchange::ready(shipped)));
+        }
+        let nos: Vec<&str> = completing.iter().map(String::as_str).collect();
+        let request = build_order_complete(&api, &nos);
+        Ok(Either::Left(exchange::single(
+            request,
+            move |response: Response| {
+                let completed = parse_write_result(&response);
+                Ok(shipped
+                    .into_iter()
+                    .map(|o| match (&completed, completing.contains(&o.order_no)) {
+                        (Ok(reported), true) => OrderOutcome {
+                            result: result_for(reported, &o.order_no),
+                            ..o
+                        },
+                        (Err(e), true) => OrderOutcome {
+                            result: Err(e.clone()),
+                            ..o
+                        },
+                        (_, false) => o,
+                    })
+                    .collect::<Vec<_>>())
+            },
+        )))
+    })
+}
+
+/// What futureshop reported for one order; not reported means accepted.
+fn result_for(reported: &[OrderOutcome], order_no: &str) -> Result<(), CartError> {
+    reported
+        .iter()
         .find(|o| o.order_no == order_no)
-        .map_or(Ok(()), |o| o.result)
+        .map_or(Ok(()), |o| o.result.clone())
 }
 
 fn rejectable(status: u16) -> bool {
