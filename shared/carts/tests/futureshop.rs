@@ -1,6 +1,8 @@
 //! futureshop client: token, order search with `nextUrl` paging, 発送API batches, 処理済 step, and
 //! the errors of each, against fixtures in tests/fixtures/futureshop.
 
+mod support;
+
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use mallsync_carts::futureshop::{
     auth, build_order_complete, build_shipping_status, orders, parse_write_result, write_back,
@@ -15,22 +17,12 @@ use mallsync_rules::futureshop::{
 };
 use mallsync_rules::{OmsStatus, Secret, TrackingNumber};
 use serde_json::Value;
+use support::{header, json, query, response};
 
 const BASE: &str = "https://api.shop.example.jp";
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/../../tests/fixtures/futureshop/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn respond(status: u16, body: &str) -> Response {
-    http::Response::builder()
-        .status(status)
-        .body(body.as_bytes().to_vec())
-        .unwrap()
+    String::from_utf8(support::fixture("futureshop", name)).expect("a UTF-8 fixture")
 }
 
 fn now() -> DateTime<Utc> {
@@ -62,23 +54,6 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
-fn header<'a>(r: &'a Request, name: &str) -> &'a str {
-    r.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_else(|| panic!("no {name} header"))
-}
-
-fn json_body(r: &Request) -> Value {
-    serde_json::from_slice(r.body()).expect("a JSON body")
-}
-
-fn query_pairs(r: &Request) -> Vec<(String, String)> {
-    form_urlencoded::parse(r.uri().query().unwrap_or("").as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
 fn pair(k: &str, v: &str) -> (String, String) {
     (k.to_string(), v.to_string())
 }
@@ -104,7 +79,7 @@ fn shipment(no: u32, tracking: Option<&str>, arrival: Option<NaiveDate>) -> Futu
     }
 }
 
-fn query(cart_statuses: &[&str]) -> ImportQuery {
+fn import(cart_statuses: &[&str]) -> ImportQuery {
     ImportQuery {
         from: Utc.with_ymd_and_hms(2026, 11, 12, 15, 0, 0).unwrap(),
         to: Utc.with_ymd_and_hms(2026, 11, 22, 14, 59, 59).unwrap(),
@@ -137,11 +112,14 @@ mod token {
         assert_eq!(r.method(), http::Method::POST);
         assert_eq!(r.uri().to_string(), format!("{BASE}/oauth/token"));
         // base64("client:secret")
-        assert_eq!(header(&r, "authorization"), "Basic Y2xpZW50OnNlY3JldA==");
-        assert_eq!(header(&r, HEADER_SHOP_KEY), "shop-key-1");
+        assert_eq!(
+            header(&r, "authorization"),
+            Some("Basic Y2xpZW50OnNlY3JldA==")
+        );
+        assert_eq!(header(&r, HEADER_SHOP_KEY), Some("shop-key-1"));
         assert_eq!(
             header(&r, "content-type"),
-            "application/x-www-form-urlencoded"
+            Some("application/x-www-form-urlencoded")
         );
         assert_eq!(r.body(), b"grant_type=client_credentials");
     }
@@ -160,7 +138,7 @@ mod token {
 
     #[test]
     fn the_token_expires_after_expires_in_seconds() {
-        let t = Futureshop::parse_token(respond(200, &fixture("token_200.json")), now()).unwrap();
+        let t = Futureshop::parse_token(response(200, fixture("token_200.json")), now()).unwrap();
         assert_eq!(t.token.expose(), "fs-access-token-1");
         assert_eq!(t.expires_at, Some(now() + chrono::Duration::seconds(3600)));
         assert!(t.refresh_token.is_none());
@@ -169,7 +147,7 @@ mod token {
     #[test]
     fn wrong_client_credentials_ask_the_operator_to_fix_them() {
         for status in [400, 401] {
-            let e = Futureshop::parse_token(respond(status, &fixture("token_401.json")), now())
+            let e = Futureshop::parse_token(response(status, fixture("token_401.json")), now())
                 .unwrap_err();
             assert_eq!(kind(&e), "credentials", "{status}: {e:?}");
             assert!(!e.is_retryable());
@@ -183,7 +161,7 @@ mod token {
             r#"{"access_token":"","expires_in":3600}"#,
             r#"{"access_token":"x","expires_in":0}"#,
         ] {
-            let e = Futureshop::parse_token(respond(200, body), now()).unwrap_err();
+            let e = Futureshop::parse_token(response(200, body), now()).unwrap_err();
             assert_eq!(kind(&e), "malformed", "{body}: {e:?}");
         }
     }
@@ -192,7 +170,7 @@ mod token {
     fn data_calls_without_a_token_fail_before_sending() {
         let api = Futureshop::api(credentials(), None);
         assert!(auth::needs_token(&api, now()));
-        let e = drive(Futureshop::list_orders(&api, &query(&[])), |_| {
+        let e = drive(Futureshop::list_orders(&api, &import(&[])), |_| {
             panic!("nothing may be sent without a token")
         })
         .unwrap_err();
@@ -208,12 +186,12 @@ mod search {
         seen: &mut Vec<Request>,
     ) -> impl FnMut(Request) -> Result<Response, TransportError> + '_ {
         move |r: Request| {
-            let cursor = query_pairs(&r).iter().any(|(k, _)| k == "cursor");
+            let cursor = query(&r).iter().any(|(k, _)| k == "cursor");
             seen.push(r);
             Ok(if cursor {
-                respond(200, &fixture("shipping_search_200_last_page.json"))
+                response(200, fixture("shipping_search_200_last_page.json"))
             } else {
-                respond(200, &fixture("shipping_search_200.json"))
+                response(200, fixture("shipping_search_200.json"))
             })
         }
     }
@@ -222,7 +200,7 @@ mod search {
     fn the_search_follows_next_url_to_the_last_page_keeping_the_filters() {
         let mut seen = Vec::new();
         let orders = drive(
-            Futureshop::list_orders(&api(), &query(&["notShipped"])),
+            Futureshop::list_orders(&api(), &import(&["notShipped"])),
             serve_pages(&mut seen),
         )
         .unwrap();
@@ -233,11 +211,14 @@ mod search {
         let first = &seen[0];
         assert_eq!(first.method(), http::Method::GET);
         assert_eq!(first.uri().path(), "/admin-api/v1/shipping");
-        assert_eq!(header(first, "authorization"), "Bearer fs-access-token-1");
-        assert_eq!(header(first, HEADER_SHOP_KEY), "shop-key-1");
+        assert_eq!(
+            header(first, "authorization"),
+            Some("Bearer fs-access-token-1")
+        );
+        assert_eq!(header(first, HEADER_SHOP_KEY), Some("shop-key-1"));
         // The window in Japan time: 2026-11-13 00:00:00 to 2026-11-22 23:59:59 JST.
         assert_eq!(
-            query_pairs(first),
+            query(first),
             [
                 pair("orderDateStart", "2026-11-13T00:00:00"),
                 pair("orderDateEnd", "2026-11-22T23:59:59"),
@@ -248,7 +229,7 @@ mod search {
         let second = &seen[1];
         assert_eq!(second.uri().host(), Some("api.shop.example.jp"));
         assert_eq!(second.uri().path(), "/admin-api/v1/shipping");
-        let pairs = query_pairs(second);
+        let pairs = query(second);
         assert!(
             pairs.contains(&pair("cursor", "c2Vjb25kLXBhZ2U")),
             "{pairs:?}"
@@ -258,13 +239,16 @@ mod search {
             "{pairs:?}"
         );
         assert!(pairs.contains(&pair("orderDateStart", "2026-11-13T00:00:00")));
-        assert_eq!(header(second, HEADER_SHOP_KEY), "shop-key-1");
-        assert_eq!(header(second, "authorization"), "Bearer fs-access-token-1");
+        assert_eq!(header(second, HEADER_SHOP_KEY), Some("shop-key-1"));
+        assert_eq!(
+            header(second, "authorization"),
+            Some("Bearer fs-access-token-1")
+        );
     }
 
     #[test]
     fn orders_map_shipments_items_and_the_requested_delivery_date() {
-        let page = orders::parse_shipping_page(&respond(200, &fixture("shipping_search_200.json")))
+        let page = orders::parse_shipping_page(&response(200, fixture("shipping_search_200.json")))
             .unwrap();
         assert_eq!(
             page.next_url.as_deref(),
@@ -309,7 +293,7 @@ mod search {
 
     #[test]
     fn option_prices_are_added_to_the_unit_price_only_when_the_store_says_so() {
-        let page = orders::parse_shipping_page(&respond(200, &fixture("shipping_search_200.json")))
+        let page = orders::parse_shipping_page(&response(200, fixture("shipping_search_200.json")))
             .unwrap();
         let clock = &page.orders[0].shipment_list[0].product_list[0];
         assert_eq!(clock.unit_price(false), 3000);
@@ -325,15 +309,13 @@ mod search {
     fn statuses_the_search_cannot_filter_are_filtered_after_each_page() {
         let mut seen = Vec::new();
         let orders = drive(
-            Futureshop::list_orders(&api(), &query(&["COMPLETED"])),
+            Futureshop::list_orders(&api(), &import(&["COMPLETED"])),
             serve_pages(&mut seen),
         )
         .unwrap();
         let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
         assert_eq!(ids, ["100000002505"]);
-        assert!(query_pairs(&seen[0])
-            .iter()
-            .all(|(k, _)| k != "shippingStatus"));
+        assert!(query(&seen[0]).iter().all(|(k, _)| k != "shippingStatus"));
     }
 
     #[test]
@@ -369,8 +351,8 @@ mod search {
     #[test]
     fn a_next_url_pointing_at_the_same_page_ends_with_an_error_not_a_loop() {
         let body = r#"{"orderList":[],"nextUrl":"/admin-api/v1/shipping?cursor=same"}"#;
-        let e = drive(Futureshop::list_orders(&api(), &query(&[])), |_| {
-            Ok(respond(200, body))
+        let e = drive(Futureshop::list_orders(&api(), &import(&[])), |_| {
+            Ok(response(200, body))
         })
         .unwrap_err();
         assert_eq!(kind(&e), "malformed", "{e:?}");
@@ -393,8 +375,8 @@ mod search {
             (200, "<html>", "malformed"),
         ];
         for (status, body, expected) in cases {
-            let e = drive(Futureshop::list_orders(&api(), &query(&[])), |_| {
-                Ok(respond(status, body))
+            let e = drive(Futureshop::list_orders(&api(), &import(&[])), |_| {
+                Ok(response(status, body))
             })
             .unwrap_err();
             assert_eq!(kind(&e), expected, "HTTP {status} {body}");
@@ -408,7 +390,7 @@ mod search {
             .header("Retry-After", "2")
             .body(fixture("error_429.json").into_bytes())
             .unwrap();
-        let e = drive(Futureshop::list_orders(&api(), &query(&[])), move |_| {
+        let e = drive(Futureshop::list_orders(&api(), &import(&[])), move |_| {
             Ok(r.clone())
         })
         .unwrap_err();
@@ -421,7 +403,7 @@ mod search {
         let mut seen = Vec::new();
         drive(Futureshop::connection_test(&api()), |r| {
             seen.push(r);
-            Ok(respond(200, &fixture("shipping_search_200_last_page.json")))
+            Ok(response(200, fixture("shipping_search_200_last_page.json")))
         })
         .unwrap();
         assert_eq!(seen.len(), 1);
@@ -458,7 +440,7 @@ mod shipping_status {
         let result = drive(Futureshop::write_back(&api(), update), |r| {
             seen.push(r);
             let (status, body) = answers.next().expect("no more calls expected");
-            Ok(respond(*status, body))
+            Ok(response(*status, *body))
         });
         (result, seen)
     }
@@ -477,11 +459,11 @@ mod shipping_status {
             r.uri().to_string(),
             format!("{BASE}/admin-api/v1/shipping/status")
         );
-        assert_eq!(header(r, "content-type"), "application/json");
-        assert_eq!(header(r, "authorization"), "Bearer fs-access-token-1");
-        assert_eq!(header(r, HEADER_SHOP_KEY), "shop-key-1");
+        assert_eq!(header(r, "content-type"), Some("application/json"));
+        assert_eq!(header(r, "authorization"), Some("Bearer fs-access-token-1"));
+        assert_eq!(header(r, HEADER_SHOP_KEY), Some("shop-key-1"));
         assert_eq!(
-            json_body(r),
+            json(r),
             golden("shipping_status_request_with_tracking.json")
         );
     }
@@ -492,7 +474,7 @@ mod shipping_status {
         let (result, seen) = run(&u, &[(200, &fixture("shipping_status_200.json"))]);
         result.unwrap();
         assert_eq!(
-            json_body(&seen[0]),
+            json(&seen[0]),
             golden("shipping_status_request_ship_date_only.json")
         );
         assert!(!String::from_utf8_lossy(seen[0].body()).contains("\"\""));
@@ -514,8 +496,8 @@ mod shipping_status {
         assert_eq!(seen[0].uri().path(), "/admin-api/v1/shipping/status");
         assert_eq!(seen[1].method(), http::Method::POST);
         assert_eq!(seen[1].uri().path(), "/admin-api/v1/order/complete");
-        assert_eq!(header(&seen[1], HEADER_SHOP_KEY), "shop-key-1");
-        assert_eq!(json_body(&seen[1]), golden("order_complete_request.json"));
+        assert_eq!(header(&seen[1], HEADER_SHOP_KEY), Some("shop-key-1"));
+        assert_eq!(json(&seen[1]), golden("order_complete_request.json"));
     }
 
     #[test]
@@ -559,7 +541,7 @@ mod shipping_status {
             .map(|i| update(&format!("1000{i:08}"), vec![shipment(1, None, None)], false))
             .collect();
         let r = build_shipping_status(&api(), &batch).unwrap();
-        assert_eq!(json_body(&r)["orderList"].as_array().unwrap().len(), 100);
+        assert_eq!(json(&r)["orderList"].as_array().unwrap().len(), 100);
 
         let mut too_many = batch.clone();
         too_many.push(update("overflow", vec![shipment(1, None, None)], false));
@@ -589,16 +571,13 @@ mod shipping_status {
                 fixture("order_complete_200.json")
             };
             seen.push(r);
-            Ok(respond(200, &answer))
+            Ok(response(200, answer))
         })
         .unwrap();
         assert_eq!(seen.len(), 2);
+        assert_eq!(json(&seen[0])["orderList"].as_array().unwrap().len(), 3);
         assert_eq!(
-            json_body(&seen[0])["orderList"].as_array().unwrap().len(),
-            3
-        );
-        assert_eq!(
-            json_body(&seen[1]),
+            json(&seen[1]),
             serde_json::json!({"orderList": [{"orderNo": "1"}]}),
             "only the shipped order that asked for 処理済"
         );
@@ -620,9 +599,9 @@ mod shipping_status {
         let outcomes = drive(write_back_batch(&api, &updates), |_| {
             calls += 1;
             Ok(if calls == 1 {
-                respond(200, &fixture("shipping_status_200.json"))
+                response(200, fixture("shipping_status_200.json"))
             } else {
-                respond(429, &fixture("error_429.json"))
+                response(429, fixture("error_429.json"))
             })
         })
         .unwrap();
@@ -638,7 +617,7 @@ mod shipping_status {
         let api = api();
         drive(write_back_batch(&api, &updates), |_| {
             calls += 1;
-            Ok(respond(200, &fixture("shipping_status_200.json")))
+            Ok(response(200, fixture("shipping_status_200.json")))
         })
         .unwrap();
         assert_eq!(calls, 1);
@@ -653,9 +632,9 @@ mod shipping_status {
     #[test]
     fn too_many_from_futureshop_is_a_rejection_not_a_retry() {
         for status in [200, 400] {
-            let e = parse_write_result(&respond(
+            let e = parse_write_result(&response(
                 status,
-                &fixture("shipping_status_400_too_many.json"),
+                fixture("shipping_status_400_too_many.json"),
             ))
             .unwrap_err();
             match &e {
@@ -673,7 +652,7 @@ mod shipping_status {
         let body = r#"{"status":"failed","errors":[],"results":[
             {"status":"success","orderNo":"1","code":"","message":""},
             {"status":"failed","orderNo":"2","code":"CannotUpdateStorePickup","message":"店舗受取"}]}"#;
-        let outcomes = parse_write_result(&respond(200, body)).unwrap();
+        let outcomes = parse_write_result(&response(200, body)).unwrap();
         assert_eq!(outcomes.len(), 2);
         assert_eq!(outcomes[0].order_no, "1");
         assert!(outcomes[0].result.is_ok());
@@ -718,7 +697,7 @@ mod shipping_status {
         let mut x = Futureshop::write_back(&api, &update);
         assert!(matches!(x.step(None), Ok(Step::Send(_))));
         assert!(matches!(
-            x.step(Some(respond(200, &fixture("shipping_status_200.json")))),
+            x.step(Some(response(200, fixture("shipping_status_200.json")))),
             Ok(Step::Done(()))
         ));
     }
@@ -731,7 +710,7 @@ mod parsers_never_panic {
     proptest! {
         #[test]
         fn on_any_bytes(status in 100u16..600, body in proptest::collection::vec(any::<u8>(), 0..400)) {
-            let r = respond(status, "").map(|_| body.clone());
+            let r = response(status, "").map(|_| body.clone());
             let _ = orders::parse_shipping_page(&r);
             let _ = parse_write_result(&r);
             let _ = Futureshop::parse_token(r.clone(), now());
@@ -754,7 +733,7 @@ mod parsers_never_panic {
                                      "optionPriceList": [option, {"price": option}]}]}]}],
                 "nextUrl": next,
             });
-            let r = respond(200, &body.to_string());
+            let r = response(200, body.to_string());
             if let Ok(page) = orders::parse_shipping_page(&r) {
                 for o in &page.orders {
                     for s in &o.shipment_list {

@@ -2,29 +2,21 @@
 //! (with tracking, ship date only), and the errors of each. The fixtures in
 //! tests/fixtures/shopserve are written in the guessed names of `shopserve/wire.rs`.
 
+mod support;
+
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use mallsync_carts::shopserve::{
     build_order_search, build_order_update, check_response, orders, parse_order_search,
     weekly_windows, wire, Shopserve, Window,
 };
-use mallsync_carts::{drive, Api, CartError, Connector, ImportQuery, Request, Response};
+use mallsync_carts::{drive, Api, CartError, Connector, ImportQuery, Request};
 use mallsync_rules::shopserve::{ShopserveCredentials, ShopserveUpdate};
 use mallsync_rules::{Carrier, OmsStatus, Secret, TrackingNumber};
 use serde_json::Value;
+use support::{header, json, response};
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/../../tests/fixtures/shopserve/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn respond(status: u16, body: &str) -> Response {
-    http::Response::builder()
-        .status(status)
-        .body(body.as_bytes().to_vec())
-        .unwrap()
+    String::from_utf8(support::fixture("shopserve", name)).expect("a UTF-8 fixture")
 }
 
 fn api() -> Api<ShopserveCredentials> {
@@ -48,17 +40,6 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
-fn header<'a>(r: &'a Request, name: &str) -> &'a str {
-    r.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_else(|| panic!("no {name} header"))
-}
-
-fn json_body(r: &Request) -> Value {
-    serde_json::from_slice(r.body()).expect("a JSON body")
-}
-
 fn golden(name: &str) -> Value {
     serde_json::from_str(&fixture(name)).unwrap()
 }
@@ -74,7 +55,7 @@ fn kind(e: &CartError) -> &'static str {
     }
 }
 
-fn query(from: DateTime<Utc>, to: DateTime<Utc>) -> ImportQuery {
+fn import(from: DateTime<Utc>, to: DateTime<Utc>) -> ImportQuery {
     ImportQuery {
         from,
         to,
@@ -136,30 +117,30 @@ mod search {
         // base64("eat591.wc:manager-key")
         assert_eq!(
             header(&r, "authorization"),
-            "Basic ZWF0NTkxLndjOm1hbmFnZXIta2V5"
+            Some("Basic ZWF0NTkxLndjOm1hbmFnZXIta2V5")
         );
-        assert_eq!(header(&r, "content-type"), "application/json");
-        assert_eq!(json_body(&r), golden("order_search_request.json"));
+        assert_eq!(header(&r, "content-type"), Some("application/json"));
+        assert_eq!(json(&r), golden("order_search_request.json"));
     }
 
     #[test]
     fn every_week_is_searched_and_each_week_is_paged_to_its_total() {
         // Two weeks; the first has three orders over two pages, the second none.
-        let q = query(japan(2026, 11, 1, 0, 0, 0), japan(2026, 11, 14, 23, 59, 59));
+        let q = import(japan(2026, 11, 1, 0, 0, 0), japan(2026, 11, 14, 23, 59, 59));
         let mut bodies = Vec::new();
         let orders = drive(Shopserve::list_orders(&api(), &q), |r| {
-            let body = json_body(&r);
+            let body = json(&r);
             bodies.push(body.clone());
             Ok(
                 match (body["order_date_from"].as_str(), body["from"].as_u64()) {
                     (Some("2026-11-01 00:00:00"), Some(0)) => {
-                        respond(200, &fixture("order_search_200.json"))
+                        response(200, fixture("order_search_200.json"))
                     }
                     (Some("2026-11-01 00:00:00"), Some(2)) => {
-                        respond(200, &fixture("order_search_200_last_page.json"))
+                        response(200, fixture("order_search_200_last_page.json"))
                     }
                     (Some("2026-11-08 00:00:00"), Some(0)) => {
-                        respond(200, &fixture("order_search_200_empty.json"))
+                        response(200, fixture("order_search_200_empty.json"))
                     }
                     other => panic!("unexpected search {other:?}"),
                 },
@@ -179,9 +160,9 @@ mod search {
 
     #[test]
     fn an_order_seen_in_two_pages_is_imported_once() {
-        let q = query(japan(2026, 11, 1, 0, 0, 0), japan(2026, 11, 20, 0, 0, 0));
+        let q = import(japan(2026, 11, 1, 0, 0, 0), japan(2026, 11, 20, 0, 0, 0));
         let orders = drive(Shopserve::list_orders(&api(), &q), |_| {
-            Ok(respond(200, &fixture("order_search_200_last_page.json")))
+            Ok(response(200, fixture("order_search_200_last_page.json")))
         })
         .unwrap();
         assert_eq!(orders.len(), 1);
@@ -190,7 +171,7 @@ mod search {
     #[test]
     fn an_empty_window_imports_nothing_without_a_call() {
         let from = japan(2026, 11, 2, 0, 0, 0);
-        let q = query(from, from - Duration::days(1));
+        let q = import(from, from - Duration::days(1));
         let orders = drive(Shopserve::list_orders(&api(), &q), |_| {
             panic!("no call expected")
         })
@@ -200,7 +181,7 @@ mod search {
 
     #[test]
     fn orders_map_deliveries_items_tracking_and_the_requested_date() {
-        let page = parse_order_search(&respond(200, &fixture("order_search_200.json"))).unwrap();
+        let page = parse_order_search(&response(200, fixture("order_search_200.json"))).unwrap();
         assert_eq!(page.total, Some(3), "total_count may come as a string");
         let target = OmsStatus::Processing;
         let first = orders::to_order(&page.orders[0], &target).unwrap();
@@ -229,9 +210,9 @@ mod search {
 
     #[test]
     fn a_search_answer_in_another_shape_names_the_guessed_key() {
-        let e = parse_order_search(&respond(
+        let e = parse_order_search(&response(
             200,
-            &fixture("order_search_200_unknown_shape.json"),
+            fixture("order_search_200_unknown_shape.json"),
         ))
         .unwrap_err();
         let CartError::Malformed { what } = e else {
@@ -263,9 +244,9 @@ mod search {
             (400, bad.as_str(), "rejected"),
             (200, "<html>", "malformed"),
         ] {
-            let q = query(japan(2026, 11, 1, 0, 0, 0), japan(2026, 11, 2, 0, 0, 0));
+            let q = import(japan(2026, 11, 1, 0, 0, 0), japan(2026, 11, 2, 0, 0, 0));
             let e = drive(Shopserve::list_orders(&api(), &q), |_| {
-                Ok(respond(status, body))
+                Ok(response(status, body))
             })
             .unwrap_err();
             assert_eq!(kind(&e), expected, "HTTP {status} {body}");
@@ -275,8 +256,8 @@ mod search {
     #[test]
     fn maintenance_is_read_from_the_message_not_from_order_data() {
         // An item called メンテナンスキット in a successful answer is not maintenance.
-        assert!(check_response(&respond(200, &fixture("order_search_200.json"))).is_ok());
-        let e = check_response(&respond(200, &fixture("error_503_maintenance.json"))).unwrap_err();
+        assert!(check_response(&response(200, fixture("order_search_200.json"))).is_ok());
+        let e = check_response(&response(200, fixture("error_503_maintenance.json"))).unwrap_err();
         assert!(e.is_retryable());
     }
 
@@ -285,12 +266,12 @@ mod search {
         let mut seen = Vec::new();
         drive(Shopserve::connection_test(&api()), |r| {
             seen.push(r);
-            Ok(respond(200, &fixture("order_search_200_empty.json")))
+            Ok(response(200, fixture("order_search_200_empty.json")))
         })
         .unwrap();
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].uri().path(), "/v2/orders/_search");
-        assert_eq!(json_body(&seen[0])["size"], 1);
+        assert_eq!(json(&seen[0])["size"], 1);
     }
 }
 
@@ -326,7 +307,7 @@ mod update {
         let api = api();
         let result = drive(Shopserve::write_back(&api, update), |r| {
             seen.push(r);
-            Ok(respond(status, body))
+            Ok(response(status, body))
         });
         (result, seen)
     }
@@ -342,16 +323,16 @@ mod update {
             r.uri().to_string(),
             "https://management.api.shopserve.jp/v2/orders/20261101001/shipping"
         );
-        assert_eq!(header(r, "content-type"), "application/json");
-        assert!(header(r, "authorization").starts_with("Basic "));
-        assert_eq!(json_body(r), golden("order_update_request_shipped.json"));
+        assert_eq!(header(r, "content-type"), Some("application/json"));
+        assert!(header(r, "authorization").unwrap().starts_with("Basic "));
+        assert_eq!(json(r), golden("order_update_request_shipped.json"));
     }
 
     #[test]
     fn without_a_tracking_number_only_the_ship_date_is_sent() {
         let (result, seen) = run(&ship_date_only(), 200, "{}");
         result.unwrap();
-        let body = json_body(&seen[0]);
+        let body = json(&seen[0]);
         assert_eq!(body, golden("order_update_request_ship_date_only.json"));
         assert!(body.get(wire::UPDATE_SHIPPING_STATUS).is_none());
         assert!(body.get(wire::UPDATE_CARRIER).is_none());
@@ -362,7 +343,7 @@ mod update {
         let mut u = shipped();
         u.mark_shipped = false;
         let r = build_order_update(&api(), &u).unwrap();
-        let body = json_body(&r);
+        let body = json(&r);
         assert!(body.get(wire::UPDATE_SHIPPING_STATUS).is_none());
         assert_eq!(body[wire::UPDATE_SLIP_NUMBER], "1234-5678-9012");
     }
@@ -433,7 +414,7 @@ mod parsers_never_panic {
     proptest! {
         #[test]
         fn on_any_bytes(status in 100u16..600, body in proptest::collection::vec(any::<u8>(), 0..400)) {
-            let r = respond(status, "").map(|_| body.clone());
+            let r = response(status, "").map(|_| body.clone());
             let _ = parse_order_search(&r);
             let _ = check_response(&r);
         }
@@ -449,7 +430,7 @@ mod parsers_never_panic {
                     {"delivery_no": dno, "delivery_date": ddate, "slip_number": slip,
                      "items": [{"item_code": code, "quantity": qty}, qty]}]}, no]
             });
-            if let Ok(page) = parse_order_search(&respond(200, &body.to_string())) {
+            if let Ok(page) = parse_order_search(&response(200, body.to_string())) {
                 for o in &page.orders {
                     let _ = orders::to_order(o, &OmsStatus::New);
                 }
