@@ -292,6 +292,21 @@ mod search {
     }
 
     #[test]
+    fn order_numbers_and_counts_are_read_as_numbers_or_strings() {
+        let body = r#"{"orderList":[{"orderNo":100000009999,"date":"2026-11-20T08:00:00",
+            "shipmentList":[{"shipmentNo":1,"productList":[{"skuNo":"a","price":10,"count":"3"},
+                                                          {"skuNo":"b","price":10}]}]}]}"#;
+        let page = orders::parse_shipping_page(&response(200, body)).unwrap();
+        let order = page
+            .into_orders(&orders::StatusFilters::default(), &OmsStatus::New)
+            .unwrap()
+            .remove(0);
+        assert_eq!(order.order_id, "100000009999");
+        assert_eq!(order.items[0].quantity, 3);
+        assert_eq!(order.items[1].quantity, 1, "a line without a count is one");
+    }
+
+    #[test]
     fn option_prices_are_added_to_the_unit_price_only_when_the_store_says_so() {
         let page = orders::parse_shipping_page(&response(200, fixture("shipping_search_200.json")))
             .unwrap();

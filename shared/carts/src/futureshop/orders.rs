@@ -117,6 +117,7 @@ struct PageJson {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderJson {
+    #[serde(deserialize_with = "values::id")]
     pub order_no: String,
     /// 注文日時, Japan time.
     pub date: String,
@@ -155,12 +156,13 @@ pub struct ShippingInfoJson {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductJson {
+    #[serde(deserialize_with = "values::id")]
     pub sku_no: String,
     /// The unit price without options.
     #[serde(default)]
     pub price: i64,
-    #[serde(default)]
-    pub count: u32,
+    #[serde(default, deserialize_with = "values::opt_count")]
+    pub count: Option<u32>,
     /// Prices of the options chosen for this line. The element's shape is not in the public
     /// fixtures (always empty there) [?]: an object with a `price`, or a bare number, is read.
     #[serde(default)]
@@ -193,7 +195,7 @@ impl ProductJson {
     fn to_item(&self) -> Item {
         Item {
             item_id: self.sku_no.clone(),
-            quantity: self.count,
+            quantity: self.count.unwrap_or(1),
         }
     }
 }

@@ -82,10 +82,9 @@ fn search(
 ) -> Result<Request, CartError> {
     body.insert(wire::SEARCH_FROM.into(), Value::from(from));
     body.insert(wire::SEARCH_SIZE.into(), Value::from(size));
-    body.insert(
-        wire::SEARCH_SORT.into(),
-        serde_json::json!({ "order": "Asc" }),
-    );
+    let mut sort = Map::new();
+    sort.insert(wire::SEARCH_SORT_ORDER.into(), wire::SORT_ASCENDING.into());
+    body.insert(wire::SEARCH_SORT.into(), Value::Object(sort));
     crate::wire::json(
         authorized(
             api,

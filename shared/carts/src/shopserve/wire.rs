@@ -25,9 +25,13 @@ pub const ORDER_SHIPPING_UPDATE_METHOD: http::Method = http::Method::PUT;
 pub const SEARCH_FROM: &str = "from";
 /// Search body: page size ([M] for item search).
 pub const SEARCH_SIZE: &str = "size";
-/// Search body: `{"order": "Asc"}` ([M] for item search); the sort key's name is unknown, so none
-/// is sent and the cart's default order is used.
+/// Search body: the sort, `{"order": "Asc"}` ([M] for item search). The sort key's name is
+/// unknown, so none is sent and the cart's default key is used.
 pub const SEARCH_SORT: &str = "sort";
+/// Inside [`SEARCH_SORT`]: the direction's key ([M] for item search).
+pub const SEARCH_SORT_ORDER: &str = "order";
+/// The ascending direction ([M] for item search: `Asc|Desc`), so paging moves forward in time.
+pub const SORT_ASCENDING: &str = "Asc";
 /// The largest page the item search is seen to serve ([M]: clients send `size: 100`).
 pub const SEARCH_PAGE_SIZE: u32 = 100;
 /// Search body: ordered at or after. Unknown: filter keys sit at the top level of the body as in
