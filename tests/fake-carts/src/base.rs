@@ -438,7 +438,7 @@ impl BaseCart {
             .filter(|o| from.is_none_or(|f| o.ordered >= f) && to.is_none_or(|t| o.ordered <= t))
             .collect();
         // Newest first, as BASE lists them.
-        orders.sort_by(|a, b| b.ordered.cmp(&a.ordered));
+        orders.sort_by_key(|o| std::cmp::Reverse(o.ordered));
         let page: Vec<Value> = orders
             .into_iter()
             .skip(offset)

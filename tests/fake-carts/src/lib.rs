@@ -20,6 +20,7 @@ mod faults;
 pub mod futureshop;
 mod seed;
 mod server;
+pub mod shopserve;
 
 pub use faults::{Fault, Faults};
 pub use seed::{ItemSeed, OrderSeed, ShipmentSeed};
