@@ -246,6 +246,22 @@ where
     }
 }
 
+/// A listing of keys, then one call per distinct key in the order first listed (offset paging
+/// can list an order twice when new orders push the list down while it is read).
+pub fn each_listed<A, K, T, R, P>(list: A, request: R, parse: P) -> impl Exchange<Output = Vec<T>>
+where
+    A: Exchange<Output = Vec<K>>,
+    K: Clone + Eq + std::hash::Hash,
+    R: FnMut(&K) -> Result<Request, CartError>,
+    P: FnMut(&K, Response) -> Result<T, CartError>,
+{
+    then(list, move |mut keys: Vec<K>| {
+        let mut seen = std::collections::HashSet::new();
+        keys.retain(|k| seen.insert(k.clone()));
+        Ok(each(keys, request, parse))
+    })
+}
+
 /// Either of two exchanges with the same output (a branch on what an earlier call returned).
 pub enum Either<A, B> {
     Left(A),
@@ -406,6 +422,26 @@ mod tests {
         .unwrap();
         assert_eq!(paths, ["/list", "/detail/a", "/detail/b"]);
         assert_eq!(out, ["a=9", "b=9"]);
+    }
+
+    #[test]
+    fn a_key_listed_twice_is_read_once() {
+        let list = ready(vec!["a".to_string(), "b".to_string(), "a".to_string()]);
+        let mut paths = Vec::new();
+        let out = drive(
+            each_listed(
+                list,
+                |k: &String| get(&format!("/{k}")),
+                |k, _| Ok(k.clone()),
+            ),
+            |r| {
+                paths.push(r.uri().path().to_string());
+                Ok(ok(""))
+            },
+        )
+        .unwrap();
+        assert_eq!(out, ["a", "b"]);
+        assert_eq!(paths, ["/a", "/b"]);
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod wire;
 
 pub mod base;
 pub mod bcart;
+pub mod cscart;
 pub mod futureshop;
 pub mod shopserve;
 

@@ -3,6 +3,10 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use mallsync_rules::time::jst;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// `yyyy-MM-dd HH:mm:ss`, the timestamp form Bカート and BASE use, in Japan time.
@@ -74,6 +78,51 @@ pub fn opt_unix_time<'de, D: Deserializer<'de>>(
     }
 }
 
+/// A collection PHP sends as an object keyed by id (`{"8731":{…}}`), or as an array when it is
+/// empty or has only list keys: `(key, value)` pairs in the order sent, array elements keyed by
+/// their index; `null` is empty.
+pub fn keyed<'de, D, T>(d: D) -> Result<Vec<(String, T)>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Keyed<T>(PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for Keyed<T> {
+        type Value = Vec<(String, T)>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object keyed by id, an array or null")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some((k, v)) = map.next_entry::<String, T>()? {
+                out.push((k, v));
+            }
+            Ok(out)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(v) = seq.next_element::<T>()? {
+                out.push((out.len().to_string(), v));
+            }
+            Ok(out)
+        }
+
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+    }
+
+    d.deserialize_any(Keyed(PhantomData))
+}
+
 fn parse_count(text: &str) -> Option<u32> {
     text.parse::<u32>().ok().or_else(|| {
         let f: f64 = text.parse().ok()?;
@@ -133,6 +182,22 @@ mod tests {
         assert_eq!(r.at.unwrap().to_rfc3339(), "2023-11-15T07:13:20+09:00");
         let r: Row = serde_json::from_str(r#"{"id":1,"at":0}"#).unwrap();
         assert_eq!(r.at, None);
+    }
+
+    #[derive(Deserialize)]
+    struct Bag {
+        #[serde(default, deserialize_with = "keyed")]
+        products: Vec<(String, u32)>,
+    }
+
+    #[test]
+    fn php_collections_are_read_from_objects_arrays_and_null_in_order() {
+        let b: Bag = serde_json::from_str(r#"{"products":{"9":1,"10":2}}"#).unwrap();
+        assert_eq!(b.products, vec![("9".into(), 1), ("10".into(), 2)]);
+        let b: Bag = serde_json::from_str(r#"{"products":[5]}"#).unwrap();
+        assert_eq!(b.products, vec![("0".into(), 5)]);
+        let b: Bag = serde_json::from_str(r#"{"products":null}"#).unwrap();
+        assert!(b.products.is_empty());
     }
 
     #[test]

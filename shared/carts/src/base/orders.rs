@@ -197,8 +197,7 @@ impl Pages for ListPages {
     }
 }
 
-/// The list pages, then one detail call per order. An order that moved between pages while
-/// listing (new orders push the list down) is read once.
+/// The list pages, then one detail call per order.
 pub fn list_then_details(
     api: Api<BaseCredentials>,
     query: ImportQuery,
@@ -211,13 +210,9 @@ pub fn list_then_details(
         },
         0,
     );
-    exchange::then(list, move |mut keys: Vec<String>| {
-        let mut seen = std::collections::HashSet::new();
-        keys.retain(|k| seen.insert(k.clone()));
-        Ok(exchange::each(
-            keys,
-            move |key: &String| build_order_detail(&api, key),
-            move |_, response: Response| parse_order_detail(&response)?.into_order(&target),
-        ))
-    })
+    exchange::each_listed(
+        list,
+        move |key: &String| build_order_detail(&api, key),
+        move |_, response: Response| parse_order_detail(&response)?.into_order(&target),
+    )
 }

@@ -1,0 +1,245 @@
+//! CS-Cart write-back: `POST /api/shipments` for one shipping group, then a status-only
+//! `PUT /api/orders/{id}` to C (配送済み).
+
+use chrono::{NaiveDate, NaiveTime, TimeZone};
+use http::Method;
+use mallsync_rules::cscart::{CscartCredentials, CscartShipment};
+use mallsync_rules::time::jst;
+use mallsync_rules::Carrier;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::auth::authorization;
+use super::orders::{build_order_detail, parse_order_detail, OrderDetail, ORDERS_PATH};
+use crate::exchange::{self, Either};
+use crate::wire::CartMessage;
+use crate::{wire, Api, CartError, Exchange, Request, Response};
+
+pub const SHIPMENTS_PATH: &str = "/api/shipments";
+/// 配送済み (Complete).
+pub const STATUS_COMPLETE: &str = "C";
+/// `notify_user` to e-mail the buyer. CS-Cart reads any non-empty value (even `"N"`) as "notify",
+/// so "do not notify" can only be said by leaving the key out.
+const NOTIFY: &str = "Y";
+/// Whether the status change e-mails the buyer. Yes: it is the one mail every CS-Cart version
+/// sends (4.2 sends none for API shipments), and CS-Cart changes nothing, and sends nothing, when
+/// the order is already C, so a retry or a re-sent update never mails twice. (CS-Cart ≥ 4.16 may
+/// also mail a shipment notice, as the shop's notification settings say.)
+pub const NOTIFY_BUYER_ON_COMPLETE: bool = true;
+
+/// The whole write-back of one shipment: find the shipping group when the update names none,
+/// create the shipment (an order already fully shipped is fine), then set status C.
+pub fn ship_and_complete(
+    api: Api<CscartCredentials>,
+    update: CscartShipment,
+) -> impl Exchange<Output = ()> {
+    let shipping_id = match update.shipping_id.clone() {
+        Some(id) => Either::Left(exchange::ready(id)),
+        None => Either::Right(exchange::single(
+            build_order_detail(&api, &update.order_id),
+            |response: Response| only_shipping_id(&parse_order_detail(&response)?),
+        )),
+    };
+    exchange::then(shipping_id, move |shipping_id: String| {
+        let create = exchange::single(
+            build_create_shipment(&api, &update, &shipping_id),
+            |response: Response| parse_create_shipment(&response),
+        );
+        Ok(exchange::then(create, move |_| {
+            Ok(exchange::single(
+                build_complete_order(&api, &update.order_id),
+                |response: Response| wire::check_status(&response),
+            ))
+        }))
+    })
+}
+
+/// The order's one shipping group; with none or several the update must say which.
+fn only_shipping_id(detail: &OrderDetail) -> Result<String, CartError> {
+    match detail.shipping_ids().as_slice() {
+        [one] => Ok(one.to_string()),
+        ids => Err(CartError::Rejected {
+            status: 200,
+            code: Some("shipping_group_unknown".into()),
+            message: format!(
+                "CS-Cart order {} has {} shipping groups ({}): the shipment must name one",
+                detail.order_id,
+                ids.len(),
+                ids.join(", ")
+            ),
+        }),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct NewShipment {
+    order_id: Value,
+    shipping_id: Value,
+    tracking_number: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    carrier: Option<String>,
+    /// `{"<item_id>": amount}`; left out to ship every product of the group.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    products: Map<String, Value>,
+    /// The ship date, as UNIX seconds (CS-Cart ≥ 4.16 stores it as the shipment date).
+    timestamp: i64,
+}
+
+/// `POST /api/shipments`. The order status is not set here (`order_status`): the status-only PUT
+/// after it says explicitly whether the buyer is notified.
+pub fn build_create_shipment(
+    api: &Api<CscartCredentials>,
+    update: &CscartShipment,
+    shipping_id: &str,
+) -> Result<Request, CartError> {
+    let body = NewShipment {
+        order_id: id_value(&update.order_id),
+        shipping_id: id_value(shipping_id),
+        tracking_number: update.tracking_number.as_str().to_string(),
+        carrier: update.carrier.as_ref().map(carrier_code),
+        products: update
+            .items
+            .iter()
+            .map(|i| (i.item_id.clone(), Value::from(i.quantity)))
+            .collect(),
+        timestamp: ship_timestamp(update.ship_date),
+    };
+    let url = wire::url(&api.base_url, SHIPMENTS_PATH, &[]);
+    wire::json(
+        wire::builder(Method::POST, &url, Some(&authorization(api))),
+        &body,
+    )
+}
+
+/// Created (`{"shipment_id":N}`), or already there: CS-Cart caps amounts at what is left to ship
+/// and answers a bare 400 (no message) when nothing is left, which a retry or a re-sent update
+/// meets. A 400 with a message is a real refusal.
+pub fn parse_create_shipment(response: &Response) -> Result<(), CartError> {
+    match wire::check_status(response) {
+        Err(CartError::Rejected { status: 400, .. }) if is_bare(response.body()) => Ok(()),
+        other => other,
+    }
+}
+
+fn is_bare(body: &[u8]) -> bool {
+    let words = CartMessage::from_body(body);
+    if words.code.is_some() {
+        return false;
+    }
+    match words.message {
+        // ≥ 4.16 wraps every error as "Bad Request: <details>"; no details means none were given.
+        Some(m) => m
+            .trim_start_matches("Bad Request")
+            .trim_matches(|c: char| c == ':' || c.is_whitespace())
+            .is_empty(),
+        None => {
+            body.trim_ascii().is_empty()
+                || serde_json::from_slice::<Map<String, Value>>(body).is_ok()
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct StatusOnly {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notify_user: Option<&'static str>,
+}
+
+/// `PUT /api/orders/{id}` with only `status` (and `notify_user`): any other key makes CS-Cart
+/// re-form and recalculate the whole order.
+pub fn build_complete_order(
+    api: &Api<CscartCredentials>,
+    order_id: &str,
+) -> Result<Request, CartError> {
+    let body = StatusOnly {
+        status: STATUS_COMPLETE,
+        notify_user: NOTIFY_BUYER_ON_COMPLETE.then_some(NOTIFY),
+    };
+    let path = format!("{ORDERS_PATH}/{}", wire::path_segment(order_id));
+    let url = wire::url(&api.base_url, &path, &[]);
+    wire::json(
+        wire::builder(Method::PUT, &url, Some(&authorization(api))),
+        &body,
+    )
+}
+
+/// The carrier as CS-Cart's shipping-module code (Japanese edition: `yamato`, `sagawa`, `jpost`,
+/// `fukutsu`); carriers without a module are sent by name, which CS-Cart stores as free text.
+pub fn carrier_code(carrier: &Carrier) -> String {
+    match carrier {
+        Carrier::Yamato => "yamato".into(),
+        Carrier::Sagawa => "sagawa".into(),
+        Carrier::JapanPost => "jpost".into(),
+        Carrier::Fukuyama => "fukutsu".into(),
+        Carrier::Seino | Carrier::Other(_) => carrier.japanese_name().to_string(),
+    }
+}
+
+/// Noon in Japan on the ship date: the same calendar date in any store time zone from UTC−3 to
+/// UTC+11, where midnight would show the day before in a store set to UTC.
+fn ship_timestamp(date: NaiveDate) -> i64 {
+    let noon = date.and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or_default());
+    jst()
+        .from_local_datetime(&noon)
+        .single()
+        .map(|t| t.timestamp())
+        .unwrap_or_else(|| noon.and_utc().timestamp())
+}
+
+/// An id as CS-Cart's docs show it: a number when it is one, else the text.
+fn id_value(id: &str) -> Value {
+    id.parse::<u64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| Value::from(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bad_request(body: &str) -> Response {
+        http::Response::builder()
+            .status(400)
+            .body(body.as_bytes().to_vec())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_bare_400_on_creating_a_shipment_means_already_shipped() {
+        assert_eq!(parse_create_shipment(&bad_request("")), Ok(()));
+        assert_eq!(
+            parse_create_shipment(&bad_request(r#"{"message":"Bad Request","status":400}"#)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_400_with_details_is_a_refusal() {
+        let e = parse_create_shipment(&bad_request(
+            r#"{"message":"Bad Request: shipping_id is required","status":400}"#,
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(e, CartError::Rejected { status: 400, .. }),
+            "{e:?}"
+        );
+        let e = parse_create_shipment(&bad_request("<html>proxy error</html>")).unwrap_err();
+        assert!(matches!(e, CartError::Rejected { .. }));
+    }
+
+    #[test]
+    fn carriers_map_to_the_japanese_editions_module_codes() {
+        assert_eq!(carrier_code(&Carrier::Yamato), "yamato");
+        assert_eq!(carrier_code(&Carrier::JapanPost), "jpost");
+        assert_eq!(carrier_code(&Carrier::Fukuyama), "fukutsu");
+        assert_eq!(carrier_code(&Carrier::Seino), "西濃運輸");
+        assert_eq!(carrier_code(&Carrier::Other("エコ配".into())), "エコ配");
+    }
+
+    #[test]
+    fn the_ship_date_is_sent_as_noon_in_japan() {
+        let t = ship_timestamp(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap());
+        assert_eq!(t, 1_795_402_800); // 2026-11-23T03:00:00Z
+    }
+}

@@ -1,0 +1,260 @@
+//! CS-Cart: listing orders in a window and statuses, reading details, shipment + status C.
+
+mod support;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use mallsync_carts::cscart::{self, Cscart};
+use mallsync_carts::{Api, CartError, Connector, ImportQuery};
+use mallsync_rules::cscart::{CscartCredentials, CscartShipment};
+use mallsync_rules::{Carrier, Item, OmsStatus, Secret, TrackingNumber};
+use support::*;
+
+fn api() -> Api<CscartCredentials> {
+    Cscart::api(
+        CscartCredentials {
+            store_url: "https://shop.example.jp/".into(),
+            admin_email: "admin@example.jp".into(),
+            api_key: Secret::new("key"),
+        },
+        None,
+    )
+}
+
+fn query(statuses: &[&str]) -> ImportQuery {
+    ImportQuery {
+        from: Utc.with_ymd_and_hms(2026, 11, 15, 15, 0, 0).unwrap(),
+        to: Utc.with_ymd_and_hms(2026, 11, 22, 15, 0, 0).unwrap(),
+        cart_statuses: statuses.iter().map(|s| s.to_string()).collect(),
+        option_price: false,
+        target_status: OmsStatus::New,
+    }
+}
+
+fn shipment(shipping_id: Option<&str>) -> CscartShipment {
+    CscartShipment {
+        order_id: "105".into(),
+        shipping_id: shipping_id.map(str::to_string),
+        tracking_number: TrackingNumber::parse("1234-5678-9012").unwrap(),
+        carrier: Some(Carrier::Yamato),
+        ship_date: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        items: vec![Item {
+            item_id: "3127414766".into(),
+            quantity: 2,
+        }],
+    }
+}
+
+fn golden(name: &str) -> serde_json::Value {
+    serde_json::from_slice(&fixture("cscart", name)).unwrap()
+}
+
+#[test]
+fn listing_sends_unix_seconds_with_period_c_and_every_status_then_reads_each_order() {
+    let (out, sent) = run(
+        Cscart::list_orders(&api(), &query(&["O", "P"])),
+        vec![
+            fixture_response("cscart", 200, "orders_200.json"),
+            fixture_response("cscart", 200, "orders_detail_200.json"),
+            fixture_response("cscart", 200, "orders_detail_200_two_groups.json"),
+        ],
+    );
+    let orders = out.unwrap();
+    let list = &sent[0];
+    assert_eq!(list.uri().host(), Some("shop.example.jp"));
+    assert_eq!(list.uri().path(), "/api/orders");
+    assert_eq!(
+        header(list, "authorization"),
+        Some("Basic YWRtaW5AZXhhbXBsZS5qcDprZXk=")
+    );
+    let q = support::query(list);
+    assert_eq!(param(&q, "period"), Some("C"));
+    assert_eq!(param(&q, "time_from"), Some("1794754800"));
+    assert_eq!(param(&q, "time_to"), Some("1795359599"));
+    let statuses: Vec<&str> = q
+        .iter()
+        .filter(|(k, _)| k == "status[]")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(statuses, ["O", "P"]);
+    assert_eq!(param(&q, "page"), Some("1"));
+    assert_eq!(param(&q, "items_per_page"), Some("100"));
+    assert_eq!(sent[1].uri().path(), "/api/orders/105");
+    assert_eq!(sent[2].uri().path(), "/api/orders/106");
+    assert_eq!(orders.len(), 2);
+}
+
+#[test]
+fn a_detail_maps_string_numbers_items_and_its_shipping_group() {
+    let detail =
+        cscart::parse_order_detail(&fixture_response("cscart", 200, "orders_detail_200.json"))
+            .unwrap();
+    let o = detail.into_order(&OmsStatus::New).unwrap();
+    assert_eq!(o.order_id, "105");
+    assert_eq!(o.status, OmsStatus::New);
+    assert_eq!(o.ordered_at.to_rfc3339(), "2026-11-22T09:15:00+09:00");
+    assert_eq!(o.items.len(), 2);
+    assert_eq!(
+        (o.items[0].item_id.as_str(), o.items[0].quantity),
+        ("3127414766", 2)
+    );
+    assert_eq!(o.shipments.len(), 1);
+    assert_eq!(o.shipments[0].shipment_id, "1");
+    assert_eq!(o.shipments[0].items, o.items);
+    assert_eq!(
+        o.requested_delivery_date,
+        NaiveDate::from_ymd_opt(2026, 11, 25)
+    );
+}
+
+#[test]
+fn with_two_shipping_groups_no_group_claims_every_item_and_unspecified_dates_are_none() {
+    let detail = cscart::parse_order_detail(&fixture_response(
+        "cscart",
+        200,
+        "orders_detail_200_two_groups.json",
+    ))
+    .unwrap();
+    let o = detail.into_order(&OmsStatus::New).unwrap();
+    assert_eq!(o.shipments.len(), 2);
+    assert!(o.shipments.iter().all(|s| s.items.is_empty()));
+    assert_eq!(o.requested_delivery_date, None);
+}
+
+#[test]
+fn paging_stops_when_total_items_is_reached() {
+    let full: Vec<serde_json::Value> = (0..100)
+        .map(|i| serde_json::json!({"order_id": i.to_string()}))
+        .collect();
+    let page = |n: u32| {
+        response(
+            200,
+            serde_json::to_vec(&serde_json::json!({
+                "orders": full, "params": {"page": n.to_string(), "items_per_page": "100", "total_items": "200"}
+            }))
+            .unwrap(),
+        )
+    };
+    // Two full pages of a 200-order total: the listing asks exactly twice, and the same 100 ids
+    // on both pages are read once.
+    let mut responses = vec![page(1), page(2)];
+    responses.extend((0..100).map(|i| {
+        response(
+            200,
+            format!(r#"{{"order_id":"{i}","timestamp":"1795306500"}}"#).into_bytes(),
+        )
+    }));
+    let (out, sent) = run(Cscart::list_orders(&api(), &query(&[])), responses);
+    assert_eq!(out.unwrap().len(), 100);
+    assert_eq!(sent.len(), 2 + 100);
+    assert_eq!(param(&support::query(&sent[1]), "page"), Some("2"));
+}
+
+#[test]
+fn write_back_creates_the_golden_shipment_then_sets_status_c_and_nothing_else() {
+    let (out, sent) = run(
+        Cscart::write_back(&api(), &shipment(Some("1"))),
+        vec![
+            fixture_response("cscart", 201, "shipments_201.json"),
+            fixture_response("cscart", 200, "orders_put_200.json"),
+        ],
+    );
+    out.unwrap();
+    let create = &sent[0];
+    assert_eq!(create.method(), "POST");
+    assert_eq!(
+        create.uri().to_string(),
+        "https://shop.example.jp/api/shipments"
+    );
+    assert_eq!(header(create, "content-type"), Some("application/json"));
+    assert_eq!(json(create), golden("write_back_request.json"));
+    let status = &sent[1];
+    assert_eq!(status.method(), "PUT");
+    assert_eq!(status.uri().path(), "/api/orders/105");
+    assert_eq!(header(status, "content-type"), Some("application/json"));
+    assert_eq!(json(status), golden("status_request.json"));
+}
+
+#[test]
+fn an_update_without_a_shipping_group_takes_the_orders_only_one() {
+    let (out, sent) = run(
+        Cscart::write_back(&api(), &shipment(None)),
+        vec![
+            fixture_response("cscart", 200, "orders_detail_200.json"),
+            fixture_response("cscart", 201, "shipments_201.json"),
+            fixture_response("cscart", 200, "orders_put_200.json"),
+        ],
+    );
+    out.unwrap();
+    assert_eq!(sent[0].method(), "GET");
+    assert_eq!(json(&sent[1])["shipping_id"], serde_json::json!(1));
+}
+
+#[test]
+fn an_order_with_several_shipping_groups_needs_the_update_to_name_one() {
+    let (out, sent) = run(
+        Cscart::write_back(&api(), &shipment(None)),
+        vec![fixture_response(
+            "cscart",
+            200,
+            "orders_detail_200_two_groups.json",
+        )],
+    );
+    let e = out.unwrap_err();
+    assert!(!e.is_retryable());
+    assert!(e.to_string().contains("1, 4"), "{e}");
+    assert_eq!(sent.len(), 1, "nothing written");
+}
+
+#[test]
+fn an_already_shipped_order_still_gets_its_status() {
+    let (out, sent) = run(
+        Cscart::write_back(&api(), &shipment(Some("1"))),
+        vec![
+            fixture_response("cscart", 400, "shipments_400_already_shipped.json"),
+            fixture_response("cscart", 200, "orders_put_200.json"),
+        ],
+    );
+    out.unwrap();
+    assert_eq!(sent[1].method(), "PUT");
+}
+
+#[test]
+fn a_refused_shipment_stops_before_the_status_change() {
+    let (out, sent) = run(
+        Cscart::write_back(&api(), &shipment(Some("9"))),
+        vec![fixture_response(
+            "cscart",
+            400,
+            "shipments_400_bad_request.json",
+        )],
+    );
+    let e = out.unwrap_err();
+    assert!(
+        e.to_string().contains("shipping_id parameter is invalid"),
+        "{e}"
+    );
+    assert_eq!(sent.len(), 1);
+}
+
+#[test]
+fn a_shipment_of_every_item_leaves_products_out_and_no_carrier_leaves_carrier_out() {
+    let mut u = shipment(Some("1"));
+    u.items.clear();
+    u.carrier = None;
+    let req = cscart::build_create_shipment(&api(), &u, "1").unwrap();
+    let body = json(&req);
+    assert!(body.get("products").is_none());
+    assert!(body.get("carrier").is_none());
+}
+
+#[test]
+fn wrong_credentials_are_rejected_credentials() {
+    let (out, _) = run(
+        Cscart::connection_test(&api()),
+        vec![fixture_response("cscart", 401, "orders_401.json")],
+    );
+    assert!(matches!(
+        out.unwrap_err(),
+        CartError::CredentialsRejected { .. }
+    ));
+}
