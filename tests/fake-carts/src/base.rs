@@ -136,6 +136,11 @@ impl FakeServer<BaseCart> {
         self.with_cart(|cart| cart.orders.push(BaseOrder::from_seed(seed)));
     }
 
+    /// What a client's `Api::base_url` is set to for this fake (in place of https://api.thebase.in/1).
+    pub fn api_base_url(&self) -> String {
+        format!("{}/1", self.url())
+    }
+
     /// Sets an order's payment method (`cod`, `cvs`, `atobarai`, …; the default is `creditcard`).
     pub fn set_payment(&self, unique_key: &str, payment: &str) {
         self.with_cart(|cart| {

@@ -113,6 +113,11 @@ impl FakeServer<CscartCart> {
         self.with_cart(|cart| cart.orders.push(CscartOrder::from_seed(seed)));
     }
 
+    /// What a client's `Api::base_url` is set to for this fake (in place of the store URL).
+    pub fn api_base_url(&self) -> String {
+        self.url().to_string()
+    }
+
     pub fn order(&self, order_id: &str) -> Option<CscartOrder> {
         self.with_cart(|cart| cart.order(order_id).cloned())
     }

@@ -115,6 +115,11 @@ impl FakeServer<FutureshopCart> {
         self.with_cart(|cart| cart.orders.push(FutureshopOrder::from_seed(seed)));
     }
 
+    /// What a client's `Api::base_url` is set to for this fake (in place of the contract's API domain).
+    pub fn api_base_url(&self) -> String {
+        self.url().to_string()
+    }
+
     pub fn set_page_size(&self, page_size: usize) {
         self.with_cart(|cart| cart.page_size = page_size.max(1));
     }

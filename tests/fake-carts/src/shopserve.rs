@@ -94,6 +94,11 @@ impl FakeServer<ShopserveCart> {
         self.with_cart(|cart| cart.orders.push(ShopserveOrder::from_seed(seed)));
     }
 
+    /// What a client's `Api::base_url` is set to for this fake (in place of https://management.api.shopserve.jp/v2).
+    pub fn api_base_url(&self) -> String {
+        format!("{}/v2", self.url())
+    }
+
     /// Closes (or reopens) the API as during ショップサーブ's maintenance.
     pub fn set_maintenance(&self, on: bool) {
         self.with_cart(|cart| cart.under_maintenance = on);

@@ -98,3 +98,45 @@ impl Answer {
             .map(str::to_string)
     }
 }
+
+/// `send` as the cart clients take it.
+pub fn cart_send(
+    request: mallsync_carts::Request,
+) -> Result<mallsync_carts::Response, mallsync_carts::TransportError> {
+    send(request).map_err(mallsync_carts::TransportError)
+}
+
+/// Runs a cart exchange against a fake.
+pub fn drive<E: mallsync_carts::Exchange>(
+    exchange: E,
+) -> Result<E::Output, mallsync_carts::CartError> {
+    mallsync_carts::drive(exchange, cart_send)
+}
+
+/// The store's API with a fresh token when the cart wants one first (BASE refresh, futureshop
+/// client credentials), as the service does before each run.
+pub fn with_token<C: mallsync_carts::Connector>(
+    mut api: mallsync_carts::Api<C::Credentials>,
+) -> Result<mallsync_carts::Api<C::Credentials>, mallsync_carts::CartError> {
+    let now = chrono::Utc::now();
+    if let Some(request) = C::token_request(&api, now)? {
+        let response = cart_send(request)?;
+        api.access_token = Some(C::parse_token(response, now)?);
+    }
+    Ok(api)
+}
+
+/// An import of every order between two Japan times, all statuses, into 新規受付.
+pub fn import_query(from: &str, to: &str) -> mallsync_carts::ImportQuery {
+    let parse = |t: &str| match chrono::DateTime::parse_from_rfc3339(t) {
+        Ok(t) => t.with_timezone(&chrono::Utc),
+        Err(e) => panic!("bad test time {t:?}: {e}"),
+    };
+    mallsync_carts::ImportQuery {
+        from: parse(from),
+        to: parse(to),
+        cart_statuses: Vec::new(),
+        option_price: false,
+        target_status: mallsync_rules::OmsStatus::New,
+    }
+}
