@@ -5,9 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{Error, Problems};
 use crate::order::{Carrier, Item, OmsStatus, Order, TrackingNumber};
-use crate::plan::{
-    at_least_one, updated_within, Cart, Ledger, OnChange, Plan, Reason, Trigger, WriteBack,
-};
+use crate::plan::{updated_within, Cart, Ledger, OnChange, Plan, Reason, Trigger, WriteBack};
 use crate::secret::Secret;
 use crate::settings::{
     check_common, check_required, check_secret, check_url, CartSettings, ExportMode,
@@ -130,7 +128,7 @@ pub fn plan_write_back(
     ledger: &Ledger,
     now: DateTime<Utc>,
 ) -> Plan<BaseDispatch> {
-    let mut plan = Plan::default();
+    let mut plan = Plan::for_orders(orders.len());
     for order in orders {
         let candidates = candidates(settings, order, trigger, now);
         plan.add_order(&order.order_id, candidates, ledger, OnChange::CannotChange);
@@ -150,13 +148,16 @@ fn candidates(
         });
     }
     updated_within(order, trigger.period_days(None), now)?;
-    let ship_date = order.ship_date.ok_or(Reason::NoShipDate)?;
-    if !on_or_before_today(ship_date, now) {
-        return Err(Reason::ShipDateInFuture { ship_date });
-    }
     let items = items_with_tracking(order);
     if items.is_empty() {
         return Err(Reason::NoItems);
+    }
+    if items.iter().all(|(_, tracking)| tracking.is_none()) {
+        return Err(Reason::NoTrackingNumber);
+    }
+    let ship_date = order.ship_date.ok_or(Reason::NoShipDate)?;
+    if !on_or_before_today(ship_date, now) {
+        return Err(Reason::ShipDateInFuture { ship_date });
     }
     let dispatches = items
         .into_iter()
@@ -170,7 +171,7 @@ fn candidates(
             })
         })
         .collect();
-    at_least_one(dispatches, Reason::NoTrackingNumber)
+    Ok(dispatches)
 }
 
 /// Every item once, with its tracking number: an item in a shipment takes that shipment's (or

@@ -128,7 +128,7 @@ pub fn plan_write_back(
     ledger: &Ledger,
     now: DateTime<Utc>,
 ) -> Plan<BcartUpdate> {
-    let mut plan = Plan::default();
+    let mut plan = Plan::for_orders(orders.len());
     for order in orders {
         let candidates = candidates(order, trigger, now);
         plan.add_order(&order.order_id, candidates, ledger, OnChange::SendAgain);

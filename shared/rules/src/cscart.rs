@@ -201,7 +201,7 @@ pub fn plan_write_back(
     now: DateTime<Utc>,
 ) -> Plan<CscartShipment> {
     let period_days = trigger.period_days(Some(settings.period_days));
-    let mut plan = Plan::default();
+    let mut plan = Plan::for_orders(orders.len());
     for order in orders {
         let candidates = candidates(settings.export_mode, order, period_days, now);
         plan.add_order(&order.order_id, candidates, ledger, OnChange::SendAgain);

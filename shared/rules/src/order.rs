@@ -130,12 +130,20 @@ impl Carrier {
 
     pub fn code(&self) -> String {
         match self {
-            Carrier::Yamato => "yamato".into(),
-            Carrier::Sagawa => "sagawa".into(),
-            Carrier::JapanPost => "japanpost".into(),
-            Carrier::Seino => "seino".into(),
-            Carrier::Fukuyama => "fukuyama".into(),
             Carrier::Other(name) => format!("other:{name}"),
+            known => known.known_code().unwrap_or_default().to_string(),
+        }
+    }
+
+    /// The code of one of the named carriers (no allocation: updates are hashed by their JSON).
+    fn known_code(&self) -> Option<&'static str> {
+        match self {
+            Carrier::Yamato => Some("yamato"),
+            Carrier::Sagawa => Some("sagawa"),
+            Carrier::JapanPost => Some("japanpost"),
+            Carrier::Seino => Some("seino"),
+            Carrier::Fukuyama => Some("fukuyama"),
+            Carrier::Other(_) => None,
         }
     }
 
@@ -154,7 +162,10 @@ impl Carrier {
 
 impl Serialize for Carrier {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.code())
+        match self.known_code() {
+            Some(code) => s.serialize_str(code),
+            None => s.serialize_str(&self.code()),
+        }
     }
 }
 

@@ -243,6 +243,15 @@ pub enum OnChange {
 }
 
 impl<U: WriteBack> Plan<U> {
+    /// An empty plan with room for one update per order (most runs send most orders), so the
+    /// list is not copied as it grows.
+    pub fn for_orders(orders: usize) -> Plan<U> {
+        Plan {
+            updates: Vec::with_capacity(orders),
+            excluded: Vec::new(),
+        }
+    }
+
     /// Adds one order: its candidate updates (never an empty `Ok`) less what the cart already
     /// accepted, or the reason it has none. Every order ends with ≥1 update or one exclusion.
     pub fn add_order(

@@ -123,7 +123,7 @@ pub fn plan_write_back(
         Trigger::Manual { period_days } => period_days,
         Trigger::Scheduled | Trigger::Webhook => settings.period_days,
     };
-    let mut plan = Plan::default();
+    let mut plan = Plan::for_orders(orders.len());
     for order in orders {
         let candidate = candidate(order, period_days, now).map(|update| vec![update]);
         plan.add_order(&order.order_id, candidate, ledger, OnChange::SendAgain);
