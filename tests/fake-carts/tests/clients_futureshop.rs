@@ -1,0 +1,221 @@
+//! The futureshop client against the fake: client-credentials token, nextUrl paging with the
+//! filters kept, the 発送API batch and 処理済, and error classes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{drive, import_query, with_token};
+use mallsync_carts::futureshop::write_back::write_back_batch;
+use mallsync_carts::futureshop::Futureshop;
+use mallsync_carts::{Api, CartError, Connector};
+use mallsync_fake_carts::futureshop::{
+    FakeFutureshop, CLIENT_ID, CLIENT_SECRET, ONE_PER_SECOND, SHOP_KEY,
+};
+use mallsync_fake_carts::{Fault, OrderSeed};
+use mallsync_rules::futureshop::{FutureshopCredentials, FutureshopShipment, FutureshopUpdate};
+use mallsync_rules::{Secret, TrackingNumber};
+
+fn api(fs: &FakeFutureshop, client_secret: &str) -> Api<FutureshopCredentials> {
+    Futureshop::api(
+        FutureshopCredentials {
+            shop_key: SHOP_KEY.into(),
+            client_id: CLIENT_ID.into(),
+            client_secret: Secret::new(client_secret),
+            api_base_url: fs.api_base_url(),
+        },
+        None,
+    )
+}
+
+fn connected(fs: &FakeFutureshop) -> Api<FutureshopCredentials> {
+    with_token::<Futureshop>(api(fs, CLIENT_SECRET)).unwrap()
+}
+
+/// Orders 100001..=100007, one a day from 2026-11-01, each with two お届け先.
+fn shop() -> FakeFutureshop {
+    let fs = FakeFutureshop::start();
+    for n in 1..=7 {
+        fs.seed_order(
+            &OrderSeed::new(
+                &format!("10000{n}"),
+                &format!("2026-11-0{n}T10:00:00+09:00"),
+            )
+            .item("SKU-A", "帽子", 1, 2000)
+            .item("SKU-B", "手袋", 2, 1500)
+            .shipment("1", &["SKU-A"])
+            .shipment("2", &["SKU-B"])
+            .requested_delivery_date("2026-11-20"),
+        );
+    }
+    fs.set_page_size(2);
+    fs
+}
+
+fn update(order_no: &str, tracking: Option<&str>, mark_processed: bool) -> FutureshopUpdate {
+    FutureshopUpdate {
+        order_id: order_no.into(),
+        shipments: vec![FutureshopShipment {
+            shipment_no: 1,
+            ship_date: "2026-11-10".parse().unwrap(),
+            tracking_number: tracking.map(|t| TrackingNumber::parse(t).unwrap()),
+            expected_arrival: Some("2026-11-20".parse().unwrap()),
+        }],
+        mark_processed,
+    }
+}
+
+#[test]
+fn an_import_follows_next_url_and_keeps_the_window() {
+    let fs = shop();
+    let api = connected(&fs);
+    let query = import_query("2026-11-02T00:00:00+09:00", "2026-11-07T00:00:00+09:00");
+    let orders = drive(Futureshop::list_orders(&api, &query)).unwrap();
+    let numbers: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
+    assert_eq!(numbers, ["100002", "100003", "100004", "100005", "100006"]);
+    assert_eq!(orders[0].shipments.len(), 2);
+    assert_eq!(
+        orders[0].requested_delivery_date,
+        Some("2026-11-20".parse().unwrap())
+    );
+    let pages = fs.calls_to("GET", "/admin-api/v1/shipping");
+    assert_eq!(pages.len(), 3);
+    assert!(pages
+        .iter()
+        .all(|p| p.header("x-shop-key") == Some(SHOP_KEY)));
+    assert_eq!(pages[2].query_param("cursor"), Some("c4"));
+}
+
+#[test]
+fn a_write_back_sets_the_shipment_then_completes_the_order() {
+    let fs = shop();
+    let api = connected(&fs);
+    drive(Futureshop::write_back(
+        &api,
+        &update("100001", Some("123456789012"), true),
+    ))
+    .unwrap();
+    let shipment = fs.shipment("100001", 1).unwrap();
+    assert!(shipment.shipped);
+    assert_eq!(
+        (
+            shipment.invoice_no.as_str(),
+            shipment.expected_arrival.as_str()
+        ),
+        ("123456789012", "2026-11-20")
+    );
+    assert!(!fs.shipment("100001", 2).unwrap().shipped);
+    assert_eq!(fs.order("100001").unwrap().status, "COMPLETED");
+}
+
+#[test]
+fn a_write_back_without_tracking_never_blanks_the_invoice_number() {
+    let fs = shop();
+    let api = connected(&fs);
+    drive(Futureshop::write_back(
+        &api,
+        &update("100001", Some("123456789012"), false),
+    ))
+    .unwrap();
+    drive(Futureshop::write_back(&api, &update("100001", None, false))).unwrap();
+    assert_eq!(fs.shipment("100001", 1).unwrap().invoice_no, "123456789012");
+    assert!(fs.blanked_fields().is_empty());
+    assert_eq!(fs.order("100001").unwrap().status, "AWAITING_PAYMENT");
+}
+
+#[test]
+fn a_batch_reports_each_order_and_completes_only_those_shipped() {
+    let fs = shop();
+    fs.set_store_pickup("100002");
+    let api = connected(&fs);
+    let updates = [
+        update("100001", Some("111"), true),
+        update("100002", Some("222"), true),
+    ];
+    let outcomes = drive(write_back_batch(&api, &updates)).unwrap();
+    assert!(outcomes[0].result.is_ok());
+    let Err(CartError::Rejected { code, .. }) = &outcomes[1].result else {
+        panic!("store pickup should be refused: {outcomes:?}")
+    };
+    assert_eq!(code.as_deref(), Some("CannotUpdateStorePickup"));
+    assert_eq!(fs.order("100001").unwrap().status, "COMPLETED");
+    assert_eq!(fs.order("100002").unwrap().status, "AWAITING_PAYMENT");
+    let complete = &fs.calls_to("POST", "/admin-api/v1/order/complete")[0];
+    assert_eq!(
+        complete.json().unwrap()["orderList"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn wrong_client_credentials_are_a_credentials_error() {
+    let fs = shop();
+    let e = with_token::<Futureshop>(api(&fs, "wrong")).unwrap_err();
+    assert!(matches!(e, CartError::CredentialsRejected { .. }), "{e:?}");
+}
+
+#[test]
+fn an_expired_token_is_a_credentials_error() {
+    let fs = shop();
+    let api = connected(&fs);
+    fs.expire_tokens();
+    let e = drive(Futureshop::connection_test(&api)).unwrap_err();
+    assert!(matches!(e, CartError::CredentialsRejected { .. }), "{e:?}");
+}
+
+#[test]
+fn going_faster_than_one_request_a_second_is_rate_limited() {
+    let fs = shop();
+    let api = connected(&fs);
+    fs.set_rate_limit(Some(ONE_PER_SECOND));
+    let query = import_query("2026-11-01T00:00:00+09:00", "2026-11-08T00:00:00+09:00");
+    let e = drive(Futureshop::list_orders(&api, &query)).unwrap_err();
+    assert!(matches!(e, CartError::RateLimited { .. }), "{e:?}");
+    fs.clock().advance(Duration::from_secs(1));
+    drive(Futureshop::connection_test(&api)).unwrap();
+}
+
+#[test]
+fn server_errors_are_transient() {
+    let fs = shop();
+    let api = connected(&fs);
+    fs.faults()
+        .on_path("/admin-api/v1/shipping/status", 1, Fault::Status(503));
+    let e = drive(Futureshop::write_back(
+        &api,
+        &update("100001", Some("1"), false),
+    ))
+    .unwrap_err();
+    assert!(e.is_retryable(), "{e:?}");
+    assert!(!fs.shipment("100001", 1).unwrap().shipped);
+}
+
+#[test]
+fn a_batch_of_100_orders_is_one_call_and_101_never_leaves_the_client() {
+    let fs = FakeFutureshop::start();
+    for n in 0..101 {
+        fs.seed_order(&OrderSeed::new(
+            &format!("2{n:05}"),
+            "2026-11-01T10:00:00+09:00",
+        ));
+    }
+    let api = connected(&fs);
+    let updates: Vec<FutureshopUpdate> = (0..101)
+        .map(|n| update(&format!("2{n:05}"), Some("123"), false))
+        .collect();
+    let outcomes = drive(write_back_batch(&api, &updates[..100])).unwrap();
+    assert!(outcomes.iter().all(|o| o.result.is_ok()));
+    assert_eq!(
+        fs.calls_to("POST", "/admin-api/v1/shipping/status").len(),
+        1
+    );
+    assert!(drive(write_back_batch(&api, &updates)).is_err());
+    assert_eq!(
+        fs.calls_to("POST", "/admin-api/v1/shipping/status").len(),
+        1
+    );
+    assert!(fs.shipment("200099", 1).unwrap().shipped);
+}
