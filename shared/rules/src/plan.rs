@@ -243,12 +243,12 @@ pub enum OnChange {
 }
 
 impl<U: WriteBack> Plan<U> {
-    /// An empty plan with room for one update per order (most runs send most orders), so the
-    /// list is not copied as it grows.
+    /// An empty plan with room for every order in either list, so neither is copied as it
+    /// grows (memory is only touched as it is used).
     pub fn for_orders(orders: usize) -> Plan<U> {
         Plan {
             updates: Vec::with_capacity(orders),
-            excluded: Vec::new(),
+            excluded: Vec::with_capacity(orders),
         }
     }
 

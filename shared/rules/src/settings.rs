@@ -212,13 +212,10 @@ impl StoreSettings {
     }
 
     pub fn cart(&self) -> Cart {
-        match self {
-            StoreSettings::Bcart(_) => Cart::Bcart,
-            StoreSettings::Base(_) => Cart::Base,
-            StoreSettings::Shopserve(_) => Cart::Shopserve,
-            StoreSettings::Cscart(_) => Cart::Cscart,
-            StoreSettings::Futureshop(_) => Cart::Futureshop,
+        fn cart_of<S: CartSettings>(_: &S) -> Cart {
+            S::CART
         }
+        each_cart!(self, s => cart_of(s))
     }
 
     pub fn validate(&self) -> Result<(), Error> {
@@ -415,38 +412,5 @@ mod tests {
         assert!(url_problems("https://shop example.jp/").is_err());
         assert!(url_problems("http://localhost.evil.example/").is_err());
         assert!(url_problems("http://127.evil.example/").is_err());
-    }
-}
-
-#[cfg(test)]
-mod json_tests {
-    use super::*;
-
-    #[test]
-    fn a_minimal_json_takes_the_carts_defaults() {
-        let s = StoreSettings::from_json(
-            br#"{"cart":"futureshop","credentials":{"shop_key":"k","client_id":"c","client_secret":"s","api_base_url":"https://api.example.jp"},"import":{"auto_fetch":true}}"#,
-        )
-        .unwrap();
-        assert_eq!(s.import().days_to_fetch, 10);
-        assert_eq!(s.import().auto_fetch_interval_minutes, 10);
-        assert!(s.import().auto_fetch);
-        let back: StoreSettings =
-            serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
-        assert_eq!(back, s);
-    }
-
-    #[test]
-    fn a_field_of_the_wrong_type_is_named() {
-        let e = StoreSettings::from_json(br#"{"cart":"bcart","import":{"days_to_fetch":"seven"}}"#)
-            .unwrap_err();
-        assert_eq!(e.field(), Some("import.days_to_fetch"), "{e}");
-        let e = StoreSettings::from_json(br#"{"cart":"bcart","period_days":-3}"#).unwrap_err();
-        assert_eq!(e.field(), Some("period_days"), "{e}");
-        let e = StoreSettings::from_json(br#"{"cart":"bcart","perod_days":3}"#).unwrap_err();
-        assert_eq!(e.field(), Some("perod_days"), "{e}");
-        let e = StoreSettings::from_json(br#"{"cart":"bcart","credentials":{"access_token":5}}"#)
-            .unwrap_err();
-        assert_eq!(e.field(), Some("credentials.access_token"), "{e}");
     }
 }
