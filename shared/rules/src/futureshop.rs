@@ -6,8 +6,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::error::{Error, Problems};
 use crate::order::{Order, TrackingNumber};
 use crate::plan::{
-    not_new_or_cancelled, ordered_within, updated_within, Cart, Ledger, OnChange, Plan, Reason,
-    Trigger, WriteBack,
+    not_new_or_cancelled, ordered_within, updated_within, Cart, DataHash, Ledger, OnChange, Plan,
+    Reason, Trigger, WriteBack,
 };
 use crate::secret::Secret;
 use crate::settings::{
@@ -60,6 +60,11 @@ impl WriteBack for FutureshopUpdate {
     }
     fn ledger_key(&self) -> String {
         self.order_id.clone()
+    }
+    /// The shipping data only: turning "set to 処理済み" on or off in the settings must not send
+    /// every recent order's shipping data again.
+    fn data_hash(&self) -> DataHash {
+        DataHash::of(&(&self.order_id, &self.shipments))
     }
 }
 

@@ -405,6 +405,40 @@ mod tests {
         );
         assert_ne!(DataHash::of(&1), DataHash::of(&2));
     }
+
+    #[test]
+    fn every_reason_has_its_own_code_and_a_message_in_both_languages() {
+        let reasons = [
+            Reason::StatusExcluded {
+                status: OmsStatus::OnHold,
+            },
+            Reason::OrderedTooLongAgo { limit_days: 170 },
+            Reason::NotUpdatedInPeriod { period_days: 3 },
+            Reason::NoTrackingNumber,
+            Reason::NoShipDate,
+            Reason::ShipDateInFuture {
+                ship_date: NaiveDate::MIN,
+            },
+            Reason::NoShipment,
+            Reason::AlreadyAccepted,
+            Reason::CartCannotChange,
+            Reason::NoItems,
+            Reason::NotUpdatedSinceOrdered { window_days: 4 },
+            Reason::NoTrackingNumberOrShipDate,
+            Reason::InvalidShipmentNo {
+                shipment_id: "x".into(),
+            },
+        ];
+        let mut codes: Vec<&str> = reasons.iter().map(Reason::code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), reasons.len());
+        for r in &reasons {
+            // The serialized tag is the same code the operator's log shows.
+            assert_eq!(serde_json::to_value(r).unwrap()["code"], r.code());
+            assert!(!r.message_ja().is_empty() && !r.message_en().is_empty());
+        }
+    }
 }
 
 /// FNV-1a as an `io::Write`, so JSON can be hashed as serde writes it.

@@ -185,3 +185,15 @@ fn bcart_scheduled_runs_have_no_period_but_a_manual_run_keeps_to_its_own() {
         1
     );
 }
+
+#[test]
+fn bcart_record_instructed_before_its_ship_date_is_sent_again_as_shipped_on_that_day() {
+    let o = [order("o").ship_date(date(2026, 11, 24)).build()];
+    let settings = BcartSettings::default();
+    let before = plan_write_back(&settings, &o, Trigger::Scheduled, &Ledger::new(), now());
+    let mut ledger = Ledger::new();
+    ledger.record_update(&before.updates[0]);
+    let next_day = now() + Duration::days(1);
+    let on_the_day = plan_write_back(&settings, &o, Trigger::Scheduled, &ledger, next_day);
+    assert_eq!(on_the_day.updates[0].status, LogisticsStatus::Shipped);
+}

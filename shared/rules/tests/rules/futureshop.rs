@@ -235,3 +235,16 @@ fn futureshop_option_prices_are_added_to_the_unit_price_only_when_the_store_says
     assert_eq!(unit_price_with_options(1000, &[], true), 1000);
     assert_eq!(unit_price_with_options(i64::MAX, &[1], true), i64::MAX);
 }
+
+#[test]
+fn futureshop_changing_the_processed_setting_does_not_resend_accepted_shipments() {
+    let o = [order("o").build()];
+    let mut ledger = Ledger::new();
+    ledger.record_update(&plan(&o).updates[0]);
+    let settings = FutureshopSettings {
+        mark_processed: true,
+        ..FutureshopSettings::default()
+    };
+    let p = plan_write_back(&settings, &o, Trigger::Scheduled, &ledger, now());
+    assert_eq!(reason(&p, "o"), Some(Reason::AlreadyAccepted));
+}

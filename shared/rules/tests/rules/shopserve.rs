@@ -142,3 +142,14 @@ fn shopserve_manual_run_uses_its_own_period_instead_of_the_settings_period() {
         Some(Reason::NotUpdatedInPeriod { period_days: 1 })
     );
 }
+
+#[test]
+fn shopserve_order_sent_with_a_ship_date_only_is_sent_again_once_it_has_a_tracking_number() {
+    let settings = ShopserveSettings::default();
+    let first = plan(&[order("o").no_tracking().build()]);
+    let mut ledger = Ledger::new();
+    ledger.record_update(&first.updates[0]);
+    let tracked = [order("o").build()];
+    let p = plan_write_back(&settings, &tracked, Trigger::Scheduled, &ledger, now());
+    assert!(p.updates[0].mark_shipped);
+}
