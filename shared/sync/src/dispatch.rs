@@ -1,0 +1,165 @@
+//! The scheduled tick: finds the stores whose auto-fetch or auto-export interval has come and
+//! runs them, within one invocation's budget, resuming from a saved cursor on the next tick.
+//! A lease row makes overlapping or duplicated ticks harmless: the second one does nothing.
+
+use chrono::{DateTime, Duration, Utc};
+use mallsync_rules::{Cart, ImportWindow, Trigger};
+use serde::Serialize;
+
+use crate::api_error::ApiError;
+use crate::io::{random_hex, Io};
+use crate::shops::{self, Store};
+use crate::{import, lease, schema, with_cart, write_back};
+
+/// A tick stops starting new work after this long (Spin stops a handler at 30 s).
+pub const TICK_BUDGET_SECS: i64 = 20;
+/// A lease outlives its tick by this much, so a crashed tick's lease lapses soon after.
+const LEASE_SECS: i64 = TICK_BUDGET_SECS + 30;
+const LAST_IMPORT: &str = "last_scheduled_import";
+const LAST_EXPORT: &str = "last_scheduled_export";
+/// The cursor row of the dispatcher itself (no store).
+const DISPATCH_ROW: &str = "";
+
+/// What one store got in this tick.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreWork {
+    pub store_id: String,
+    pub cart: Cart,
+    /// `import` or `write_back`.
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct DispatchReport {
+    /// Set when another tick holds the lease: this one did nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    pub stores_checked: usize,
+    pub work: Vec<StoreWork>,
+    /// Set when the budget ran out: the next tick starts after this store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_after: Option<String>,
+}
+
+/// One tick over every cart's stores (the dispatcher component, with every cart's hosts).
+pub fn dispatch(io: &impl Io) -> Result<DispatchReport, ApiError> {
+    tick(io, None)
+}
+
+/// One tick over one cart's stores (a cart component, which may call only its own cart).
+pub fn dispatch_cart(io: &impl Io, cart: Cart) -> Result<DispatchReport, ApiError> {
+    tick(io, Some(cart))
+}
+
+fn tick(io: &impl Io, cart: Option<Cart>) -> Result<DispatchReport, ApiError> {
+    schema::ensure(io)?;
+    let scope = format!("dispatch:{}", cart.map_or("all", Cart::slug));
+    let owner = random_hex(io, 8)?;
+    let started = io.now();
+    let deadline = started + Duration::seconds(TICK_BUDGET_SECS);
+    if !lease::take(io, &scope, &owner, started.timestamp() + LEASE_SECS)? {
+        return Ok(DispatchReport {
+            skipped: Some("another dispatch tick is running".into()),
+            ..DispatchReport::default()
+        });
+    }
+    let result = walk(io, cart, &scope, deadline);
+    lease::give_back(io, &scope, &owner)?;
+    result
+}
+
+fn walk(
+    io: &impl Io,
+    cart: Option<Cart>,
+    scope: &str,
+    deadline: DateTime<Utc>,
+) -> Result<DispatchReport, ApiError> {
+    let after = lease::cursor(io, DISPATCH_ROW, scope)?.unwrap_or_default();
+    let mut report = DispatchReport::default();
+    let mut last_done = after.clone();
+    for store in shops::stores_after(io, cart, &after)? {
+        if io.now() >= deadline {
+            report.resume_after = Some(last_done);
+            break;
+        }
+        report.stores_checked += 1;
+        run_due(io, &store, deadline, &mut report)?;
+        lease::set_cursor(io, DISPATCH_ROW, scope, &store.id)?;
+        last_done = store.id;
+    }
+    if report.resume_after.is_none() {
+        // Every store had its turn: the next tick starts from the first again.
+        lease::set_cursor(io, DISPATCH_ROW, scope, "")?;
+    }
+    Ok(report)
+}
+
+/// Whether `interval_minutes` have passed since the last scheduled run of `kind`; if so, marks
+/// now as that run's time (before running, so a failing store waits its interval too).
+fn due(io: &impl Io, store: &Store, kind: &str, interval_minutes: u32) -> Result<bool, ApiError> {
+    let now = io.now();
+    let last = lease::cursor(io, &store.id, kind)?
+        .and_then(|v| v.parse::<i64>().ok())
+        .and_then(|t| DateTime::from_timestamp(t, 0));
+    let is_due = last.is_none_or(|t| t + Duration::minutes(i64::from(interval_minutes)) <= now);
+    if is_due {
+        lease::set_cursor(io, &store.id, kind, &now.timestamp().to_string())?;
+    }
+    Ok(is_due)
+}
+
+fn run_due(
+    io: &impl Io,
+    store: &Store,
+    deadline: DateTime<Utc>,
+    report: &mut DispatchReport,
+) -> Result<(), ApiError> {
+    let import = store.settings.import();
+    if import.auto_fetch && due(io, store, LAST_IMPORT, import.auto_fetch_interval_minutes)? {
+        let outcome = ImportWindow::from_days(import.days_to_fetch, io.now())
+            .map_err(ApiError::from)
+            .and_then(|window| with_cart!(store.cart, C => import::run::<C>(io, store, window, "scheduled")));
+        report
+            .work
+            .push(work(store, "import", outcome.map(|r| r.run_id))?);
+    }
+    let export = store.settings.export();
+    if export.auto_export
+        && io.now() < deadline
+        && due(io, store, LAST_EXPORT, export.auto_export_interval_minutes)?
+    {
+        let outcome = write_back::orders_for(io, store, Trigger::Scheduled)
+            .map_err(ApiError::from)
+            .and_then(|orders| {
+                with_cart!(store.cart, C => write_back::run::<C>(io, store, Trigger::Scheduled, &orders, deadline))
+            });
+        report
+            .work
+            .push(work(store, "write_back", outcome.map(|r| r.run_id))?);
+    }
+    Ok(())
+}
+
+/// A store's result for the report; a platform failure ends the tick, a cart failure does not.
+fn work(
+    store: &Store,
+    kind: &'static str,
+    outcome: Result<i64, ApiError>,
+) -> Result<StoreWork, ApiError> {
+    let (run_id, error) = match outcome {
+        Ok(run_id) => (Some(run_id), None),
+        Err(e @ ApiError::Internal(_)) => return Err(e),
+        Err(e) => (None, Some(e.message())),
+    };
+    Ok(StoreWork {
+        store_id: store.id.clone(),
+        cart: store.cart,
+        kind,
+        run_id,
+        error,
+    })
+}

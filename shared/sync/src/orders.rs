@@ -1,0 +1,224 @@
+//! Orders the OMS sent (the write-back's input) and orders imported from the cart (the OMS's
+//! input, read through a cursor).
+
+use chrono::{DateTime, Duration, Utc};
+use mallsync_rules::{FieldError, Order};
+use serde::Serialize;
+
+use crate::api_error::ApiError;
+use crate::io::{Io, IoError, Value};
+use crate::shops::time;
+
+/// Most orders one webhook may carry: enough for a busy hour, small enough for one invocation.
+pub const MAX_BATCH: usize = 1_000;
+
+/// The "updated" instant the planning query filters on: the last OMS change, else the order time.
+fn updated_at(order: &Order) -> i64 {
+    order.updated_at.unwrap_or(order.ordered_at).timestamp()
+}
+
+/// Parses a webhook body `{"orders": [...]}`: every problem in every order, each named by its
+/// path (`orders[3].ship_date`), or the whole batch. Nothing is stored unless all of it is good.
+pub fn parse_batch(body: &[u8]) -> Result<Vec<Order>, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid("$", format!("is not valid JSON: {e}")))?;
+    let items = value
+        .get("orders")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| ApiError::invalid("orders", "must be an array of orders"))?;
+    if items.len() > MAX_BATCH {
+        return Err(ApiError::invalid(
+            "orders",
+            format!(
+                "holds {} orders; send at most {MAX_BATCH} per request",
+                items.len()
+            ),
+        ));
+    }
+    let mut problems = Vec::new();
+    let mut orders = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        match serde_path_to_error::deserialize::<_, Order>(item) {
+            Ok(order) => {
+                if order.order_id.trim().is_empty() {
+                    problems.push(FieldError {
+                        field: format!("orders[{i}].order_id"),
+                        message: "is empty".into(),
+                    });
+                } else if let Some(first) = seen.insert(order.order_id.clone(), i) {
+                    problems.push(FieldError {
+                        field: format!("orders[{i}].order_id"),
+                        message: format!(
+                            "{:?} is also orders[{first}]: send each order once",
+                            order.order_id
+                        ),
+                    });
+                }
+                orders.push(order);
+            }
+            Err(e) => {
+                let path = e.path().to_string();
+                let field = if path == "." {
+                    format!("orders[{i}]")
+                } else {
+                    format!("orders[{i}].{path}")
+                };
+                problems.push(FieldError {
+                    field,
+                    message: e.into_inner().to_string(),
+                });
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(orders)
+    } else {
+        Err(ApiError::Invalid(problems))
+    }
+}
+
+/// Stores the orders (insert or replace by order id, never overwriting a newer version) and
+/// returns those whose stored data changed.
+pub fn upsert(io: &impl Io, store_id: &str, orders: Vec<Order>) -> Result<Vec<Order>, ApiError> {
+    let now = io.now().timestamp();
+    let mut changed = Vec::new();
+    for order in orders {
+        let body = serde_json::to_string(&order)
+            .map_err(|e| ApiError::Internal(format!("order does not serialize: {e}")))?;
+        let rows = io.sql(
+            "INSERT INTO orders (store_id, order_id, body, updated_at, received_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (store_id, order_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at, received_at = excluded.received_at \
+             WHERE excluded.updated_at >= orders.updated_at AND excluded.body <> orders.body RETURNING order_id",
+            &[
+                store_id.into(),
+                order.order_id.clone().into(),
+                body.into(),
+                updated_at(&order).into(),
+                now.into(),
+            ],
+        )?;
+        if !rows.is_empty() {
+            changed.push(order);
+        }
+    }
+    Ok(changed)
+}
+
+/// The planning query: the store's orders updated at or after `since` (index orders_by_update).
+pub fn updated_since(
+    io: &impl Io,
+    store_id: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<Order>, IoError> {
+    io.sql(
+        "SELECT order_id, body FROM orders WHERE store_id = ? AND updated_at >= ?",
+        &[store_id.into(), since.timestamp().into()],
+    )?
+    .iter()
+    .map(|r| {
+        serde_json::from_str(r.text("body")?).map_err(|e| {
+            IoError(format!(
+                "stored order {} does not parse: {e}",
+                r.opt_text("order_id").unwrap_or("?")
+            ))
+        })
+    })
+    .collect()
+}
+
+/// Orders updated within the last `days` days.
+pub fn updated_within(
+    io: &impl Io,
+    store_id: &str,
+    days: u32,
+    now: DateTime<Utc>,
+) -> Result<Vec<Order>, IoError> {
+    updated_since(io, store_id, now - Duration::days(i64::from(days)))
+}
+
+/// One imported order as the OMS reads it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Imported {
+    /// The cursor: pass the last `seq` seen as `after` to read on.
+    pub seq: i64,
+    pub imported_at: DateTime<Utc>,
+    pub order: serde_json::Value,
+}
+
+/// Keeps an imported order unless the store already has it. Returns whether it was new.
+pub fn keep_imported(io: &impl Io, store_id: &str, order: &Order) -> Result<bool, ApiError> {
+    let body = serde_json::to_string(order)
+        .map_err(|e| ApiError::Internal(format!("order does not serialize: {e}")))?;
+    let rows = io.sql(
+        "INSERT INTO imported_orders (store_id, order_id, body, imported_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (store_id, order_id) DO NOTHING RETURNING seq",
+        &[
+            store_id.into(),
+            order.order_id.clone().into(),
+            body.into(),
+            io.now().timestamp().into(),
+        ],
+    )?;
+    Ok(!rows.is_empty())
+}
+
+/// Imported orders after the cursor `after`, oldest first. `seq` grows in commit order (SQLite
+/// writes one statement at a time), so reading on from the last `seq` misses nothing.
+pub fn imported_after(
+    io: &impl Io,
+    store_id: &str,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<Imported>, IoError> {
+    io.sql(
+        "SELECT seq, body, imported_at FROM imported_orders WHERE store_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        &[store_id.into(), after.into(), Value::Integer(i64::from(limit))],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Imported {
+            seq: r.int("seq")?,
+            imported_at: time(r.int("imported_at")?),
+            order: serde_json::from_str(r.text("body")?)
+                .map_err(|e| IoError(format!("imported order does not parse: {e}")))?,
+        })
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_order_in_a_batch_is_named_by_its_index_and_field() {
+        let body = r#"{"orders": [
+            {"order_id": "A1", "status": "処理中", "ordered_at": "2026-11-20T10:00:00+09:00"},
+            {"order_id": "A2", "status": "処理中", "ordered_at": "yesterday"},
+            {"order_id": "A3", "status": "処理中", "ordered_at": "2026-11-20T10:00:00+09:00", "carrier": "kuroneko"},
+            {"order_id": "A1", "status": "処理中", "ordered_at": "2026-11-20T10:00:00+09:00"}
+        ]}"#.as_bytes();
+        let ApiError::Invalid(problems) = parse_batch(body).unwrap_err() else {
+            panic!("expected a 400");
+        };
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "orders[1].ordered_at",
+                "orders[2].carrier",
+                "orders[3].order_id"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_body_without_an_orders_array_is_refused() {
+        assert!(matches!(parse_batch(b"[]"), Err(ApiError::Invalid(_))));
+        assert!(matches!(
+            parse_batch(b"{\"orders\": 3}"),
+            Err(ApiError::Invalid(_))
+        ));
+    }
+}

@@ -1,0 +1,677 @@
+//! Every route of a cart component, under `/<cart>/` (spin.toml gives each cart `/<cart>/...`).
+//! Handlers return `Result<_, ApiError>`; `handle` turns errors into responses in one place.
+
+use chrono::{Duration, NaiveDate};
+use mallsync_rules::{Cart, ImportWindow, StoreSettings, Trigger};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::api_error::ApiError;
+use crate::auth;
+use crate::io::Io;
+use crate::shops::{self, Store};
+use crate::{dispatch, import, oauth, orders, runlog, schema, with_cart, write_back};
+
+pub type Request = http::Request<Vec<u8>>;
+pub type Response = http::Response<Vec<u8>>;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (the OpenAPI document; the OAuth callback proves itself by its state).
+    Public,
+    /// `Authorization: Bearer <admin_token>`.
+    Admin,
+    /// `Authorization: Bearer <the shop's api_token>`.
+    Shop,
+    /// `X-Mallsync-Signature: sha256=<HMAC of the body with the shop's webhook secret>`.
+    Signed,
+}
+
+pub struct Route<I> {
+    pub method: &'static str,
+    /// Below `/<cart>`; `{name}` matches one path segment.
+    pub path: &'static str,
+    pub access: Access,
+    pub summary: &'static str,
+    handler: fn(&Ctx<'_, I>) -> Result<Response, ApiError>,
+}
+
+const fn route<I: Io>(
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    summary: &'static str,
+    handler: fn(&Ctx<'_, I>) -> Result<Response, ApiError>,
+) -> Route<I> {
+    Route {
+        method,
+        path,
+        access,
+        summary,
+        handler,
+    }
+}
+
+/// The whole API of a cart component.
+pub fn table<I: Io>() -> Vec<Route<I>> {
+    use Access::*;
+    vec![
+        // GET /<cart>/openapi.json
+        route(
+            "GET",
+            "/openapi.json",
+            Public,
+            "This API as an OpenAPI 3 document",
+            openapi,
+        ),
+        // POST /<cart>/shops
+        route(
+            "POST",
+            "/shops",
+            Admin,
+            "Create a shop; returns its API token and webhook secret once",
+            create_shop,
+        ),
+        // GET /<cart>/shops
+        route("GET", "/shops", Admin, "List the shops", list_shops),
+        // POST /<cart>/dispatch
+        route(
+            "POST",
+            "/dispatch",
+            Admin,
+            "Run the scheduled work of this cart's stores now",
+            run_dispatch,
+        ),
+        // POST /<cart>/stores
+        route(
+            "POST",
+            "/stores",
+            Shop,
+            "Create a store on this cart (settings validated, every problem listed)",
+            create_store,
+        ),
+        // GET /<cart>/stores
+        route(
+            "GET",
+            "/stores",
+            Shop,
+            "List the shop's stores on this cart (secrets masked)",
+            list_stores,
+        ),
+        // GET /<cart>/stores/{store_id}
+        route(
+            "GET",
+            "/stores/{store_id}",
+            Shop,
+            "Read a store (secrets masked)",
+            get_store,
+        ),
+        // PUT /<cart>/stores/{store_id}
+        route(
+            "PUT",
+            "/stores/{store_id}",
+            Shop,
+            "Replace a store's name and settings (a masked secret keeps its value)",
+            update_store,
+        ),
+        // DELETE /<cart>/stores/{store_id}
+        route(
+            "DELETE",
+            "/stores/{store_id}",
+            Shop,
+            "Delete a store and everything kept for it",
+            delete_store,
+        ),
+        // POST /<cart>/stores/{store_id}/connection-test
+        route(
+            "POST",
+            "/stores/{store_id}/connection-test",
+            Shop,
+            "Call the cart with the stored credentials",
+            connection_test,
+        ),
+        // POST /<cart>/stores/{store_id}/orders
+        route(
+            "POST",
+            "/stores/{store_id}/orders",
+            Signed,
+            "OMS webhook: a batch of orders; written back at once when auto-export is on",
+            receive_orders,
+        ),
+        // POST /<cart>/stores/{store_id}/write-back
+        route(
+            "POST",
+            "/stores/{store_id}/write-back",
+            Shop,
+            "Update shipping info now (manual write-back) for the last period_days days",
+            manual_write_back,
+        ),
+        // POST /<cart>/stores/{store_id}/write-back/preview
+        route(
+            "POST",
+            "/stores/{store_id}/write-back/preview",
+            Shop,
+            "Dry run: what a manual write-back would send, and why the rest is left out",
+            preview,
+        ),
+        // POST /<cart>/stores/{store_id}/import
+        route(
+            "POST",
+            "/stores/{store_id}/import",
+            Shop,
+            "Import the cart's orders over a date range (default: days to fetch)",
+            run_import,
+        ),
+        // GET /<cart>/stores/{store_id}/imported-orders
+        route(
+            "GET",
+            "/stores/{store_id}/imported-orders",
+            Shop,
+            "Imported orders after a cursor, oldest first",
+            imported_orders,
+        ),
+        // GET /<cart>/stores/{store_id}/runs
+        route(
+            "GET",
+            "/stores/{store_id}/runs",
+            Shop,
+            "The store's run log, newest first",
+            list_runs,
+        ),
+        // GET /<cart>/stores/{store_id}/runs/{run_id}
+        route(
+            "GET",
+            "/stores/{store_id}/runs/{run_id}",
+            Shop,
+            "One run with every order's outcome",
+            get_run,
+        ),
+        // GET /<cart>/stores/{store_id}/oauth/start
+        route(
+            "GET",
+            "/stores/{store_id}/oauth/start",
+            Shop,
+            "BASE: redirect to BASE's authorization page for this store",
+            oauth_start,
+        ),
+        // GET /<cart>/oauth/callback
+        route(
+            "GET",
+            "/oauth/callback",
+            Public,
+            "BASE: the redirect back from BASE; stores the store's tokens",
+            oauth_callback,
+        ),
+    ]
+}
+
+/// One request on its way through a handler.
+pub struct Ctx<'a, I> {
+    pub cart: Cart,
+    pub io: &'a I,
+    pub request: &'a Request,
+    params: Vec<(&'static str, String)>,
+}
+
+impl<I: Io> Ctx<'_, I> {
+    fn param(&self, name: &str) -> &str {
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    fn query(&self, name: &str) -> Option<String> {
+        query_param(self.request.uri().query().unwrap_or(""), name)
+    }
+
+    /// The shop's store named in the path, after checking the shop's token.
+    fn shop_store(&self) -> Result<Store, ApiError> {
+        let shop_id = shops::authenticate_shop(self.io, self.request)?;
+        shops::shop_store(self.io, &shop_id, self.cart, self.param("store_id"))
+    }
+}
+
+/// Serves one request for `cart`: all of a cart component's routes.
+pub fn handle(cart: Cart, io: &impl Io, request: Request) -> Response {
+    serve(cart, io, &request).unwrap_or_else(ApiError::into_response)
+}
+
+fn serve<I: Io>(cart: Cart, io: &I, request: &Request) -> Result<Response, ApiError> {
+    let path = request.uri().path();
+    let prefix = format!("/{}", cart.slug());
+    let below = path
+        .strip_prefix(&prefix)
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+        .unwrap_or(path);
+    let segments: Vec<&str> = below.split('/').filter(|s| !s.is_empty()).collect();
+    let table = table::<I>();
+    let found = table.iter().find_map(|r| {
+        (r.method == request.method().as_str())
+            .then(|| match_path(r.path, &segments))
+            .flatten()
+            .map(|params| (r, params))
+    });
+    let Some((route, params)) = found else {
+        return Err(ApiError::NotFound(format!(
+            "no route {} {path}: see GET /{}/openapi.json",
+            request.method(),
+            cart.slug()
+        )));
+    };
+    if route.access != Access::Public || route.path != "/openapi.json" {
+        schema::ensure(io)?;
+    }
+    if route.access == Access::Admin {
+        auth::require_admin(io, request)?;
+    }
+    let ctx = Ctx {
+        cart,
+        io,
+        request,
+        params,
+    };
+    (route.handler)(&ctx)
+}
+
+fn match_path(pattern: &'static str, segments: &[&str]) -> Option<Vec<(&'static str, String)>> {
+    let parts: Vec<&'static str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
+    if parts.len() != segments.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (part, segment) in parts.iter().zip(segments) {
+        match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(name) => params.push((name, percent_decode(segment))),
+            None if part == segment => {}
+            None => return None,
+        }
+    }
+    Some(params)
+}
+
+pub fn json(status: u16, body: &serde_json::Value) -> Response {
+    let mut response = http::Response::new(body.to_string().into_bytes());
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn ok(body: impl serde::Serialize) -> Result<Response, ApiError> {
+    Ok(json(200, &json!(body)))
+}
+
+/// The body as `T`; an empty body reads as `{}`. A bad field is named by its path.
+fn body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    let bytes: &[u8] = if request.body().iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        request.body()
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "$".to_string() } else { path };
+        ApiError::invalid(field, e.into_inner().to_string())
+    })
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode(k) == name).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = bytes
+            .get(i + 1..i + 3)
+            .filter(|_| bytes[i] == b'%')
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (escaped, bytes[i]) {
+            (Some(b), _) => {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+            (None, b'+') => out.push(b' '),
+            (None, b) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn openapi<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let document = crate::openapi::document(ctx.cart)?;
+    Ok(json(200, &document))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShopInput {
+    name: String,
+}
+
+fn create_shop<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let input: ShopInput = body(ctx.request)?;
+    let shop = shops::create_shop(ctx.io, &input.name)?;
+    Ok(json(201, &json!(shop)))
+}
+
+fn list_shops<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    ok(json!({ "shops": shops::list_shops(ctx.io)? }))
+}
+
+fn run_dispatch<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    ok(dispatch::dispatch_cart(ctx.io, ctx.cart)?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreInput {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    settings: serde_json::Value,
+}
+
+/// Parses a store's name and settings for `cart`, listing every problem at once.
+fn parse_store_input(cart: Cart, request: &Request) -> Result<(String, StoreSettings), ApiError> {
+    let input: StoreInput = body(request)?;
+    let mut problems = Vec::new();
+    let name = input.name.trim().to_string();
+    if name.is_empty() {
+        problems.push(mallsync_rules::FieldError {
+            field: "name".into(),
+            message: "is required, e.g. \"BASE 1号店\"".into(),
+        });
+    }
+    let mut settings = match input.settings {
+        serde_json::Value::Object(map) => map,
+        serde_json::Value::Null => serde_json::Map::new(),
+        _ => return Err(ApiError::invalid("settings", "must be an object")),
+    };
+    match settings.get("cart").and_then(|c| c.as_str()) {
+        None => {
+            settings.insert("cart".into(), json!(cart.slug()));
+        }
+        Some(given) if given != cart.slug() => {
+            problems.push(mallsync_rules::FieldError {
+                field: "settings.cart".into(),
+                message: format!(
+                    "is {given:?}, but this is the {} route: use /{given}/stores",
+                    cart.slug()
+                ),
+            });
+            return Err(ApiError::Invalid(problems));
+        }
+        Some(_) => {}
+    }
+    let bytes = serde_json::to_vec(&settings).map_err(|e| ApiError::Internal(e.to_string()))?;
+    match StoreSettings::from_json(&bytes) {
+        Ok(settings) if problems.is_empty() => Ok((name, settings)),
+        Ok(_) => Err(ApiError::Invalid(problems)),
+        Err(e) => {
+            problems.extend(e.within("settings").problems);
+            Err(ApiError::Invalid(problems))
+        }
+    }
+}
+
+fn create_store<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
+    let (name, settings) = parse_store_input(ctx.cart, ctx.request)?;
+    let store = shops::create_store(ctx.io, &shop_id, &name, settings)?;
+    Ok(json(201, &json!(store.view())))
+}
+
+fn list_stores<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
+    let stores: Vec<_> = shops::shop_stores(ctx.io, &shop_id, ctx.cart)?
+        .iter()
+        .map(Store::view)
+        .collect();
+    ok(json!({ "stores": stores }))
+}
+
+fn get_store<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    ok(ctx.shop_store()?.view())
+}
+
+fn update_store<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let mut store = ctx.shop_store()?;
+    let (name, settings) = parse_store_input(ctx.cart, ctx.request)?;
+    store.name = name;
+    store.settings = settings.keeping_masked_secrets_from(&store.settings);
+    store.updated_at = ctx.io.now();
+    shops::update_store(ctx.io, &store)?;
+    ok(store.view())
+}
+
+fn delete_store<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let store = ctx.shop_store()?;
+    shops::delete_store(ctx.io, &store)?;
+    ok(json!({ "deleted": store.id }))
+}
+
+fn connection_test<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let store = ctx.shop_store()?;
+    let io = ctx.io;
+    with_cart!(store.cart, C => {
+        let settings = crate::carts::settings_for::<C>(&store)?;
+        let api = crate::carts::api::<C>(io, &store.id, settings)?;
+        mallsync_carts::drive(<C as mallsync_carts::Connector>::connection_test(&api), |r| io.send(r))?;
+    });
+    ok(json!({ "ok": true, "cart": store.cart }))
+}
+
+fn receive_orders<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let store = shops::store(ctx.io, ctx.cart, ctx.param("store_id"))?;
+    auth::verify_signature(&shops::webhook_secret(ctx.io, &store.shop_id)?, ctx.request)?;
+    let batch = orders::parse_batch(ctx.request.body())?;
+    let received = batch.len();
+    let changed = orders::upsert(ctx.io, &store.id, batch)?;
+    let write_back = if store.settings.export().auto_export && !changed.is_empty() {
+        let deadline = ctx.io.now() + Duration::seconds(write_back::RUN_BUDGET_SECS);
+        let io = ctx.io;
+        Some(
+            with_cart!(store.cart, C => write_back::run::<C>(io, &store, Trigger::Webhook, &changed, deadline))?,
+        )
+    } else {
+        None
+    };
+    ok(json!({ "received": received, "changed": changed.len(), "write_back": write_back }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WriteBackInput {
+    period_days: Option<i64>,
+}
+
+/// A manual run's trigger: the period given, else the store's, else the default look-back.
+fn manual_trigger(store: &Store, request: &Request) -> Result<Trigger, ApiError> {
+    let input: WriteBackInput = body(request)?;
+    let days = input.period_days.unwrap_or_else(|| {
+        i64::from(
+            store
+                .settings
+                .period_days()
+                .unwrap_or(write_back::DEFAULT_LOOKBACK_DAYS),
+        )
+    });
+    Ok(Trigger::manual(days)?)
+}
+
+fn manual_write_back<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let store = ctx.shop_store()?;
+    let trigger = manual_trigger(&store, ctx.request)?;
+    let io = ctx.io;
+    let orders = write_back::orders_for(io, &store, trigger)?;
+    let deadline = io.now() + Duration::seconds(write_back::RUN_BUDGET_SECS);
+    let report =
+        with_cart!(store.cart, C => write_back::run::<C>(io, &store, trigger, &orders, deadline))?;
+    ok(report)
+}
+
+fn preview<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let store = ctx.shop_store()?;
+    let trigger = manual_trigger(&store, ctx.request)?;
+    let io = ctx.io;
+    ok(with_cart!(store.cart, C => write_back::preview::<C>(io, &store, trigger))?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportInput {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+}
+
+fn run_import<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let store = ctx.shop_store()?;
+    let input: ImportInput = body(ctx.request)?;
+    let now = ctx.io.now();
+    let window = match (input.from, input.to) {
+        (None, None) => ImportWindow::from_days(store.settings.import().days_to_fetch, now)?,
+        (Some(from), to) => {
+            ImportWindow::between(from, to.unwrap_or(mallsync_rules::time::today(now)), now)?
+        }
+        (None, Some(_)) => return Err(ApiError::invalid("from", "is required when to is given")),
+    };
+    let io = ctx.io;
+    ok(with_cart!(store.cart, C => import::run::<C>(io, &store, window, "manual"))?)
+}
+
+/// Most imported orders one read returns.
+const MAX_PAGE: u32 = 1_000;
+
+fn imported_orders<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let store = ctx.shop_store()?;
+    let after = match ctx.query("after") {
+        None => 0,
+        Some(v) => v.parse::<i64>().map_err(|_| {
+            ApiError::invalid(
+                "after",
+                format!("{v:?} is not a cursor: pass the last seq you read"),
+            )
+        })?,
+    };
+    let limit = match ctx.query("limit") {
+        None => 100,
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=MAX_PAGE).contains(l))
+            .ok_or_else(|| {
+                ApiError::invalid("limit", format!("must be 1 to {MAX_PAGE}, not {v:?}"))
+            })?,
+    };
+    let page = orders::imported_after(ctx.io, &store.id, after, limit)?;
+    let next = page.last().map_or(after, |o| o.seq);
+    ok(json!({ "orders": page, "next_after": next }))
+}
+
+fn list_runs<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let store = ctx.shop_store()?;
+    ok(json!({ "runs": runlog::list(ctx.io, &store.id, 100)? }))
+}
+
+fn get_run<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let store = ctx.shop_store()?;
+    let raw = ctx.param("run_id");
+    let run_id = raw
+        .parse::<i64>()
+        .map_err(|_| ApiError::invalid("run_id", format!("{raw:?} is not a run id")))?;
+    match runlog::read(ctx.io, &store.id, run_id)? {
+        Some(run) => ok(run),
+        None => Err(ApiError::NotFound(format!(
+            "no run {run_id} for store {}",
+            store.id
+        ))),
+    }
+}
+
+fn base_only(cart: Cart) -> Result<(), ApiError> {
+    if cart == Cart::Base {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!(
+            "{} connects with its stored credentials; OAuth is for BASE only",
+            cart.display_name()
+        )))
+    }
+}
+
+fn oauth_start<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    base_only(ctx.cart)?;
+    let store = ctx.shop_store()?;
+    let url = oauth::start(ctx.io, &store)?;
+    let mut response = json(302, &json!({ "authorize_url": url }));
+    if let Ok(location) = http::HeaderValue::from_str(&url) {
+        response
+            .headers_mut()
+            .insert(http::header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+fn oauth_callback<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    base_only(ctx.cart)?;
+    if let Some(error) = ctx.query("error") {
+        return Err(ApiError::invalid(
+            "error",
+            format!("BASE did not authorize: {error}"),
+        ));
+    }
+    let code = ctx
+        .query("code")
+        .ok_or_else(|| ApiError::invalid("code", "is missing"))?;
+    let state = ctx
+        .query("state")
+        .ok_or_else(|| ApiError::invalid("state", "is missing"))?;
+    let store_id = oauth::callback(ctx.io, &code, &state)?;
+    ok(json!({ "connected": store_id }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_percent_decoded() {
+        assert_eq!(
+            query_param("a=1&state=ab%2Fc+d", "state").as_deref(),
+            Some("ab/c d")
+        );
+        assert_eq!(query_param("a=1", "b"), None);
+        assert_eq!(percent_decode("100%"), "100%");
+    }
+
+    #[test]
+    fn a_path_pattern_captures_its_parameters_and_nothing_else_matches() {
+        let segments = ["stores", "st_1", "runs", "7"];
+        let params = match_path("/stores/{store_id}/runs/{run_id}", &segments).unwrap();
+        assert_eq!(
+            params,
+            vec![
+                ("store_id", "st_1".to_string()),
+                ("run_id", "7".to_string())
+            ]
+        );
+        assert!(match_path("/stores/{store_id}/runs", &segments).is_none());
+        assert!(match_path("/stores/{store_id}/orders/{run_id}", &segments).is_none());
+    }
+}

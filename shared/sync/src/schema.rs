@@ -1,0 +1,102 @@
+//! The SQLite schema, created lazily: every request first checks one `schema_version` row and
+//! runs the (idempotent) statements only when it is missing or old. Times are Unix seconds (UTC).
+
+use crate::io::{Io, IoError, Value};
+
+/// Bump when `STATEMENTS` changes; every statement must stay safe to run again.
+pub const VERSION: i64 = 1;
+
+/// One statement per entry (Spin runs one statement per call).
+const STATEMENTS: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
+    // token_hash: SHA-256 of the shop's API token (only ever compared). webhook_secret is kept as
+    // is: verifying an HMAC needs it.
+    "CREATE TABLE IF NOT EXISTS shops (id TEXT PRIMARY KEY, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, webhook_secret TEXT NOT NULL, created_at INTEGER NOT NULL)",
+    // settings: the cart's settings JSON, credentials included; routes never return it unmasked.
+    "CREATE TABLE IF NOT EXISTS stores (id TEXT PRIMARY KEY, shop_id TEXT NOT NULL REFERENCES shops(id), cart TEXT NOT NULL, name TEXT NOT NULL, settings TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS stores_by_shop ON stores (shop_id, cart)",
+    // updated_at: the order's last change in the OMS (its order time when never updated), the
+    // key of the planning query.
+    "CREATE TABLE IF NOT EXISTS orders (store_id TEXT NOT NULL, order_id TEXT NOT NULL, body TEXT NOT NULL, updated_at INTEGER NOT NULL, received_at INTEGER NOT NULL, PRIMARY KEY (store_id, order_id))",
+    "CREATE INDEX IF NOT EXISTS orders_by_update ON orders (store_id, updated_at)",
+    // What each cart accepted: one row per ledger key, with the hash of the data sent.
+    "CREATE TABLE IF NOT EXISTS ledger (store_id TEXT NOT NULL, ledger_key TEXT NOT NULL, order_id TEXT NOT NULL, data_hash TEXT NOT NULL, accepted_at INTEGER NOT NULL, run_id INTEGER, PRIMARY KEY (store_id, ledger_key))",
+    "CREATE INDEX IF NOT EXISTS ledger_by_order ON ledger (store_id, order_id)",
+    // A run's claim on sending one update: two runs cannot both hold the same (key, hash).
+    "CREATE TABLE IF NOT EXISTS claims (store_id TEXT NOT NULL, ledger_key TEXT NOT NULL, data_hash TEXT NOT NULL, owner TEXT NOT NULL, until INTEGER NOT NULL, PRIMARY KEY (store_id, ledger_key, data_hash))",
+    "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, store_id TEXT NOT NULL, kind TEXT NOT NULL, trigger TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER, sent INTEGER NOT NULL DEFAULT 0, excluded INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0, imported INTEGER NOT NULL DEFAULT 0, note TEXT)",
+    "CREATE INDEX IF NOT EXISTS runs_by_store ON runs (store_id, id)",
+    "CREATE TABLE IF NOT EXISTS run_orders (run_id INTEGER NOT NULL, order_id TEXT NOT NULL, ledger_key TEXT, outcome TEXT NOT NULL, reason_code TEXT, message TEXT, message_ja TEXT, fields TEXT)",
+    "CREATE INDEX IF NOT EXISTS run_orders_by_run ON run_orders (run_id)",
+    // seq is the OMS's cursor: assigned once per order in commit order, never reused.
+    "CREATE TABLE IF NOT EXISTS imported_orders (seq INTEGER PRIMARY KEY AUTOINCREMENT, store_id TEXT NOT NULL, order_id TEXT NOT NULL, body TEXT NOT NULL, imported_at INTEGER NOT NULL, UNIQUE (store_id, order_id))",
+    "CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS cursors (store_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (store_id, kind))",
+    // BASE OAuth: the state handed to the browser, hashed, bound to one store, with an expiry.
+    "CREATE TABLE IF NOT EXISTS oauth_states (state_hash TEXT PRIMARY KEY, store_id TEXT NOT NULL, expires_at INTEGER NOT NULL)",
+];
+
+/// Creates or upgrades the schema when the version row says so; otherwise one cheap SELECT.
+pub fn ensure(io: &impl Io) -> Result<(), IoError> {
+    let current = io
+        .sql("SELECT version FROM schema_version WHERE id = 1", &[])
+        .ok()
+        .and_then(|rows| rows.first().and_then(|r| r.opt_int("version")));
+    if current.is_some_and(|v| v >= VERSION) {
+        return Ok(());
+    }
+    for statement in STATEMENTS {
+        io.sql(statement, &[])?;
+    }
+    io.sql(
+        "INSERT INTO schema_version (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version WHERE schema_version.version < excluded.version",
+        &[Value::Integer(VERSION)],
+    )?;
+    Ok(())
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::native::NativeIo;
+
+    fn io() -> NativeIo {
+        NativeIo::in_memory(chrono::Utc::now(), |_| {
+            Err(mallsync_carts::TransportError(
+                "no cart in this test".into(),
+            ))
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn running_the_migrations_twice_is_harmless_and_records_the_version() {
+        let io = io();
+        ensure(&io).unwrap();
+        // Forget the version: every statement runs again over the existing tables.
+        io.sql("DELETE FROM schema_version", &[]).unwrap();
+        ensure(&io).unwrap();
+        let rows = io.sql("SELECT version FROM schema_version", &[]).unwrap();
+        assert_eq!(rows.first().unwrap().int("version").unwrap(), VERSION);
+    }
+
+    #[test]
+    fn the_planning_query_uses_the_store_and_update_time_index() {
+        let io = io();
+        ensure(&io).unwrap();
+        let plan = io
+            .sql(
+                "EXPLAIN QUERY PLAN SELECT body FROM orders WHERE store_id = ? AND updated_at >= ?",
+                &[Value::text("s"), Value::Integer(0)],
+            )
+            .unwrap();
+        let detail: Vec<String> = plan
+            .iter()
+            .filter_map(|r| r.opt_text("detail").map(str::to_string))
+            .collect();
+        assert!(
+            detail.iter().any(|d| d.contains("orders_by_update")),
+            "{detail:?}"
+        );
+    }
+}

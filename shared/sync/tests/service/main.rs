@@ -1,0 +1,7 @@
+//! The service through its routes, natively: rusqlite storage and loopback fake carts.
+
+mod access;
+mod helpers;
+mod import;
+mod webhook;
+mod write_back;
