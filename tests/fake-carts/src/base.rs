@@ -136,7 +136,7 @@ impl FakeServer<BaseCart> {
         self.with_cart(|cart| cart.orders.push(BaseOrder::from_seed(seed)));
     }
 
-    /// What a client's `Api::base_url` is set to for this fake (in place of https://api.thebase.in/1).
+    /// What a client's `Api::base_url` is set to for this fake (in place of `https://api.thebase.in/1`).
     pub fn api_base_url(&self) -> String {
         format!("{}/1", self.url())
     }

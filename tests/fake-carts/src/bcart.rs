@@ -110,7 +110,7 @@ impl FakeServer<BcartCart> {
         self.with_cart(|cart| cart.orders.push(BcartOrder::from_seed(seed)));
     }
 
-    /// What a client's `Api::base_url` is set to for this fake (in place of https://api.bcart.jp/api/v1).
+    /// What a client's `Api::base_url` is set to for this fake (in place of `https://api.bcart.jp/api/v1`).
     pub fn api_base_url(&self) -> String {
         format!("{}/api/v1", self.url())
     }

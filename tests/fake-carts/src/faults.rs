@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::server::lock;
+use crate::server::{lock, Reply};
 
 /// What an injected fault does to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,8 @@ pub enum Fault {
     RateLimited,
     /// The cart's own answer to an expired access token.
     TokenExpired,
+    /// Exactly this answer (e.g. BASE's 400 `day_api_limit`); state is unchanged.
+    Answer(Reply),
 }
 
 #[derive(Debug, Clone)]

@@ -2,13 +2,26 @@
 //! of the Spin components: each records every call, serves injected faults and lets a test read
 //! back what the cart now holds. Behaviour follows shared/cart-apis.md; see each module's doc.
 //!
+//! | fake | `api_base_url()` | credentials the fake accepts |
+//! |---|---|---|
+//! | [`bcart::FakeBcart`] | `<url>/api/v1` | Bearer [`bcart::ACCESS_TOKEN`] |
+//! | [`base::FakeBase`] | `<url>/1` | [`base::CLIENT_ID`]/[`base::CLIENT_SECRET`], redirect [`base::REDIRECT_URI`]; tokens from `issue_tokens()` or the OAuth endpoints |
+//! | [`shopserve::FakeShopserve`] | `<url>/v2` | Basic [`shopserve::SHOP_ID`]:[`shopserve::MANAGER_KEY`] |
+//! | [`cscart::FakeCscart`] | `<url>` (the store URL) | Basic [`cscart::ADMIN_EMAIL`]:[`cscart::API_KEY`] |
+//! | [`futureshop::FakeFutureshop`] | `<url>` (the API domain) | [`futureshop::SHOP_KEY`], [`futureshop::CLIENT_ID`]/[`futureshop::CLIENT_SECRET`] |
+//!
+//! Every fake is a [`FakeServer`]: `start()`, `url()`, `api_base_url()`, `calls()`/`calls_to()`,
+//! `faults()`, `clock()` (move time instead of waiting), `set_rate_limit()`, `with_cart()` (the
+//! state itself), plus its cart's `seed_order(&OrderSeed)` and read-back methods. It stops when
+//! dropped. Bカート and BASE start with their documented rate limits, the others with none.
+//!
 //! ```no_run
 //! use mallsync_fake_carts::{base::FakeBase, Fault, OrderSeed};
 //!
 //! let base = FakeBase::start();
 //! base.seed_order(&OrderSeed::new("A1", "2026-11-20T10:00:00+09:00").item("11", "Tシャツ", 1, 1500));
-//! base.faults().on("POST", "/1/orders/edit_status", 1, Fault::Status(503));
-//! // … point the client at base.url(), run it …
+//! base.faults().on("POST", "/1/orders/edit_status", 1, Fault::StatusAfterApplying(503));
+//! // … point the client or component at base.api_base_url(), run it …
 //! assert_eq!(base.dispatch_emails_sent(), 1);
 //! assert!(base.calls().iter().any(|c| c.is("POST", "/1/orders/edit_status")));
 //! ```

@@ -289,6 +289,7 @@ impl<C: Cart> Shared<C> {
             Some(Fault::MalformedJson) => (Reply::malformed_json(), None),
             Some(Fault::RateLimited) => (cart.rate_limited(None), None),
             Some(Fault::TokenExpired) => (cart.token_expired(), None),
+            Some(Fault::Answer(reply)) => (reply, None),
         }
     }
 }

@@ -94,7 +94,7 @@ impl FakeServer<ShopserveCart> {
         self.with_cart(|cart| cart.orders.push(ShopserveOrder::from_seed(seed)));
     }
 
-    /// What a client's `Api::base_url` is set to for this fake (in place of https://management.api.shopserve.jp/v2).
+    /// What a client's `Api::base_url` is set to for this fake (in place of `https://management.api.shopserve.jp/v2`).
     pub fn api_base_url(&self) -> String {
         format!("{}/v2", self.url())
     }

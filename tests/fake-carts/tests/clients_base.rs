@@ -9,7 +9,7 @@ use common::{cart_send, drive, import_query, with_token};
 use mallsync_carts::base::{build_code_exchange, Base};
 use mallsync_carts::{AccessToken, Api, CartError, Connector};
 use mallsync_fake_carts::base::{FakeBase, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI};
-use mallsync_fake_carts::{Fault, OrderSeed, RateLimit};
+use mallsync_fake_carts::{Fault, OrderSeed, RateLimit, Reply};
 use mallsync_rules::base::{BaseCredentials, BaseDispatch};
 use mallsync_rules::{Carrier, Secret, TrackingNumber};
 
@@ -155,6 +155,17 @@ fn the_hourly_limit_is_retryable() {
         window: Duration::from_secs(3600),
         lockout: None,
     }));
+    let e = drive(Base::connection_test(&api)).unwrap_err();
+    assert!(matches!(e, CartError::RateLimited { .. }), "{e:?}");
+}
+
+#[test]
+fn the_daily_limit_is_retryable_too() {
+    let base = shop(1);
+    let api = connected(&base);
+    let day_limit = serde_json::json!({"error": "day_api_limit", "error_description": "1日のAPIの利用上限を超えました。"});
+    base.faults()
+        .next(1, Fault::Answer(Reply::json(400, &day_limit)));
     let e = drive(Base::connection_test(&api)).unwrap_err();
     assert!(matches!(e, CartError::RateLimited { .. }), "{e:?}");
 }
