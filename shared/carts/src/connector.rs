@@ -76,7 +76,8 @@ impl AccessToken {
 pub struct ImportQuery {
     /// Orders taken at or after this instant…
     pub from: DateTime<Utc>,
-    /// …and at or before this one.
+    /// …and before this one (`mallsync_rules::import::ImportWindow`); a cart whose upper bound
+    /// is inclusive is sent `to − 1 s`.
     pub to: DateTime<Utc>,
     /// The cart's own status codes to fetch (CS-Cart `O`, `B`, `P`, `C`); empty means every status.
     #[serde(default)]

@@ -5,14 +5,17 @@
 //! calls (paging, a lookup before a write), an [`Exchange`]: a small state machine that yields the
 //! next request and is fed the response. The caller sends however it likes (Spin's outbound HTTP in
 //! the components, a loopback client in tests) and retries only what [`CartError::is_retryable`]
-//! allows, no sooner than [`CartError::retry_after`].
+//! allows, no sooner than [`CartError::retry_after`]. Carts that issue access tokens (BASE,
+//! futureshop) first get one with [`Connector::token_request`] / [`Connector::parse_token`].
 //!
 //! ```no_run
-//! # use mallsync_carts::{drive, Exchange, Request, Response, TransportError};
+//! # use mallsync_carts::{drive, bcart::Bcart, Connector, ImportQuery, Request, Response, TransportError};
+//! # use mallsync_rules::bcart::BcartCredentials;
 //! # fn send(_: Request) -> Result<Response, TransportError> { unimplemented!() }
-//! # fn example<E: Exchange>(exchange: E) {
-//! match drive(exchange, send) {
-//!     Ok(output) => { /* record what the cart accepted */ }
+//! # fn example(credentials: BcartCredentials, query: ImportQuery) {
+//! let api = Bcart::api(credentials, None); // `.with_base_url(…)` points it at a fake cart
+//! match drive(Bcart::list_orders(&api, &query), send) {
+//!     Ok(orders) => { /* store them */ }
 //!     Err(e) if e.is_retryable() => { /* try again after e.retry_after() */ }
 //!     Err(e) => { /* show e to the operator */ }
 //! }

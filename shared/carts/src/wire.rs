@@ -18,26 +18,35 @@ pub const CONTENT_TYPE_FORM: &str = "application/x-www-form-urlencoded";
 /// Longest piece of a cart's error body quoted in a message.
 const MAX_QUOTED_CHARS: usize = 300;
 
-/// `base` + `path` + `?query`, the query form-encoded (`base` has no trailing `/`, `path` starts
-/// with one).
+/// `base` + `path` + `?query` (`base` has no trailing `/`, `path` starts with one).
 pub fn url(base: &str, path: &str, query: &[(&str, &str)]) -> String {
     let mut url = format!("{}{}", base.trim_end_matches('/'), path);
     if !query.is_empty() {
         url.push('?');
-        url.push_str(&form_encode(query));
+        url.push_str(&query_string(query));
     }
     url
 }
 
-/// `a=1&b=x+y` (application/x-www-form-urlencoded).
+/// `a=1&b=x%20y`: every byte but unreserved characters percent-encoded, so a space is `%20`
+/// (which every server reads as a space; `+` is only a space to form decoders).
+pub fn query_string(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", path_segment(k), path_segment(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// `a=1&b=x+y` (an application/x-www-form-urlencoded body).
 pub fn form_encode(fields: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
         .finish()
 }
 
-/// One path segment with everything but unreserved characters percent-encoded (ids from carts
-/// are not trusted to be URL-safe).
+/// One path segment (or query key or value) with everything but unreserved characters
+/// percent-encoded (ids from carts are not trusted to be URL-safe).
 pub fn path_segment(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for b in raw.bytes() {
@@ -397,7 +406,7 @@ mod tests {
                 "/orders",
                 &[("ordered_at__gte", "2026-11-01 00:00:00")]
             ),
-            "https://x/api/orders?ordered_at__gte=2026-11-01+00%3A00%3A00"
+            "https://x/api/orders?ordered_at__gte=2026-11-01%2000%3A00%3A00"
         );
         assert_eq!(path_segment("a/b c"), "a%2Fb%20c");
     }

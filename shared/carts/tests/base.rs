@@ -335,3 +335,78 @@ fn an_invalid_token_asks_for_new_credentials() {
         CartError::CredentialsRejected { .. }
     ));
 }
+
+fn atobarai_detail(dispatch_status: &str) -> http::Response<Vec<u8>> {
+    let mut detail: serde_json::Value =
+        serde_json::from_slice(&fixture("base", "orders_detail_200.json")).unwrap();
+    detail["order"]["payment"] = "atobarai".into();
+    detail["order"]["dispatch_status"] = dispatch_status.into();
+    response(200, serde_json::to_vec(&detail).unwrap())
+}
+
+#[test]
+fn an_atobarai_order_is_set_to_shipping_with_its_carrier_instead_of_dispatched() {
+    let (out, sent) = run(
+        Base::write_back(&api(), &dispatch(Some(Carrier::Sagawa))),
+        vec![
+            atobarai_detail("ordered"),
+            fixture_response("base", 200, "delivery_companies_200.json"),
+            fixture_response("base", 200, "edit_status_200.json"),
+        ],
+    );
+    out.unwrap();
+    let f = form(sent[2].body());
+    assert_eq!(param(&f, "atobarai_status"), Some("shipping"));
+    assert_eq!(param(&f, "status"), None);
+    assert_eq!(param(&f, "delivery_company_id"), Some("2"));
+}
+
+#[test]
+fn an_atobarai_order_already_shipping_is_not_sent_again() {
+    let (out, sent) = run(
+        Base::write_back(&api(), &dispatch(Some(Carrier::Sagawa))),
+        vec![atobarai_detail("shipping")],
+    );
+    out.unwrap();
+    assert_eq!(sent.len(), 1);
+}
+
+#[test]
+fn an_atobarai_order_without_a_carrier_is_refused_before_sending() {
+    let (out, sent) = run(
+        Base::write_back(&api(), &dispatch(None)),
+        vec![atobarai_detail("ordered")],
+    );
+    let e = out.unwrap_err();
+    assert!(e.to_string().contains("後払い"), "{e}");
+    assert_eq!(sent.len(), 1);
+}
+
+#[test]
+fn a_run_reuses_the_delivery_companies_it_looked_up() {
+    let (out, sent) = run(
+        base::dispatch_reusing(api(), dispatch(Some(Carrier::Yamato)), None),
+        vec![
+            fixture_response("base", 200, "orders_detail_200.json"),
+            fixture_response("base", 200, "delivery_companies_200.json"),
+            fixture_response("base", 200, "edit_status_200.json"),
+        ],
+    );
+    let companies = out.unwrap().expect("the looked-up list");
+    assert_eq!(sent.len(), 3);
+    let mut second = dispatch(Some(Carrier::Yamato));
+    second.order_item_id = "41002".into();
+    let (out, sent) = run(
+        base::dispatch_reusing(api(), second, Some(companies)),
+        vec![
+            fixture_response("base", 200, "orders_detail_200.json"),
+            fixture_response("base", 200, "edit_status_200.json"),
+        ],
+    );
+    out.unwrap();
+    assert_eq!(sent.len(), 2, "no second lookup");
+    assert_eq!(
+        param(&form(sent[1].body()), "delivery_company_id"),
+        Some("1")
+    );
+}

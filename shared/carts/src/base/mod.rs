@@ -18,7 +18,10 @@ use crate::{
 
 pub use auth::{authorize_url, build_code_exchange, build_refresh, SCOPES};
 pub use orders::{build_list_orders, build_order_detail, parse_order_detail, parse_orders_page};
-pub use write_back::{build_delivery_companies, build_edit_status, parse_delivery_companies};
+pub use write_back::{
+    build_delivery_companies, build_edit_status, dispatch_reusing, parse_delivery_companies,
+    DeliveryCompany, Dispatch,
+};
 
 /// BASE's public API, version 1.
 pub const BASE_URL: &str = "https://api.thebase.in/1";
@@ -92,9 +95,14 @@ impl Connector for Base {
 
     /// Reads the order first: an item already dispatched is done (BASE dispatch is one-way, so a
     /// retry after a lost answer must not fail), a cancelled one is refused. Otherwise looks up
-    /// the carrier's BASE id by name and dispatches the item with its tracking number.
+    /// the carrier's BASE id by name and dispatches the item with its tracking number (後払い
+    /// orders: `atobarai_status=shipping`). A run over many items can use
+    /// [`dispatch_reusing`] to look the carriers up once.
     fn write_back(api: &Api<BaseCredentials>, update: &BaseDispatch) -> impl Exchange<Output = ()> {
-        write_back::dispatch(api.clone(), update.clone())
+        exchange::map(
+            write_back::dispatch_reusing(api.clone(), update.clone(), None),
+            drop,
+        )
     }
 }
 

@@ -100,6 +100,9 @@ pub struct OrderDetail {
     pub dispatched: Option<DateTime<FixedOffset>>,
     #[serde(default, deserialize_with = "opt_unix_time")]
     pub modified: Option<DateTime<FixedOffset>>,
+    /// `creditcard`, `cod`, `cvs`, `base_bt`, `atobarai`, …
+    #[serde(default, deserialize_with = "opt_text")]
+    pub payment: Option<String>,
     /// `ordered`, `unpaid`, `shipping`, `dispatched`, `cancelled`, `unshippable`.
     #[serde(default, deserialize_with = "opt_text")]
     pub dispatch_status: Option<String>,

@@ -1,5 +1,5 @@
-//! BASE write-back: per order item, `POST /orders/edit_status` with `status=dispatched`, the
-//! tracking number and the carrier's BASE id from `GET /delivery_companies`.
+//! BASE write-back: per order item, `POST /orders/edit_status` with `status=dispatched` (or
+//! `atobarai_status=shipping`), the tracking number and the carrier's BASE id.
 
 use http::Method;
 use mallsync_rules::base::{BaseCredentials, BaseDispatch};
@@ -18,74 +18,123 @@ use crate::{wire, Api, CartError, Exchange, Request, Response};
 pub const EDIT_STATUS_PATH: &str = "/orders/edit_status";
 pub const DELIVERY_COMPANIES_PATH: &str = "/delivery_companies";
 const STATUS_DISPATCHED: &str = "dispatched";
+/// 後払い orders are not dispatched but set to `atobarai_status=shipping`; BASE dispatches them
+/// itself once the parcel arrives.
+const PAYMENT_ATOBARAI: &str = "atobarai";
+const ATOBARAI_SHIPPING: &str = "shipping";
+/// Order `dispatch_status` values meaning the order has left the shop.
+const ORDER_SHIPPING: &str = "shipping";
+const ORDER_DISPATCHED: &str = "dispatched";
 
-/// The whole write-back of one item: read the order, then (unless the item is already
-/// dispatched) look up the carrier and dispatch.
-pub fn dispatch(api: Api<BaseCredentials>, update: BaseDispatch) -> impl Exchange<Output = ()> {
+/// How BASE is told an item has shipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dispatch {
+    /// `status=dispatched` (one-way; BASE e-mails the buyer).
+    Dispatched,
+    /// `atobarai_status=shipping` for 後払い orders; BASE requires the carrier and tracking number.
+    AtobaraiShipping,
+}
+
+/// The whole write-back of one item: read the order, then, unless the item has shipped already,
+/// find the carrier's BASE id (in `known` companies when the caller has them from an earlier item
+/// of the same run, else by `GET /delivery_companies`) and dispatch. The output is the company list
+/// used, for the next item of the run.
+pub fn dispatch_reusing(
+    api: Api<BaseCredentials>,
+    update: BaseDispatch,
+    known: Option<Vec<DeliveryCompany>>,
+) -> impl Exchange<Output = Option<Vec<DeliveryCompany>>> {
     let detail = exchange::single(
         build_order_detail(&api, &update.order_id),
         |response: Response| parse_order_detail(&response),
     );
     exchange::then(detail, move |detail: OrderDetail| {
-        Ok(if already_dispatched(&detail, &update)? {
-            Either::Left(exchange::ready(()))
-        } else {
-            Either::Right(look_up_carrier_and_dispatch(api, update))
+        Ok(match next_step(&detail, &update)? {
+            None => Either::Left(exchange::ready(known)),
+            Some(how) => Either::Right(look_up_carrier_and_dispatch(api, update, how, known)),
         })
     })
 }
 
-/// Whether the item is dispatched already; an error when it is cancelled or not in the order.
-fn already_dispatched(detail: &OrderDetail, update: &BaseDispatch) -> Result<bool, CartError> {
-    let item = detail
-        .item(&update.order_item_id)
-        .ok_or_else(|| CartError::Rejected {
-            status: 200,
-            code: Some("no_order_item".into()),
-            message: format!(
+/// What the item needs: nothing when it has shipped already, else how to dispatch it. An error
+/// when it is cancelled, not in the order, or a 後払い order without a carrier.
+fn next_step(detail: &OrderDetail, update: &BaseDispatch) -> Result<Option<Dispatch>, CartError> {
+    let refuse = |code: &str, message: String| CartError::Rejected {
+        status: 200,
+        code: Some(code.into()),
+        message,
+    };
+    let item = detail.item(&update.order_item_id).ok_or_else(|| {
+        refuse(
+            "no_order_item",
+            format!(
                 "BASE order {} has no item {}",
                 update.order_id, update.order_item_id
             ),
-        })?;
+        )
+    })?;
     match item.status.as_deref() {
-        Some(ITEM_DISPATCHED) => Ok(true),
-        Some(ITEM_CANCELLED) => Err(CartError::Rejected {
-            status: 200,
-            code: Some("item_cancelled".into()),
-            message: format!(
-                "item {} of BASE order {} is cancelled in BASE: it cannot be dispatched",
-                update.order_item_id, update.order_id
-            ),
-        }),
-        _ => Ok(false),
+        Some(ITEM_DISPATCHED) => return Ok(None),
+        Some(ITEM_CANCELLED) => {
+            return Err(refuse(
+                "item_cancelled",
+                format!(
+                    "item {} of BASE order {} is cancelled in BASE: it cannot be dispatched",
+                    update.order_item_id, update.order_id
+                ),
+            ))
+        }
+        _ => {}
     }
+    if detail.payment.as_deref() != Some(PAYMENT_ATOBARAI) {
+        return Ok(Some(Dispatch::Dispatched));
+    }
+    // One atobarai call updates the whole order, which then shows `shipping`.
+    if matches!(
+        detail.dispatch_status.as_deref(),
+        Some(ORDER_SHIPPING | ORDER_DISPATCHED)
+    ) {
+        return Ok(None);
+    }
+    if update.carrier.is_none() {
+        return Err(refuse(
+            "carrier_required",
+            format!(
+                "BASE order {} is 後払い (atobarai): BASE requires the carrier with the tracking number",
+                update.order_id
+            ),
+        ));
+    }
+    Ok(Some(Dispatch::AtobaraiShipping))
 }
 
 fn look_up_carrier_and_dispatch(
     api: Api<BaseCredentials>,
     update: BaseDispatch,
-) -> impl Exchange<Output = ()> {
-    match update.carrier.clone() {
-        None => Either::Left(exchange::single(
-            build_edit_status(&api, &update, None),
-            |response: Response| check(&response),
+    how: Dispatch,
+    known: Option<Vec<DeliveryCompany>>,
+) -> impl Exchange<Output = Option<Vec<DeliveryCompany>>> {
+    let companies = match (&update.carrier, known) {
+        (None, known) => Either::Left(exchange::ready(known)),
+        (Some(_), Some(known)) => Either::Left(exchange::ready(Some(known))),
+        (Some(_), None) => Either::Right(exchange::single(
+            build_delivery_companies(&api),
+            |response: Response| parse_delivery_companies(&response).map(Some),
         )),
-        Some(carrier) => {
-            let lookup = exchange::single(build_delivery_companies(&api), |response: Response| {
-                parse_delivery_companies(&response)
-            });
-            Either::Right(exchange::then(
-                lookup,
-                move |companies: Vec<DeliveryCompany>| {
-                    let company = company_for(&companies, &carrier)?;
-                    Ok(exchange::single(
-                        build_edit_status(&api, &update, Some(&company.delivery_company_id)),
-                        |response: Response| check(&response),
-                    ))
-                },
-            ))
-        }
-    }
+    };
+    exchange::then(companies, move |companies: Option<Vec<DeliveryCompany>>| {
+        let company_id = match (&update.carrier, &companies) {
+            (Some(carrier), Some(list)) => {
+                Some(company_for(list, carrier)?.delivery_company_id.clone())
+            }
+            _ => None,
+        };
+        let edit = exchange::single(
+            build_edit_status(&api, &update, company_id.as_deref(), how),
+            |response: Response| check(&response),
+        );
+        Ok(exchange::map(edit, move |()| companies.clone()))
+    })
 }
 
 /// `POST /orders/edit_status`, form-encoded. No `add_comment`: BASE appends it to the buyer's
@@ -95,12 +144,16 @@ pub fn build_edit_status(
     api: &Api<BaseCredentials>,
     update: &BaseDispatch,
     delivery_company_id: Option<&str>,
+    how: Dispatch,
 ) -> Result<Request, CartError> {
     let mut fields = vec![
         ("unique_key", update.order_id.as_str()),
         ("order_item_id", update.order_item_id.as_str()),
-        ("status", STATUS_DISPATCHED),
     ];
+    fields.push(match how {
+        Dispatch::Dispatched => ("status", STATUS_DISPATCHED),
+        Dispatch::AtobaraiShipping => ("atobarai_status", ATOBARAI_SHIPPING),
+    });
     if let Some(id) = delivery_company_id {
         fields.push(("delivery_company_id", id));
     }
