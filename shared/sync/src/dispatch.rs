@@ -13,8 +13,9 @@ use crate::{import, lease, schema, with_cart, write_back};
 
 /// A tick stops starting new work after this long (Spin stops a handler at 30 s).
 pub const TICK_BUDGET_SECS: i64 = 20;
-/// A lease outlives its tick by this much, so a crashed tick's lease lapses soon after.
-const LEASE_SECS: i64 = TICK_BUDGET_SECS + 30;
+/// A lease outlives its tick's budget by this much (the last run may end after the budget), so
+/// a crashed tick's lease lapses soon after.
+const LEASE_GRACE_SECS: i64 = 30;
 const LAST_IMPORT: &str = "last_scheduled_import";
 const LAST_EXPORT: &str = "last_scheduled_export";
 /// The cursor row of the dispatcher itself (no store).
@@ -47,21 +48,27 @@ pub struct DispatchReport {
 
 /// One tick over every cart's stores (the dispatcher component, with every cart's hosts).
 pub fn dispatch(io: &impl Io) -> Result<DispatchReport, ApiError> {
-    tick(io, None)
+    dispatch_within(io, None, Duration::seconds(TICK_BUDGET_SECS))
 }
 
 /// One tick over one cart's stores (a cart component, which may call only its own cart).
 pub fn dispatch_cart(io: &impl Io, cart: Cart) -> Result<DispatchReport, ApiError> {
-    tick(io, Some(cart))
+    dispatch_within(io, Some(cart), Duration::seconds(TICK_BUDGET_SECS))
 }
 
-fn tick(io: &impl Io, cart: Option<Cart>) -> Result<DispatchReport, ApiError> {
+/// One tick over `cart`'s stores (all carts for `None`) that starts no new work after `budget`.
+pub fn dispatch_within(
+    io: &impl Io,
+    cart: Option<Cart>,
+    budget: Duration,
+) -> Result<DispatchReport, ApiError> {
     schema::ensure(io)?;
     let scope = format!("dispatch:{}", cart.map_or("all", Cart::slug));
     let owner = random_hex(io, 8)?;
     let started = io.now();
-    let deadline = started + Duration::seconds(TICK_BUDGET_SECS);
-    if !lease::take(io, &scope, &owner, started.timestamp() + LEASE_SECS)? {
+    let deadline = started + budget;
+    let lease_until = deadline + Duration::seconds(LEASE_GRACE_SECS);
+    if !lease::take(io, &scope, &owner, lease_until.timestamp())? {
         return Ok(DispatchReport {
             skipped: Some("another dispatch tick is running".into()),
             ..DispatchReport::default()

@@ -19,6 +19,8 @@ pub struct NativeIo {
     kv: Mutex<HashMap<String, Vec<u8>>>,
     variables: HashMap<String, String>,
     clock: Mutex<DateTime<Utc>>,
+    /// How far each `send` moves the clock: the cart's response time, as a run's budget sees it.
+    send_latency: chrono::Duration,
     sender: Sender,
 }
 
@@ -54,12 +56,19 @@ impl NativeIo {
             kv: Mutex::new(HashMap::new()),
             variables: HashMap::new(),
             clock: Mutex::new(now),
+            send_latency: chrono::Duration::zero(),
             sender: Box::new(sender),
         }
     }
 
     pub fn with_variable(mut self, name: &str, value: &str) -> NativeIo {
         self.variables.insert(name.to_string(), value.to_string());
+        self
+    }
+
+    /// Every request sent takes `latency` on the clock.
+    pub fn with_send_latency(mut self, latency: chrono::Duration) -> NativeIo {
+        self.send_latency = latency;
         self
     }
 
@@ -160,7 +169,9 @@ impl Io for NativeIo {
     }
 
     fn send(&self, request: Request) -> Result<Response, TransportError> {
-        (self.sender)(request)
+        let response = (self.sender)(request);
+        self.advance(self.send_latency);
+        response
     }
 
     fn now(&self) -> DateTime<Utc> {

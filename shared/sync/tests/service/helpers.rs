@@ -29,12 +29,21 @@ pub struct TestShop {
 
 /// The service for `cart` with its cart calls going to `cart_url` (a fake cart's base URL).
 pub fn spawn_app(cart: Cart, cart_url: &str) -> App {
+    spawn_app_with(cart, cart_url, |io| io)
+}
+
+/// The same, with the native platform adjusted first (e.g. a slow cart).
+pub fn spawn_app_with(
+    cart: Cart,
+    cart_url: &str,
+    adjust: impl FnOnce(NativeIo) -> NativeIo,
+) -> App {
     let io = NativeIo::in_memory(noon_jst(), loopback_sender())
         .unwrap()
         .with_variable("admin_token", ADMIN_TOKEN)
         .with_variable(&mallsync_sync::carts::base_url_variable(cart), cart_url);
     App {
-        io: Arc::new(io),
+        io: Arc::new(adjust(io)),
         cart,
     }
 }

@@ -1,6 +1,8 @@
 //! The service through its routes, natively: rusqlite storage and loopback fake carts.
 
 mod access;
+mod base;
+mod dispatch;
 mod helpers;
 mod import;
 mod webhook;
