@@ -410,3 +410,29 @@ fn a_run_reuses_the_delivery_companies_it_looked_up() {
         Some("1")
     );
 }
+
+#[test]
+fn an_expired_token_is_a_400_invalid_request_that_means_the_credentials() {
+    let (out, _) = run(
+        Base::connection_test(&api()),
+        vec![fixture_response(
+            "base",
+            400,
+            "orders_400_invalid_token.json",
+        )],
+    );
+    assert!(matches!(
+        out.unwrap_err(),
+        CartError::CredentialsRejected { .. }
+    ));
+    // The same code about something else stays a rejection.
+    let (out, _) = run(
+        Base::connection_test(&api()),
+        vec![fixture_response(
+            "base",
+            400,
+            "orders_400_invalid_request.json",
+        )],
+    );
+    assert!(matches!(out.unwrap_err(), CartError::Rejected { .. }));
+}

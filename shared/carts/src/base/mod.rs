@@ -29,13 +29,19 @@ pub const BASE_URL: &str = "https://api.thebase.in/1";
 /// BASE error codes meaning the hourly or daily call limit is spent (sent as HTTP 400, not 429).
 const HOUR_LIMIT: &str = "hour_api_limit";
 const DAY_LIMIT: &str = "day_api_limit";
-/// BASE/OAuth error codes meaning the token, grant or app registration is not accepted.
-const CREDENTIAL_ERRORS: [&str; 4] = [
+/// BASE/OAuth error codes meaning the token, grant, user or app registration is not accepted
+/// (`access_denied`: the shop's user is gone or restricted, or plain HTTP was used).
+const CREDENTIAL_ERRORS: [&str; 5] = [
     "invalid_token",
     "invalid_grant",
     "invalid_client",
     "unauthorized_client",
+    "access_denied",
 ];
+/// BASE answers a bad or expired token with the generic `invalid_request` and this in the
+/// description (`アクセストークンが無効です。`, `…不正です。`; public BASE clients match on it).
+const INVALID_REQUEST: &str = "invalid_request";
+const TOKEN_WORD: &str = "トークン";
 
 /// BASE, for [`Connector`].
 pub struct Base;
@@ -108,8 +114,9 @@ impl Connector for Base {
 
 /// `Ok(())` for a 2xx, else the error, with BASE's own codes classified: every BASE error is an
 /// HTTP 400, so `hour_api_limit`/`day_api_limit` become `RateLimited` until the next hour or the
-/// next midnight in Japan (counted from the response's `Date`), and token or grant errors become
-/// `CredentialsRejected`.
+/// next midnight in Japan (counted from the response's `Date`), and token, grant and user errors
+/// become `CredentialsRejected` (for an expired access token: refresh, then reconnect if that
+/// fails).
 pub fn check(response: &Response) -> Result<(), CartError> {
     wire::check_status(response).map_err(|e| reclassify(e, response.headers()))
 }
@@ -134,6 +141,9 @@ fn reclassify(error: CartError, headers: &HeaderMap) -> CartError {
             message: message.clone(),
         },
         c if CREDENTIAL_ERRORS.contains(&c) => CartError::CredentialsRejected {
+            message: message.clone(),
+        },
+        INVALID_REQUEST if message.contains(TOKEN_WORD) => CartError::CredentialsRejected {
             message: message.clone(),
         },
         _ => error,

@@ -157,12 +157,21 @@ pub fn build_edit_status(
     if let Some(id) = delivery_company_id {
         fields.push(("delivery_company_id", id));
     }
-    fields.push(("tracking_number", update.tracking_number.as_str()));
+    let tracking = base_tracking_number(update.tracking_number.as_str());
+    fields.push(("tracking_number", &tracking));
     let url = wire::url(&api.base_url, EDIT_STATUS_PATH, &[]);
     wire::form(
         wire::builder(Method::POST, &url, Some(&authorization(api)?)),
         &fields,
     )
+}
+
+/// BASE takes 半角英数 only: the hyphens shops write in tracking numbers are left out.
+fn base_tracking_number(tracking: &str) -> String {
+    tracking
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect()
 }
 
 /// `GET /delivery_companies` (no scope needed).
@@ -245,6 +254,12 @@ mod tests {
                 name: Some(name.to_string()),
             })
             .collect()
+    }
+
+    #[test]
+    fn tracking_numbers_lose_their_hyphens_for_base() {
+        assert_eq!(base_tracking_number("1234-5678-9012"), "123456789012");
+        assert_eq!(base_tracking_number("AB12cd"), "AB12cd");
     }
 
     #[test]
