@@ -58,6 +58,19 @@ impl AccessToken {
             .is_none_or(|at| at - Duration::seconds(Self::REFRESH_MARGIN_SECS) > now)
     }
 
+    /// When a token that lives `expires_in` seconds from `now` expires; an error (not a panic) for
+    /// a lifetime that is not a positive number of seconds a clock can hold.
+    pub fn expiry_after(now: DateTime<Utc>, expires_in: i64) -> Result<DateTime<Utc>, CartError> {
+        Duration::try_seconds(expires_in)
+            .filter(|_| expires_in > 0)
+            .and_then(|d| now.checked_add_signed(d))
+            .ok_or_else(|| {
+                CartError::malformed(format!(
+                    "token expires_in {expires_in} is not a usable number of seconds"
+                ))
+            })
+    }
+
     /// This new token, keeping `previous`'s refresh token when the cart sent no new one (a cart
     /// that rotates refresh tokens always sends one; the new one then replaces the old).
     pub fn keeping_refresh_token(mut self, previous: Option<&AccessToken>) -> AccessToken {
@@ -208,6 +221,18 @@ mod tests {
         assert_eq!(kept.refresh_token, Some(Secret::new("r2")));
         let kept = token_expiring_at(now).keeping_refresh_token(Some(&old));
         assert_eq!(kept.refresh_token, Some(Secret::new("r1")));
+    }
+
+    #[test]
+    fn an_absurd_token_lifetime_is_an_error_not_a_panic() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
+        assert_eq!(
+            AccessToken::expiry_after(now, 3600),
+            Ok(now + Duration::hours(1))
+        );
+        for bad in [0, -1, i64::MAX, i64::MIN] {
+            assert!(AccessToken::expiry_after(now, bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -436,3 +436,16 @@ fn an_expired_token_is_a_400_invalid_request_that_means_the_credentials() {
     );
     assert!(matches!(out.unwrap_err(), CartError::Rejected { .. }));
 }
+
+#[test]
+fn an_absurd_token_lifetime_is_malformed_not_a_panic() {
+    for expires_in in ["-9223372036854775808", "9223372036854775807", "0"] {
+        let body =
+            format!(r#"{{"access_token":"a","expires_in":{expires_in},"refresh_token":"r"}}"#);
+        let e = Base::parse_token(response(200, body.into_bytes()), now()).unwrap_err();
+        assert!(
+            matches!(e, CartError::Malformed { .. }),
+            "{expires_in}: {e:?}"
+        );
+    }
+}

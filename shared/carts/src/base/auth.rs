@@ -124,9 +124,13 @@ pub fn parse_token(response: &Response, now: DateTime<Utc>) -> Result<AccessToke
         .refresh_token
         .filter(|t| !t.trim().is_empty())
         .map(Secret::new);
+    let expires_at = body
+        .expires_in
+        .map(|s| AccessToken::expiry_after(now, s))
+        .transpose()?;
     Ok(AccessToken {
         token: Secret::new(body.access_token),
-        expires_at: body.expires_in.map(|s| now + Duration::seconds(s)),
+        expires_at,
         refresh_expires_at: refresh_token
             .as_ref()
             .map(|_| now + Duration::days(REFRESH_TOKEN_LIFETIME_DAYS)),
