@@ -1,6 +1,6 @@
 //! Plans 100,000 orders per cart (a realistic mix) and prints milliseconds per 100,000 orders:
 //! once against an empty ledger, once against a ledger holding the first run's result.
-//! Run: `cargo bench -p mallsync-rules`.
+//! Run: `cargo bench -p mallsync-rules` (or `-- base cscart` for some carts only).
 
 #[path = "../tests/rules/helpers.rs"]
 mod helpers;
@@ -137,7 +137,15 @@ fn main() {
         "{:<12}{:>18}{:>18}{:>10}",
         "cart", "empty ledger", "ledger of run 1", "planned"
     );
-    for cart in Cart::ALL {
+    // cargo passes `--bench`; any other argument names a cart to run.
+    let chosen: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let carts = Cart::ALL
+        .into_iter()
+        .filter(|c| chosen.is_empty() || chosen.iter().any(|a| a == c.slug()));
+    for cart in carts {
         let first = run_cart(
             cart,
             &orders,
