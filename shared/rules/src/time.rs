@@ -14,7 +14,11 @@ pub fn today(now: DateTime<Utc>) -> NaiveDate {
 
 /// "Within N days": at or after `now` minus N×24 h (SPEC.md, Words).
 pub fn within_days(t: DateTime<FixedOffset>, days: u32, now: DateTime<Utc>) -> bool {
-    t >= now - Duration::days(i64::from(days))
+    // A period reaching past chrono's earliest date (a huge deserialized one) holds every time.
+    match now.checked_sub_signed(Duration::days(i64::from(days))) {
+        Some(since) => t >= since,
+        None => true,
+    }
 }
 
 /// "Today counts": the date is today or earlier, in Japan.
@@ -40,5 +44,12 @@ mod tests {
         let exactly = (now - Duration::days(170)).with_timezone(&jst());
         assert!(within_days(exactly, 170, now));
         assert!(!within_days(exactly - Duration::seconds(1), 170, now));
+    }
+
+    #[test]
+    fn a_period_longer_than_the_calendar_holds_every_time_instead_of_panicking() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
+        let long_ago = Utc.with_ymd_and_hms(1900, 1, 1, 0, 0, 0).unwrap();
+        assert!(within_days(long_ago.with_timezone(&jst()), u32::MAX, now));
     }
 }

@@ -79,6 +79,8 @@ fn trigger() -> impl Strategy<Value = Trigger> {
         Just(Trigger::Scheduled),
         Just(Trigger::Webhook),
         (1..30u32).prop_map(|period_days| Trigger::Manual { period_days }),
+        // Built directly or deserialized, a trigger may skip `Trigger::manual`'s checks.
+        any::<u32>().prop_map(|period_days| Trigger::Manual { period_days }),
     ]
 }
 
