@@ -103,6 +103,16 @@ pub struct ImportQuery {
     pub target_status: OmsStatus,
 }
 
+impl ImportQuery {
+    /// The last whole second in the window (`to − 1 s`), for carts whose upper bound is
+    /// inclusive to the second.
+    pub fn last_second(&self) -> DateTime<Utc> {
+        self.to
+            .checked_sub_signed(Duration::seconds(1))
+            .unwrap_or(self.to)
+    }
+}
+
 /// How a cart authenticates each call, for the conformance suite to check the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthScheme {

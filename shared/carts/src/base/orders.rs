@@ -1,7 +1,7 @@
 //! BASE orders: `GET /orders` (a summary list) and `GET /orders/detail/{unique_key}`, mapped to
 //! the canonical order.
 
-use chrono::{DateTime, Duration, FixedOffset};
+use chrono::{DateTime, FixedOffset};
 use http::Method;
 use mallsync_rules::base::BaseCredentials;
 use mallsync_rules::{Item, OmsStatus, Order, TrackingNumber};
@@ -29,7 +29,7 @@ pub fn build_list_orders(
     offset: u64,
 ) -> Result<Request, CartError> {
     let from = values::to_japan_date_time(query.from);
-    let to = values::to_japan_date_time(query.to - Duration::seconds(1));
+    let to = values::to_japan_date_time(query.last_second());
     let limit = PAGE_LIMIT.to_string();
     let offset = offset.to_string();
     get(

@@ -1,7 +1,6 @@
 //! Bカート orders: `GET /orders` with their products and 出荷 (logistics) records, mapped to the
 //! canonical order.
 
-use chrono::Duration;
 use http::Method;
 use mallsync_rules::bcart::BcartCredentials;
 use mallsync_rules::{Item, OmsStatus, Order, Shipment, TrackingNumber};
@@ -27,7 +26,7 @@ pub fn build_list_orders(
     offset: u64,
 ) -> Result<Request, CartError> {
     let from = values::to_japan_date_time(query.from);
-    let to = values::to_japan_date_time(query.to - Duration::seconds(1));
+    let to = values::to_japan_date_time(query.last_second());
     let limit = PAGE_LIMIT.to_string();
     let offset = offset.to_string();
     let mut params = vec![

@@ -1,7 +1,7 @@
 //! CS-Cart orders: `GET /api/orders` (a summary list, numbers as strings) and
 //! `GET /api/orders/{id}` for products and shipping groups, mapped to the canonical order.
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use http::Method;
 use mallsync_rules::cscart::CscartCredentials;
 use mallsync_rules::{Item, OmsStatus, Order, Shipment};
@@ -28,7 +28,7 @@ pub fn build_list_orders(
     page: u64,
 ) -> Result<Request, CartError> {
     let from = query.from.timestamp().to_string();
-    let to = (query.to - Duration::seconds(1)).timestamp().to_string();
+    let to = query.last_second().timestamp().to_string();
     let page = page.to_string();
     let size = PAGE_SIZE.to_string();
     let mut params = vec![
