@@ -198,7 +198,7 @@ pub fn plan_write_back(
     let period_days = trigger.period_days(Some(UPDATED_WITHIN_DAYS));
     let mut plan = Plan::for_orders(orders.len());
     for order in orders {
-        let candidate = candidate(settings, order, period_days, now).map(|update| vec![update]);
+        let candidate = candidate(settings, order, period_days, now).map(|update| [update]);
         plan.add_order(&order.order_id, candidate, ledger, OnChange::SendAgain);
     }
     plan

@@ -257,7 +257,7 @@ impl<U: WriteBack> Plan<U> {
     pub fn add_order(
         &mut self,
         order_id: &str,
-        candidates: Result<Vec<U>, Reason>,
+        candidates: Result<impl IntoIterator<Item = U>, Reason>,
         ledger: &Ledger,
         on_change: OnChange,
     ) {

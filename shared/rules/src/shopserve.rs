@@ -125,7 +125,7 @@ pub fn plan_write_back(
     };
     let mut plan = Plan::for_orders(orders.len());
     for order in orders {
-        let candidate = candidate(order, period_days, now).map(|update| vec![update]);
+        let candidate = candidate(order, period_days, now).map(|update| [update]);
         plan.add_order(&order.order_id, candidate, ledger, OnChange::SendAgain);
     }
     plan
