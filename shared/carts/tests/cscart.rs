@@ -206,16 +206,46 @@ fn an_order_with_several_shipping_groups_needs_the_update_to_name_one() {
 }
 
 #[test]
-fn an_already_shipped_order_still_gets_its_status() {
+fn an_already_shipped_order_with_the_same_tracking_only_gets_its_status() {
     let (out, sent) = run(
         Cscart::write_back(&api(), &shipment(Some("1"))),
         vec![
             fixture_response("cscart", 400, "shipments_400_already_shipped.json"),
+            fixture_response("cscart", 200, "shipments_200.json"),
             fixture_response("cscart", 200, "orders_put_200.json"),
         ],
     );
     out.unwrap();
-    assert_eq!(sent[1].method(), "PUT");
+    assert_eq!(sent[1].method(), "GET");
+    assert_eq!(sent[1].uri().path(), "/api/shipments");
+    assert_eq!(param(&support::query(&sent[1]), "order_id"), Some("105"));
+    assert_eq!(sent[2].method(), "PUT");
+    assert_eq!(sent[2].uri().path(), "/api/orders/105");
+}
+
+#[test]
+fn a_changed_tracking_number_on_a_shipped_order_is_put_on_its_shipment() {
+    let mut u = shipment(Some("1"));
+    u.tracking_number = TrackingNumber::parse("9999-0000-1111").unwrap();
+    let (out, sent) = run(
+        Cscart::write_back(&api(), &u),
+        vec![
+            fixture_response("cscart", 400, "shipments_400_already_shipped.json"),
+            fixture_response("cscart", 200, "shipments_200.json"),
+            fixture_response("cscart", 200, "shipments_put_200.json"),
+            fixture_response("cscart", 200, "orders_put_200.json"),
+        ],
+    );
+    out.unwrap();
+    let fix = &sent[2];
+    assert_eq!(fix.method(), "PUT");
+    assert_eq!(fix.uri().path(), "/api/shipments/17");
+    assert_eq!(
+        json(fix),
+        serde_json::json!({"tracking_number": "9999-0000-1111"}),
+        "only the key CS-Cart accepts on a shipment update"
+    );
+    assert_eq!(sent[3].uri().path(), "/api/orders/105");
 }
 
 #[test]

@@ -85,5 +85,6 @@ proptest! {
             let _ = detail.into_order(&OmsStatus::New);
         }
         let _ = cscart::parse_create_shipment(&r());
+        let _ = cscart::parse_shipments(&r());
     }
 }

@@ -16,8 +16,8 @@ use crate::{
 
 pub use orders::{build_list_orders, build_order_detail, parse_order_detail, parse_orders_page};
 pub use write_back::{
-    build_complete_order, build_create_shipment, carrier_code, parse_create_shipment,
-    NOTIFY_BUYER_ON_COMPLETE,
+    build_complete_order, build_create_shipment, build_list_shipments, build_update_tracking,
+    carrier_code, parse_create_shipment, parse_shipments, Created, NOTIFY_BUYER_ON_COMPLETE,
 };
 
 /// CS-Cart, for [`Connector`].
@@ -62,8 +62,9 @@ impl Connector for Cscart {
         orders::list_then_details(api.clone(), query.clone())
     }
 
-    /// `POST /api/shipments` (a fully shipped order's bare 400 counts as done), then
-    /// `PUT /api/orders/{id}` `{"status":"C","notify_user":"Y"}` and nothing else.
+    /// `POST /api/shipments` (a fully shipped order's bare 400 counts as done, after putting a
+    /// changed tracking number on its latest shipment), then `PUT /api/orders/{id}`
+    /// `{"status":"C","notify_user":"Y"}` and nothing else.
     fn write_back(
         api: &Api<CscartCredentials>,
         update: &CscartShipment,

@@ -6,12 +6,13 @@ use http::Method;
 use mallsync_rules::cscart::{CscartCredentials, CscartShipment};
 use mallsync_rules::time::jst;
 use mallsync_rules::Carrier;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::auth::authorization;
 use super::orders::{build_order_detail, parse_order_detail, OrderDetail, ORDERS_PATH};
 use crate::exchange::{self, Either};
+use crate::values::{id, opt_text};
 use crate::wire::CartMessage;
 use crate::{wire, Api, CartError, Exchange, Request, Response};
 
@@ -28,7 +29,9 @@ const NOTIFY: &str = "Y";
 pub const NOTIFY_BUYER_ON_COMPLETE: bool = true;
 
 /// The whole write-back of one shipment: find the shipping group when the update names none,
-/// create the shipment (an order already fully shipped is fine), then set status C.
+/// create the shipment, then set status C. When the order is fully shipped already (a retry, or a
+/// re-sent update after the tracking number changed), the group's latest shipment gets the new
+/// tracking number if it differs, so a changed number is not silently dropped.
 pub fn ship_and_complete(
     api: Api<CscartCredentials>,
     update: CscartShipment,
@@ -45,13 +48,60 @@ pub fn ship_and_complete(
             build_create_shipment(&api, &update, &shipping_id),
             |response: Response| parse_create_shipment(&response),
         );
-        Ok(exchange::then(create, move |_| {
-            Ok(exchange::single(
-                build_complete_order(&api, &update.order_id),
-                |response: Response| wire::check_status(&response),
-            ))
+        Ok(exchange::then(create, move |created: Created| {
+            let correct = match created {
+                Created::New => Either::Left(exchange::ready(())),
+                Created::AlreadyShipped => {
+                    Either::Right(correct_tracking(api.clone(), update.clone(), shipping_id))
+                }
+            };
+            Ok(exchange::then(correct, move |()| {
+                Ok(exchange::single(
+                    build_complete_order(&api, &update.order_id),
+                    |response: Response| wire::check_status(&response),
+                ))
+            }))
         }))
     })
+}
+
+/// Reads the order's shipments and, when the group's latest one holds another tracking number,
+/// puts the update's number on it.
+fn correct_tracking(
+    api: Api<CscartCredentials>,
+    update: CscartShipment,
+    shipping_id: String,
+) -> impl Exchange<Output = ()> {
+    let list = exchange::single(
+        build_list_shipments(&api, &update.order_id),
+        |response: Response| parse_shipments(&response),
+    );
+    exchange::then(list, move |shipments: Vec<ExistingShipment>| {
+        let wanted = update.tracking_number.as_str();
+        Ok(
+            match shipment_to_correct(&shipments, &shipping_id, wanted) {
+                None => Either::Left(exchange::ready(())),
+                Some(shipment_id) => Either::Right(exchange::single(
+                    build_update_tracking(&api, &shipment_id, wanted),
+                    |response: Response| wire::check_status(&response),
+                )),
+            },
+        )
+    })
+}
+
+/// The latest shipment of the group (or of the order, when CS-Cart does not say the group) if its
+/// tracking number is not `wanted`.
+fn shipment_to_correct(
+    shipments: &[ExistingShipment],
+    shipping_id: &str,
+    wanted: &str,
+) -> Option<String> {
+    let latest = shipments
+        .iter()
+        .filter(|s| s.shipping_id.as_deref().is_none_or(|id| id == shipping_id))
+        .max_by_key(|s| s.shipment_id.parse::<u64>().unwrap_or(0))?;
+    (latest.tracking_number.as_deref() != Some(wanted)).then(|| latest.shipment_id.clone())
 }
 
 /// The order's one shipping group; with none or several the update must say which.
@@ -111,14 +161,73 @@ pub fn build_create_shipment(
     )
 }
 
+/// What `POST /api/shipments` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    New,
+    /// Every product of the order is shipped already.
+    AlreadyShipped,
+}
+
 /// Created (`{"shipment_id":N}`), or already there: CS-Cart caps amounts at what is left to ship
 /// and answers a bare 400 (no message) when nothing is left, which a retry or a re-sent update
 /// meets. A 400 with a message is a real refusal.
-pub fn parse_create_shipment(response: &Response) -> Result<(), CartError> {
+pub fn parse_create_shipment(response: &Response) -> Result<Created, CartError> {
     match wire::check_status(response) {
-        Err(CartError::Rejected { status: 400, .. }) if is_bare(response.body()) => Ok(()),
-        other => other,
+        Ok(()) => Ok(Created::New),
+        Err(CartError::Rejected { status: 400, .. }) if is_bare(response.body()) => {
+            Ok(Created::AlreadyShipped)
+        }
+        Err(e) => Err(e),
     }
+}
+
+/// `GET /api/shipments?order_id=…` (one page: an order has a handful of shipments).
+pub fn build_list_shipments(
+    api: &Api<CscartCredentials>,
+    order_id: &str,
+) -> Result<Request, CartError> {
+    let url = wire::url(
+        &api.base_url,
+        SHIPMENTS_PATH,
+        &[("order_id", order_id), ("items_per_page", "100")],
+    );
+    wire::empty(wire::builder(Method::GET, &url, Some(&authorization(api))))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExistingShipment {
+    #[serde(deserialize_with = "id")]
+    pub shipment_id: String,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub shipping_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub tracking_number: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ShipmentsPage {
+    shipments: Vec<ExistingShipment>,
+}
+
+pub fn parse_shipments(response: &Response) -> Result<Vec<ExistingShipment>, CartError> {
+    let page: ShipmentsPage = wire::parse_json(response, "CS-Cart shipments")?;
+    Ok(page.shipments)
+}
+
+/// `PUT /api/shipments/{id}` with only `tracking_number` (≥ 4.16 refuses any key but
+/// tracking_number, comments, status and timestamp).
+pub fn build_update_tracking(
+    api: &Api<CscartCredentials>,
+    shipment_id: &str,
+    tracking_number: &str,
+) -> Result<Request, CartError> {
+    let path = format!("{SHIPMENTS_PATH}/{}", wire::path_segment(shipment_id));
+    let url = wire::url(&api.base_url, &path, &[]);
+    wire::json(
+        wire::builder(Method::PUT, &url, Some(&authorization(api))),
+        &serde_json::json!({ "tracking_number": tracking_number }),
+    )
 }
 
 fn is_bare(body: &[u8]) -> bool {
@@ -207,10 +316,13 @@ mod tests {
 
     #[test]
     fn a_bare_400_on_creating_a_shipment_means_already_shipped() {
-        assert_eq!(parse_create_shipment(&bad_request("")), Ok(()));
+        assert_eq!(
+            parse_create_shipment(&bad_request("")),
+            Ok(Created::AlreadyShipped)
+        );
         assert_eq!(
             parse_create_shipment(&bad_request(r#"{"message":"Bad Request","status":400}"#)),
-            Ok(())
+            Ok(Created::AlreadyShipped)
         );
     }
 
@@ -226,6 +338,26 @@ mod tests {
         );
         let e = parse_create_shipment(&bad_request("<html>proxy error</html>")).unwrap_err();
         assert!(matches!(e, CartError::Rejected { .. }));
+    }
+
+    fn existing(id: &str, group: Option<&str>, tracking: &str) -> ExistingShipment {
+        ExistingShipment {
+            shipment_id: id.into(),
+            shipping_id: group.map(str::to_string),
+            tracking_number: Some(tracking.into()),
+        }
+    }
+
+    #[test]
+    fn only_the_groups_latest_shipment_with_another_number_is_corrected() {
+        let list = [
+            existing("3", Some("1"), "OLD"),
+            existing("10", Some("1"), "OLD2"),
+            existing("12", Some("4"), "OTHER"),
+        ];
+        assert_eq!(shipment_to_correct(&list, "1", "NEW"), Some("10".into()));
+        assert_eq!(shipment_to_correct(&list, "1", "OLD2"), None);
+        assert_eq!(shipment_to_correct(&[], "1", "NEW"), None);
     }
 
     #[test]
