@@ -235,6 +235,7 @@ fn an_item_already_dispatched_is_success_without_sending_again() {
     let mut u = dispatch(Some(Carrier::Sagawa));
     u.order_id = "1F3D5B7A9C0E2B4D".into();
     u.order_item_id = "42001".into();
+    u.tracking_number = TrackingNumber::parse("445566778899").unwrap();
     let (out, sent) = run(
         Base::write_back(&api(), &u),
         vec![fixture_response(
@@ -245,6 +246,29 @@ fn an_item_already_dispatched_is_success_without_sending_again() {
     );
     out.unwrap();
     assert_eq!(sent.len(), 1, "only the read");
+}
+
+#[test]
+fn an_item_dispatched_by_hand_with_another_number_is_refused_naming_both() {
+    let mut u = dispatch(Some(Carrier::Sagawa));
+    u.order_id = "1F3D5B7A9C0E2B4D".into();
+    u.order_item_id = "42001".into();
+    let (out, sent) = run(
+        Base::write_back(&api(), &u),
+        vec![fixture_response(
+            "base",
+            200,
+            "orders_detail_200_dispatched.json",
+        )],
+    );
+    let e = out.unwrap_err();
+    assert!(!e.is_retryable());
+    let text = e.to_string();
+    assert!(
+        text.contains("445566778899") && text.contains("123456789012"),
+        "{text}"
+    );
+    assert_eq!(sent.len(), 1);
 }
 
 #[test]
@@ -363,9 +387,12 @@ fn an_atobarai_order_is_set_to_shipping_with_its_carrier_instead_of_dispatched()
 
 #[test]
 fn an_atobarai_order_already_shipping_is_not_sent_again() {
+    let mut detail: serde_json::Value =
+        serde_json::from_slice(atobarai_detail("shipping").body()).unwrap();
+    detail["order"]["tracking_number"] = "123456789012".into();
     let (out, sent) = run(
         Base::write_back(&api(), &dispatch(Some(Carrier::Sagawa))),
-        vec![atobarai_detail("shipping")],
+        vec![response(200, serde_json::to_vec(&detail).unwrap())],
     );
     out.unwrap();
     assert_eq!(sent.len(), 1);

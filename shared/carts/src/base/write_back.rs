@@ -56,8 +56,10 @@ pub fn dispatch_reusing(
     })
 }
 
-/// What the item needs: nothing when it has shipped already, else how to dispatch it. An error
-/// when it is cancelled, not in the order, or a 後払い order without a carrier.
+/// What the item needs: nothing when it has shipped already with this tracking number, else how
+/// to dispatch it. An error when it is cancelled, not in the order, a 後払い order without a
+/// carrier, or shipped already with another tracking number (by hand in BASE: BASE cannot change
+/// it, and the operator should know rather than see the update recorded as accepted).
 fn next_step(detail: &OrderDetail, update: &BaseDispatch) -> Result<Option<Dispatch>, CartError> {
     let refuse = |code: &str, message: String| CartError::Rejected {
         status: 200,
@@ -73,8 +75,25 @@ fn next_step(detail: &OrderDetail, update: &BaseDispatch) -> Result<Option<Dispa
             ),
         )
     })?;
+    let shipped_already = || {
+        let held = detail.tracking_number.as_deref().map(base_tracking_number);
+        let ours = base_tracking_number(update.tracking_number.as_str());
+        if held.as_deref() == Some(ours.as_str()) {
+            Ok(None)
+        } else {
+            Err(refuse(
+                "dispatched_with_other_tracking",
+                format!(
+                    "BASE order {} was dispatched already with tracking number {}: BASE cannot change it to {}",
+                    update.order_id,
+                    held.as_deref().unwrap_or("(none)"),
+                    ours
+                ),
+            ))
+        }
+    };
     match item.status.as_deref() {
-        Some(ITEM_DISPATCHED) => return Ok(None),
+        Some(ITEM_DISPATCHED) => return shipped_already(),
         Some(ITEM_CANCELLED) => {
             return Err(refuse(
                 "item_cancelled",
@@ -94,7 +113,7 @@ fn next_step(detail: &OrderDetail, update: &BaseDispatch) -> Result<Option<Dispa
         detail.dispatch_status.as_deref(),
         Some(ORDER_SHIPPING | ORDER_DISPATCHED)
     ) {
-        return Ok(None);
+        return shipped_already();
     }
     if update.carrier.is_none() {
         return Err(refuse(
