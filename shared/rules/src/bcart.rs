@@ -120,7 +120,8 @@ impl CartSettings for BcartSettings {
 
 /// Bカート write-back: orders not 新規受付/キャンセル, ordered within 170 days (and, on a manual
 /// run, updated within its period); each 出荷 record with a tracking number gets 発送指示, or
-/// 発送済 once its ship date is today or earlier in Japan.
+/// 発送済 once its ship date is today or earlier in Japan. Nothing in the settings changes this:
+/// their period is only what a manual run proposes.
 pub fn plan_write_back(
     _settings: &BcartSettings,
     orders: &[Order],
