@@ -160,6 +160,7 @@ mod token {
             r#"{"access_token":"x"}"#,
             r#"{"access_token":"","expires_in":3600}"#,
             r#"{"access_token":"x","expires_in":0}"#,
+            r#"{"access_token":"x","expires_in":9223372036854775807}"#,
         ] {
             let e = Futureshop::parse_token(response(200, body), now()).unwrap_err();
             assert_eq!(kind(&e), "malformed", "{body}: {e:?}");

@@ -1,6 +1,6 @@
 //! futureshop access tokens: OAuth2 client credentials, and the headers every call carries.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use http::header::ACCEPT;
 use http::Method;
 use mallsync_rules::futureshop::FutureshopCredentials;
@@ -54,15 +54,9 @@ pub fn parse_token(response: &Response, now: DateTime<Utc>) -> Result<AccessToke
             "futureshop token: access_token is empty",
         ));
     }
-    if token.expires_in <= 0 {
-        return Err(CartError::malformed(format!(
-            "futureshop token: expires_in {} is not a positive number of seconds",
-            token.expires_in
-        )));
-    }
     Ok(AccessToken {
         token: Secret::new(token.access_token),
-        expires_at: Some(now + Duration::seconds(token.expires_in)),
+        expires_at: Some(AccessToken::expiry_after(now, token.expires_in)?),
         refresh_token: None,
         refresh_expires_at: None,
     })
