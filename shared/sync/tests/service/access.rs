@@ -123,3 +123,20 @@ fn invalid_store_settings_are_refused_with_every_problem_named() {
     );
     assert!(fields.contains(&"settings.period_days"), "{fields:?}");
 }
+
+#[test]
+fn a_store_on_another_cart_is_not_reachable_through_this_carts_routes() {
+    let bcart = spawn_app(Cart::Bcart, "http://127.0.0.1:9");
+    let shop = bcart.create_shop("自分の店");
+    let store = bcart.create_store(&shop, bcart_settings(false));
+    let base = crate::helpers::App {
+        io: std::sync::Arc::clone(&bcart.io),
+        cart: Cart::Base,
+    };
+
+    let read = base.call("GET", &format!("/stores/{store}"), Some(&shop.token), None);
+    let hook = base.webhook(&store, &shop.webhook_secret, &json!({ "orders": [] }));
+
+    assert_eq!(read.status, 404);
+    assert_eq!(hook.status, 404);
+}

@@ -62,3 +62,33 @@ fn imported_orders_are_delivered_once_through_the_cursor() {
     assert_eq!(page4["orders"], json!([]));
     assert_eq!(page1["orders"][0]["order"]["status"], "新規受付");
 }
+
+#[test]
+fn a_connection_test_says_whether_the_cart_accepts_the_stored_credentials() {
+    let fake = FakeBcart::start();
+    let app = spawn_app(Cart::Bcart, &format!("{}/api/v1", fake.url()));
+    let shop = app.create_shop("テスト商店");
+    let good = app.create_store(&shop, bcart_settings(false));
+    let bad = app.create_store(
+        &shop,
+        json!({ "credentials": { "access_token": "revoked" } }),
+    );
+
+    let ok = app.call(
+        "POST",
+        &format!("/stores/{good}/connection-test"),
+        Some(&shop.token),
+        None,
+    );
+    let refused = app.call(
+        "POST",
+        &format!("/stores/{bad}/connection-test"),
+        Some(&shop.token),
+        None,
+    );
+
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(refused.status, 502, "{}", refused.body);
+    assert_eq!(refused.body["cart_error"]["kind"], "credentials_rejected");
+    assert!(!refused.body.to_string().contains("revoked"));
+}

@@ -5,5 +5,6 @@ mod base;
 mod dispatch;
 mod helpers;
 mod import;
+mod preview;
 mod webhook;
 mod write_back;
