@@ -41,6 +41,9 @@ pub struct DispatchReport {
     pub skipped: Option<String>,
     pub stores_checked: usize,
     pub work: Vec<StoreWork>,
+    /// Stores whose stored row no longer parses (the detail is in the log).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_stores: Vec<String>,
     /// Set when the budget ran out: the next tick starts after this store.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resume_after: Option<String>,
@@ -88,15 +91,21 @@ fn walk(
     let after = lease::cursor(io, DISPATCH_ROW, scope)?.unwrap_or_default();
     let mut report = DispatchReport::default();
     let mut last_done = after.clone();
-    for store in shops::stores_after(io, cart, &after)? {
+    for (store_id, store) in shops::stores_after(io, cart, &after)? {
         if io.now() >= deadline {
             report.resume_after = Some(last_done);
             break;
         }
         report.stores_checked += 1;
-        run_due(io, &store, deadline, &mut report)?;
-        lease::set_cursor(io, DISPATCH_ROW, scope, &store.id)?;
-        last_done = store.id;
+        match store {
+            Ok(store) => run_due(io, &store, deadline, &mut report)?,
+            Err(e) => {
+                eprintln!("mallsync dispatch: store {store_id} skipped: {e}");
+                report.skipped_stores.push(store_id.clone());
+            }
+        }
+        lease::set_cursor(io, DISPATCH_ROW, scope, &store_id)?;
+        last_done = store_id;
     }
     if report.resume_after.is_none() {
         // Every store had its turn: the next tick starts from the first again.

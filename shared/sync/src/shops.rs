@@ -217,15 +217,21 @@ pub fn shop_stores(io: &impl Io, shop_id: &str, cart: Cart) -> Result<Vec<Store>
 }
 
 /// Every store (of `cart`, or of all carts) in id order after `after`: the dispatcher's walk.
-pub fn stores_after(io: &impl Io, cart: Option<Cart>, after: &str) -> Result<Vec<Store>, IoError> {
+/// A store whose row no longer parses comes back as its id and the error, so one bad row does
+/// not stop the others.
+pub fn stores_after(
+    io: &impl Io,
+    cart: Option<Cart>,
+    after: &str,
+) -> Result<Vec<(String, Result<Store, IoError>)>, IoError> {
     let cart = cart.map(|c| Value::text(c.slug()));
-    io.sql(
+    let rows = io.sql(
         &format!("SELECT {STORE_COLUMNS} FROM stores WHERE id > ? AND (? IS NULL OR cart = ?) ORDER BY id"),
         &[after.into(), cart.clone().unwrap_or(Value::Null), cart.unwrap_or(Value::Null)],
-    )?
-    .iter()
-    .map(store_from_row)
-    .collect()
+    )?;
+    rows.iter()
+        .map(|row| Ok((row.text("id")?.to_string(), store_from_row(row))))
+        .collect()
 }
 
 fn settings_json(settings: &StoreSettings) -> Result<String, ApiError> {

@@ -225,7 +225,10 @@ pub fn run<C: CartBinding>(
                 report.stopped = Some(format!("could not connect to the cart: {e}"));
                 None
             }
-            Err(other) => return Err(other),
+            Err(other) => {
+                runlog::finish(io, run_id, 0, Some(&other.message()))?;
+                return Err(other);
+            }
         }
     };
     for update in &plan.updates {

@@ -151,3 +151,28 @@ fn when_the_budget_runs_out_the_next_tick_resumes_after_the_last_store_done() {
     assert!(second.resume_after.is_none());
     assert_eq!(fake.logistics_patches().len(), 2);
 }
+
+#[test]
+fn a_store_whose_stored_row_no_longer_parses_is_skipped_and_the_others_still_run() {
+    let fake = FakeBcart::start();
+    fake.seed_order(&OrderSeed::new("G1", "2026-11-20T10:00:00+09:00").shipment("Q1", &[]));
+    let app = spawn_app(Cart::Bcart, &format!("{}/api/v1", fake.url()));
+    let shop = app.create_shop("テスト商店");
+    let store = auto_export_store(
+        &app,
+        &shop,
+        json!({ "orders": [order("G1", "発送待ち", Some("7200-0001"), Some("2026-11-22"), "Q1")] }),
+    );
+    mallsync_sync::Io::sql(
+        app.io.as_ref(),
+        "INSERT INTO stores (id, shop_id, cart, name, settings, created_at, updated_at) VALUES ('st_0', ?, 'bcart', 'broken', '{', 0, 0)",
+        &[shop.id.clone().into()],
+    )
+    .unwrap();
+
+    let report = tick(&app);
+
+    assert_eq!(report["skipped_stores"], json!(["st_0"]), "{report}");
+    assert_eq!(report["work"][0]["store_id"], store.as_str());
+    assert_eq!(fake.logistics_patches().len(), 1);
+}
