@@ -185,8 +185,6 @@ fn a_cancelled_item_is_refused_without_calling_edit_status() {
 }
 
 #[test]
-#[ignore = "carts-a: BASE documents every error as 400 and an invalid token as `invalid_request` \
-            (アクセストークンが無効です。); the client maps only `invalid_token` to CredentialsRejected"]
 fn an_expired_access_token_is_a_credentials_error() {
     let base = shop(1);
     let api = connected(&base);
@@ -196,7 +194,6 @@ fn an_expired_access_token_is_a_credentials_error() {
 }
 
 #[test]
-#[ignore = "carts-a: BASE documents tracking_number as 半角英数 only; the client sends hyphens as they are"]
 fn a_tracking_number_with_hyphens_is_accepted_after_the_client_strips_them() {
     let base = shop(1);
     let api = connected(&base);
