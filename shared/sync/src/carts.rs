@@ -14,6 +14,10 @@ use crate::io::{Io, IoError};
 
 /// One cart: its client (`Connector`), its settings and its planner.
 pub trait CartBinding: Connector {
+    /// Whether every shop calls the same public API (Bカート, BASE, ショップサーブ), so the
+    /// `api_origin` variable may move it (tests point it at a fake); CS-Cart and futureshop take
+    /// their URL from the store's credentials.
+    const SHARED_API: bool;
     type Settings: CartSettings;
     /// The store's settings for this cart; `None` for another cart's settings.
     fn settings(settings: &StoreSettings) -> Option<&Self::Settings>;
@@ -34,8 +38,9 @@ pub trait CartBinding: Connector {
 /// Implements `CartBinding` for a cart whose settings carry `credentials` and whose rules module
 /// has `plan_write_back`; the body may override `import_filters`.
 macro_rules! bind {
-    ($connector:ty, $variant:ident, $settings:ty, $rules:ident $(, $extra:item)*) => {
+    ($connector:ty, $variant:ident, $settings:ty, $rules:ident, $shared:expr $(, $extra:item)*) => {
         impl CartBinding for $connector {
+            const SHARED_API: bool = $shared;
             type Settings = $settings;
             fn settings(settings: &StoreSettings) -> Option<&$settings> {
                 match settings {
@@ -60,19 +65,27 @@ macro_rules! bind {
     };
 }
 
-bind!(mallsync_carts::bcart::Bcart, Bcart, BcartSettings, bcart);
-bind!(mallsync_carts::base::Base, Base, BaseSettings, base);
+bind!(
+    mallsync_carts::bcart::Bcart,
+    Bcart,
+    BcartSettings,
+    bcart,
+    true
+);
+bind!(mallsync_carts::base::Base, Base, BaseSettings, base, true);
 bind!(
     mallsync_carts::shopserve::Shopserve,
     Shopserve,
     ShopserveSettings,
-    shopserve
+    shopserve,
+    true
 );
 bind!(
     mallsync_carts::cscart::Cscart,
     Cscart,
     CscartSettings,
     cscart,
+    false,
     fn import_filters(settings: &CscartSettings) -> (Vec<String>, bool) {
         let statuses = settings
             .import_statuses
@@ -86,6 +99,7 @@ bind!(
     Futureshop,
     FutureshopSettings,
     futureshop,
+    false,
     fn import_filters(settings: &FutureshopSettings) -> (Vec<String>, bool) {
         (Vec::new(), settings.option_price)
     }
@@ -138,9 +152,17 @@ pub fn token_key(store_id: &str) -> String {
     format!("token:{store_id}")
 }
 
-/// The Spin variable that points a cart at another base URL (a fake cart in tests).
-pub fn base_url_variable(cart: mallsync_rules::Cart) -> String {
-    format!("{}_base_url", cart.slug())
+/// The component variable (spin.toml) holding the cart's API origin, `scheme://host[:port]`.
+pub const API_ORIGIN_VARIABLE: &str = "api_origin";
+
+/// `url` with its origin replaced by `origin`, keeping the path (`https://api.bcart.jp/api/v1`
+/// → `http://127.0.0.1:4000/api/v1`).
+fn with_origin(url: &str, origin: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let path = url[after_scheme..]
+        .find('/')
+        .map_or("", |i| &url[after_scheme + i..]);
+    format!("{}{path}", origin.trim_end_matches('/'))
 }
 
 pub fn load_token(io: &impl Io, store_id: &str) -> Result<Option<AccessToken>, IoError> {
@@ -165,10 +187,8 @@ pub fn api<C: CartBinding>(
     store_id: &str,
     settings: &C::Settings,
 ) -> Result<Api<C::Credentials>, ApiError> {
-    let mut api = C::api(C::credentials(settings), load_token(io, store_id)?);
-    if let Some(base_url) = io.variable(&base_url_variable(C::CART)) {
-        api = api.with_base_url(base_url);
-    }
+    let mut api = api_without_token::<C>(io, settings);
+    api.access_token = load_token(io, store_id)?;
     let now = io.now();
     if let Some(request) = C::token_request(&api, now)? {
         let response = io.send(request).map_err(CartError::from)?;
@@ -177,6 +197,21 @@ pub fn api<C: CartBinding>(
         api.access_token = Some(token);
     }
     Ok(api)
+}
+
+/// The store's API handle before any token: the cart's URL, moved to `api_origin` where set.
+pub fn api_without_token<C: CartBinding>(
+    io: &impl Io,
+    settings: &C::Settings,
+) -> Api<C::Credentials> {
+    let api = C::api(C::credentials(settings), None);
+    match io.variable(API_ORIGIN_VARIABLE) {
+        Some(origin) if C::SHARED_API => {
+            let url = with_origin(&api.base_url, &origin);
+            api.with_base_url(url)
+        }
+        _ => api,
+    }
 }
 
 /// What the import asks the cart for.
@@ -191,5 +226,22 @@ pub fn import_query<C: CartBinding>(
         cart_statuses,
         option_price,
         target_status: settings.import().target_status.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_origin;
+
+    #[test]
+    fn moving_a_cart_to_another_origin_keeps_its_path() {
+        assert_eq!(
+            with_origin("https://api.bcart.jp/api/v1", "http://127.0.0.1:4000/"),
+            "http://127.0.0.1:4000/api/v1"
+        );
+        assert_eq!(
+            with_origin("https://api.thebase.in", "http://127.0.0.1:4000"),
+            "http://127.0.0.1:4000"
+        );
     }
 }

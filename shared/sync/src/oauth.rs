@@ -9,7 +9,7 @@ use mallsync_carts::{CartError, Connector};
 
 use crate::api_error::ApiError;
 use crate::auth::sha256_hex;
-use crate::carts::{self, CartBinding};
+use crate::carts;
 use crate::io::{random_hex, Io};
 use crate::shops::{self, Store};
 
@@ -29,10 +29,7 @@ pub fn start(io: &impl Io, store: &Store) -> Result<String, ApiError> {
             expires_at.timestamp().into(),
         ],
     )?;
-    let mut api = Base::api(Base::credentials(settings), None);
-    if let Some(base_url) = io.variable(&carts::base_url_variable(mallsync_rules::Cart::Base)) {
-        api = api.with_base_url(base_url);
-    }
+    let api = carts::api_without_token::<Base>(io, settings);
     Ok(mallsync_carts::base::auth::authorize_url(
         &api,
         &state,
@@ -59,10 +56,7 @@ pub fn callback(io: &impl Io, code: &str, state: &str) -> Result<String, ApiErro
     }
     let store = shops::store(io, mallsync_rules::Cart::Base, row.text("store_id")?)?;
     let settings = carts::settings_for::<Base>(&store)?;
-    let mut api = Base::api(Base::credentials(settings), None);
-    if let Some(base_url) = io.variable(&carts::base_url_variable(mallsync_rules::Cart::Base)) {
-        api = api.with_base_url(base_url);
-    }
+    let api = carts::api_without_token::<Base>(io, settings);
     let now = io.now();
     let request = mallsync_carts::base::auth::build_code_exchange(&api, code)?;
     let response = io.send(request).map_err(CartError::from)?;

@@ -60,7 +60,7 @@ fn connected_store(auto_export: bool) -> (FakeBase, App, TestShop, String) {
         1,
         1500,
     ));
-    let app = spawn_app(Cart::Base, &fake.api_base_url());
+    let app = spawn_app(Cart::Base, fake.url());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, base_settings(auto_export));
     connect(&app, &fake, &shop, &store);
@@ -83,7 +83,7 @@ fn shipped_order() -> Value {
 #[test]
 fn connecting_through_oauth_keeps_the_tokens_and_a_state_works_only_once() {
     let fake = FakeBase::start();
-    let app = spawn_app(Cart::Base, &fake.api_base_url());
+    let app = spawn_app(Cart::Base, fake.url());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, base_settings(false));
 
@@ -190,7 +190,7 @@ fn an_expired_access_token_is_refreshed_before_use_and_the_rotated_refresh_token
 #[test]
 fn a_store_never_connected_to_base_logs_why_nothing_was_sent() {
     let fake = FakeBase::start();
-    let app = spawn_app(Cart::Base, &fake.api_base_url());
+    let app = spawn_app(Cart::Base, fake.url());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, base_settings(true));
 

@@ -38,7 +38,7 @@ fn tick(app: &App) -> Value {
 fn a_tick_writes_back_the_stores_whose_interval_has_come_and_no_others() {
     let fake = FakeBcart::start();
     fake.seed_order(&OrderSeed::new("D1", "2026-11-20T10:00:00+09:00").shipment("N1", &[]));
-    let app = spawn_app(Cart::Bcart, &format!("{}/api/v1", fake.url()));
+    let app = spawn_app(Cart::Bcart, fake.url());
     let shop = app.create_shop("テスト商店");
     let store = auto_export_store(
         &app,
@@ -86,7 +86,7 @@ fn a_tick_writes_back_the_stores_whose_interval_has_come_and_no_others() {
 fn a_tick_imports_for_stores_with_auto_fetch() {
     let fake = FakeBcart::start();
     fake.seed_order(&OrderSeed::new("E1", "2026-11-22T10:00:00+09:00"));
-    let app = spawn_app(Cart::Bcart, &format!("{}/api/v1", fake.url()));
+    let app = spawn_app(Cart::Bcart, fake.url());
     let shop = app.create_shop("テスト商店");
     let mut settings = bcart_settings(false);
     settings["import"] = json!({ "auto_fetch": true, "auto_fetch_interval_minutes": 10 });
@@ -125,7 +125,7 @@ fn when_the_budget_runs_out_the_next_tick_resumes_after_the_last_store_done() {
         fake.seed_order(&OrderSeed::new(id, "2026-11-20T10:00:00+09:00").shipment(logistics, &[]));
     }
     // Each cart call takes 3 s, longer than the tick's 2 s budget.
-    let app = spawn_app_with(Cart::Bcart, &format!("{}/api/v1", fake.url()), |io| {
+    let app = spawn_app_with(Cart::Bcart, fake.url(), |io| {
         io.with_send_latency(chrono::Duration::seconds(3))
     });
     let shop = app.create_shop("テスト商店");
@@ -156,7 +156,7 @@ fn when_the_budget_runs_out_the_next_tick_resumes_after_the_last_store_done() {
 fn a_store_whose_stored_row_no_longer_parses_is_skipped_and_the_others_still_run() {
     let fake = FakeBcart::start();
     fake.seed_order(&OrderSeed::new("G1", "2026-11-20T10:00:00+09:00").shipment("Q1", &[]));
-    let app = spawn_app(Cart::Bcart, &format!("{}/api/v1", fake.url()));
+    let app = spawn_app(Cart::Bcart, fake.url());
     let shop = app.create_shop("テスト商店");
     let store = auto_export_store(
         &app,

@@ -27,7 +27,7 @@ pub struct TestShop {
     pub webhook_secret: String,
 }
 
-/// The service for `cart` with its cart calls going to `cart_url` (a fake cart's base URL).
+/// The service for `cart` with its cart calls going to `cart_url` (a fake cart's origin).
 pub fn spawn_app(cart: Cart, cart_url: &str) -> App {
     spawn_app_with(cart, cart_url, |io| io)
 }
@@ -41,7 +41,7 @@ pub fn spawn_app_with(
     let io = NativeIo::in_memory(noon_jst(), loopback_sender())
         .unwrap()
         .with_variable("admin_token", ADMIN_TOKEN)
-        .with_variable(&mallsync_sync::carts::base_url_variable(cart), cart_url);
+        .with_variable(mallsync_sync::carts::API_ORIGIN_VARIABLE, cart_url);
     App {
         io: Arc::new(adjust(io)),
         cart,

@@ -13,7 +13,7 @@ fn imported_orders_are_delivered_once_through_the_cursor() {
     for id in ["C1", "C2", "C3"] {
         fake.seed_order(&OrderSeed::new(id, "2026-11-21T10:00:00+09:00"));
     }
-    let app = spawn_app(Cart::Bcart, &format!("{}/api/v1", fake.url()));
+    let app = spawn_app(Cart::Bcart, fake.url());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, bcart_settings(false));
     let import = |body| {
@@ -66,7 +66,7 @@ fn imported_orders_are_delivered_once_through_the_cursor() {
 #[test]
 fn a_connection_test_says_whether_the_cart_accepts_the_stored_credentials() {
     let fake = FakeBcart::start();
-    let app = spawn_app(Cart::Bcart, &format!("{}/api/v1", fake.url()));
+    let app = spawn_app(Cart::Bcart, fake.url());
     let shop = app.create_shop("テスト商店");
     let good = app.create_store(&shop, bcart_settings(false));
     let bad = app.create_store(

@@ -27,7 +27,7 @@ fn batch() -> serde_json::Value {
 #[test]
 fn a_webhook_batch_leads_to_exactly_the_cart_calls_the_rules_require() {
     let fake = seeded_bcart();
-    let app = spawn_app(Cart::Bcart, &format!("{}/api/v1", fake.url()));
+    let app = spawn_app(Cart::Bcart, fake.url());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, bcart_settings(true));
 
@@ -63,7 +63,7 @@ fn a_webhook_batch_leads_to_exactly_the_cart_calls_the_rules_require() {
 #[test]
 fn a_redelivered_webhook_sends_nothing_twice() {
     let fake = seeded_bcart();
-    let app = spawn_app(Cart::Bcart, &format!("{}/api/v1", fake.url()));
+    let app = spawn_app(Cart::Bcart, fake.url());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, bcart_settings(true));
 
@@ -78,7 +78,7 @@ fn a_redelivered_webhook_sends_nothing_twice() {
 #[test]
 fn a_changed_tracking_number_is_sent_again_once() {
     let fake = seeded_bcart();
-    let app = spawn_app(Cart::Bcart, &format!("{}/api/v1", fake.url()));
+    let app = spawn_app(Cart::Bcart, fake.url());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, bcart_settings(true));
     app.webhook(&store, &shop.webhook_secret, &batch());
@@ -106,7 +106,7 @@ fn a_changed_tracking_number_is_sent_again_once() {
 #[test]
 fn a_bad_batch_is_refused_with_every_problem_and_nothing_is_stored_or_sent() {
     let fake = seeded_bcart();
-    let app = spawn_app(Cart::Bcart, &format!("{}/api/v1", fake.url()));
+    let app = spawn_app(Cart::Bcart, fake.url());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, bcart_settings(true));
     let mut body = batch();
@@ -133,7 +133,7 @@ fn a_bad_batch_is_refused_with_every_problem_and_nothing_is_stored_or_sent() {
 #[test]
 fn a_webhook_with_a_wrong_or_missing_signature_is_refused_and_stores_nothing() {
     let fake = seeded_bcart();
-    let app = spawn_app(Cart::Bcart, &format!("{}/api/v1", fake.url()));
+    let app = spawn_app(Cart::Bcart, fake.url());
     let shop = app.create_shop("テスト商店");
     let other = app.create_shop("別の商店");
     let store = app.create_store(&shop, bcart_settings(true));
@@ -160,7 +160,7 @@ fn a_webhook_with_a_wrong_or_missing_signature_is_refused_and_stores_nothing() {
 #[test]
 fn without_auto_export_a_webhook_only_stores_the_orders() {
     let fake = seeded_bcart();
-    let app = spawn_app(Cart::Bcart, &format!("{}/api/v1", fake.url()));
+    let app = spawn_app(Cart::Bcart, fake.url());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, bcart_settings(false));
 

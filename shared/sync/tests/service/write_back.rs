@@ -17,7 +17,7 @@ fn store_with_three_orders() -> (FakeBcart, App, TestShop, String) {
     for (id, logistics) in [("B1", "M1"), ("B2", "M2"), ("B3", "M3")] {
         fake.seed_order(&OrderSeed::new(id, "2026-11-20T10:00:00+09:00").shipment(logistics, &[]));
     }
-    let app = spawn_app(Cart::Bcart, &format!("{}/api/v1", fake.url()));
+    let app = spawn_app(Cart::Bcart, fake.url());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, bcart_settings(false));
     let orders = json!({ "orders": [
