@@ -216,6 +216,9 @@ pub fn shop_stores(io: &impl Io, shop_id: &str, cart: Cart) -> Result<Vec<Store>
     .collect()
 }
 
+/// A store's id with the store, or why its row no longer parses.
+pub type StoreRow = (String, Result<Store, IoError>);
+
 /// Every store (of `cart`, or of all carts) in id order after `after`: the dispatcher's walk.
 /// A store whose row no longer parses comes back as its id and the error, so one bad row does
 /// not stop the others.
@@ -223,7 +226,7 @@ pub fn stores_after(
     io: &impl Io,
     cart: Option<Cart>,
     after: &str,
-) -> Result<Vec<(String, Result<Store, IoError>)>, IoError> {
+) -> Result<Vec<StoreRow>, IoError> {
     let cart = cart.map(|c| Value::text(c.slug()));
     let rows = io.sql(
         &format!("SELECT {STORE_COLUMNS} FROM stores WHERE id > ? AND (? IS NULL OR cart = ?) ORDER BY id"),
