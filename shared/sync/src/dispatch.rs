@@ -153,6 +153,10 @@ fn run_due(
             .and_then(|orders| {
                 with_cart!(store.cart, C => write_back::run::<C>(io, store, Trigger::Scheduled, &orders, deadline))
             });
+        if outcome.as_ref().is_ok_and(|r| r.out_of_time) {
+            // Cut short by the budget, not by the cart: due again on the next tick.
+            lease::set_cursor(io, &store.id, LAST_EXPORT, "0")?;
+        }
         report
             .work
             .push(work(store, "write_back", outcome.map(|r| r.run_id))?);

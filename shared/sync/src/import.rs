@@ -1,6 +1,7 @@
 //! Import (取込): fetch the cart's orders in a window and keep each one once, in the store's
 //! target status, for the OMS to read through its cursor.
 
+use chrono::Duration;
 use mallsync_carts::drive;
 use mallsync_rules::{imported_order, CartSettings, ImportWindow};
 use serde::Serialize;
@@ -9,8 +10,10 @@ use crate::api_error::ApiError;
 use crate::carts::{self, CartBinding};
 use crate::io::Io;
 use crate::orders;
+use crate::pacing::Pacer;
 use crate::runlog;
 use crate::shops::Store;
+use crate::write_back::RUN_BUDGET_SECS;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportReport {
@@ -31,9 +34,14 @@ pub fn run<C: CartBinding>(
 ) -> Result<ImportReport, ApiError> {
     let settings = carts::settings_for::<C>(store)?;
     let run_id = runlog::start(io, &store.id, "import", trigger)?;
+    let deadline = io.now() + Duration::seconds(RUN_BUDGET_SECS);
+    let mut pacer = Pacer::new(C::RATE_LIMIT);
     let fetched = carts::api::<C>(io, &store.id, settings).and_then(|api| {
         let query = carts::import_query::<C>(settings, window);
-        drive(C::list_orders(&api, &query), |request| io.send(request)).map_err(ApiError::from)
+        drive(C::list_orders(&api, &query), |request| {
+            pacer.send(io, deadline, request)
+        })
+        .map_err(ApiError::from)
     });
     let fetched = match fetched {
         Ok(orders) => orders,

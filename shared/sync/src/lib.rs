@@ -28,6 +28,7 @@ pub mod ledger;
 pub mod oauth;
 pub mod openapi;
 pub mod orders;
+pub mod pacing;
 pub mod routes;
 pub mod runlog;
 pub mod schema;

@@ -18,6 +18,7 @@ use crate::carts::{self, CartBinding};
 use crate::io::{Io, IoError};
 use crate::ledger;
 use crate::orders;
+use crate::pacing::Pacer;
 use crate::runlog::{self, OrderLine, Outcome};
 use crate::shops::Store;
 
@@ -54,6 +55,7 @@ pub fn send_one<C: Connector>(
     api: &Api<C::Credentials>,
     update: &C::Update,
     run_id: i64,
+    pacer: &mut Pacer,
     deadline: DateTime<Utc>,
 ) -> Result<SendOutcome, IoError> {
     let key = update.ledger_key();
@@ -68,7 +70,9 @@ pub fn send_one<C: Connector>(
     } else {
         let mut attempt = 1;
         loop {
-            match drive(C::write_back(api, update), |request| io.send(request)) {
+            match drive(C::write_back(api, update), |request| {
+                pacer.send(io, deadline, request)
+            }) {
                 Ok(()) => {
                     ledger::record(io, store_id, &key, update.order_id(), hash, run_id)?;
                     break SendOutcome::Sent;
@@ -120,6 +124,9 @@ pub struct RunReport {
     /// Why the run stopped before the end, leaving the rest to the next run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// The run's time ran out with updates left: the next tick should go on at once.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub out_of_time: bool,
     pub orders: Vec<OrderLine>,
 }
 
@@ -200,6 +207,7 @@ pub fn run<C: CartBinding>(
         excluded: 0,
         failed: 0,
         stopped: None,
+        out_of_time: false,
         orders: Vec::new(),
     };
     let log = |io: &_, line: OrderLine, report: &mut RunReport| -> Result<(), IoError> {
@@ -231,6 +239,7 @@ pub fn run<C: CartBinding>(
             }
         }
     };
+    let mut pacer = Pacer::new(C::RATE_LIMIT);
     for update in &plan.updates {
         let key = update.ledger_key();
         let fields = serde_json::to_value(update).unwrap_or_default();
@@ -248,6 +257,7 @@ pub fn run<C: CartBinding>(
         };
         if io.now() >= deadline {
             report.stopped = Some("the run's time budget ran out".into());
+            report.out_of_time = true;
             let line = failed_line(
                 update.order_id(),
                 key,
@@ -258,7 +268,7 @@ pub fn run<C: CartBinding>(
             log(io, line, &mut report)?;
             continue;
         }
-        let line = match send_one::<C>(io, &store.id, api, update, run_id, deadline)? {
+        let line = match send_one::<C>(io, &store.id, api, update, run_id, &mut pacer, deadline)? {
             SendOutcome::Sent => {
                 let mut line = OrderLine::new(update.order_id(), Outcome::Sent);
                 line.ledger_key = Some(key);

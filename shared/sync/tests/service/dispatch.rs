@@ -176,3 +176,31 @@ fn a_store_whose_stored_row_no_longer_parses_is_skipped_and_the_others_still_run
     assert_eq!(report["work"][0]["store_id"], store.as_str());
     assert_eq!(fake.logistics_patches().len(), 1);
 }
+
+#[test]
+fn a_store_cut_short_by_the_budget_is_due_again_on_the_next_tick() {
+    let fake = FakeBcart::start();
+    for (id, logistics) in [("H1", "R1"), ("H2", "R2")] {
+        fake.seed_order(&OrderSeed::new(id, "2026-11-20T10:00:00+09:00").shipment(logistics, &[]));
+    }
+    let app = spawn_app_with(Cart::Bcart, fake.url(), |io| {
+        io.with_send_latency(chrono::Duration::seconds(3))
+    });
+    let shop = app.create_shop("テスト商店");
+    let store = auto_export_store(
+        &app,
+        &shop,
+        json!({ "orders": [
+            order("H1", "発送待ち", Some("7300-0001"), Some("2026-11-22"), "R1"),
+            order("H2", "発送待ち", Some("7300-0002"), Some("2026-11-22"), "R2"),
+        ]}),
+    );
+
+    let first = dispatch_within(app.io.as_ref(), None, chrono::Duration::seconds(2)).unwrap();
+    let second = dispatch_within(app.io.as_ref(), None, chrono::Duration::seconds(2)).unwrap();
+
+    assert_eq!(first.work[0].store_id, store);
+    assert_eq!(second.work.len(), 1, "{second:?}");
+    assert_eq!(second.work[0].store_id, store);
+    assert_eq!(fake.logistics_patches().len(), 2);
+}
