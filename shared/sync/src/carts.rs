@@ -152,7 +152,8 @@ pub fn token_key(store_id: &str) -> String {
     format!("token:{store_id}")
 }
 
-/// The component variable (spin.toml) holding the cart's API origin, `scheme://host[:port]`.
+/// The component variable (spin.toml) holding the cart's API origin, `scheme://host[:port]`. A
+/// component serving several carts (the dispatcher) names it per cart: `bcart_api_origin`, …
 pub const API_ORIGIN_VARIABLE: &str = "api_origin";
 
 /// `url` with its origin replaced by `origin`, keeping the path (`https://api.bcart.jp/api/v1`
@@ -205,7 +206,10 @@ pub fn api_without_token<C: CartBinding>(
     settings: &C::Settings,
 ) -> Api<C::Credentials> {
     let api = C::api(C::credentials(settings), None);
-    match io.variable(API_ORIGIN_VARIABLE) {
+    let origin = io
+        .variable(&format!("{}_{API_ORIGIN_VARIABLE}", C::CART.slug()))
+        .or_else(|| io.variable(API_ORIGIN_VARIABLE));
+    match origin {
         Some(origin) if C::SHARED_API => {
             let url = with_origin(&api.base_url, &origin);
             api.with_base_url(url)

@@ -204,3 +204,24 @@ fn a_store_cut_short_by_the_budget_is_due_again_on_the_next_tick() {
     assert_eq!(second.work[0].store_id, store);
     assert_eq!(fake.logistics_patches().len(), 2);
 }
+
+#[test]
+fn the_dispatcher_finds_each_cart_under_its_own_origin_variable() {
+    let fake = FakeBcart::start();
+    fake.seed_order(&OrderSeed::new("J1", "2026-11-20T10:00:00+09:00").shipment("S1", &[]));
+    // One component for every cart: `bcart_api_origin` wins over the plain `api_origin`.
+    let app = spawn_app_with(Cart::Bcart, "http://127.0.0.1:9", |io| {
+        io.with_variable("bcart_api_origin", fake.url())
+    });
+    let shop = app.create_shop("テスト商店");
+    auto_export_store(
+        &app,
+        &shop,
+        json!({ "orders": [order("J1", "発送待ち", Some("7400-0001"), Some("2026-11-22"), "S1")] }),
+    );
+
+    let report = dispatch(app.io.as_ref()).unwrap();
+
+    assert!(report.work[0].error.is_none(), "{report:?}");
+    assert_eq!(fake.logistics_patches().len(), 1);
+}
