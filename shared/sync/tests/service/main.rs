@@ -2,6 +2,7 @@
 
 mod access;
 mod base;
+mod carts;
 mod dispatch;
 mod helpers;
 mod import;
