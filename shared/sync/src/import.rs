@@ -46,7 +46,7 @@ pub fn run<C: CartBinding>(
     let fetched = match fetched {
         Ok(orders) => orders,
         Err(e) => {
-            runlog::finish(io, run_id, 0, Some(&e.message()))?;
+            runlog::finish(io, run_id, runlog::Counts::default(), Some(&e.message()))?;
             return Err(e);
         }
     };
@@ -57,7 +57,11 @@ pub fn run<C: CartBinding>(
             imported += 1;
         }
     }
-    runlog::finish(io, run_id, imported as i64, None)?;
+    let counts = runlog::Counts {
+        imported,
+        ..runlog::Counts::default()
+    };
+    runlog::finish(io, run_id, counts, None)?;
     Ok(ImportReport {
         run_id,
         window,

@@ -110,17 +110,34 @@ pub fn add_line(io: &impl Io, run_id: i64, line: &OrderLine) -> Result<(), IoErr
     Ok(())
 }
 
-/// Closes a run with its counts (taken from its lines) and a note for the operator.
-pub fn finish(io: &impl Io, run_id: i64, imported: i64, note: Option<&str>) -> Result<(), IoError> {
+/// How many orders a run sent, left out, failed or imported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub sent: usize,
+    pub excluded: usize,
+    pub failed: usize,
+    pub imported: usize,
+}
+
+fn count(n: usize) -> Value {
+    Value::Integer(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// Closes a run with its counts and a note for the operator.
+pub fn finish(
+    io: &impl Io,
+    run_id: i64,
+    counts: Counts,
+    note: Option<&str>,
+) -> Result<(), IoError> {
     io.sql(
-        "UPDATE runs SET ended_at = ?, imported = ?, note = ?, \
-         sent = (SELECT COUNT(*) FROM run_orders WHERE run_id = runs.id AND outcome = 'sent'), \
-         excluded = (SELECT COUNT(*) FROM run_orders WHERE run_id = runs.id AND outcome = 'excluded'), \
-         failed = (SELECT COUNT(*) FROM run_orders WHERE run_id = runs.id AND outcome = 'failed') \
-         WHERE id = ?",
+        "UPDATE runs SET ended_at = ?, sent = ?, excluded = ?, failed = ?, imported = ?, note = ? WHERE id = ?",
         &[
             io.now().timestamp().into(),
-            imported.into(),
+            count(counts.sent),
+            count(counts.excluded),
+            count(counts.failed),
+            count(counts.imported),
             note.map(str::to_string).into(),
             run_id.into(),
         ],

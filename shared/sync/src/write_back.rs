@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use mallsync_carts::{drive, Api, CartError, Connector};
-use mallsync_rules::{Exclusion, Order, Trigger, Warning, WriteBack};
+use mallsync_rules::{Exclusion, Order, Reason, Trigger, Warning, WriteBack};
 use serde::Serialize;
 
 use crate::api_error::ApiError;
@@ -130,6 +130,17 @@ pub struct RunReport {
     pub orders: Vec<OrderLine>,
 }
 
+impl RunReport {
+    fn counts(&self) -> runlog::Counts {
+        runlog::Counts {
+            sent: self.sent,
+            excluded: self.excluded,
+            failed: self.failed,
+            imported: 0,
+        }
+    }
+}
+
 fn trigger_label(trigger: Trigger) -> &'static str {
     match trigger {
         Trigger::Scheduled => "scheduled",
@@ -221,6 +232,11 @@ pub fn run<C: CartBinding>(
         Ok(())
     };
     for exclusion in &plan.excluded {
+        // A scheduled run meets every order it already sent, every time: counted, not listed.
+        if trigger == Trigger::Scheduled && exclusion.reason == Reason::AlreadyAccepted {
+            report.excluded += 1;
+            continue;
+        }
         log(io, exclusion_line(exclusion), &mut report)?;
     }
     // Connecting (a token refresh) only when there is something to send.
@@ -234,7 +250,7 @@ pub fn run<C: CartBinding>(
                 None
             }
             Err(other) => {
-                runlog::finish(io, run_id, 0, Some(&other.message()))?;
+                runlog::finish(io, run_id, report.counts(), Some(&other.message()))?;
                 return Err(other);
             }
         }
@@ -277,7 +293,7 @@ pub fn run<C: CartBinding>(
             }
             SendOutcome::AlreadyAccepted => exclusion_line(&Exclusion {
                 order_id: update.order_id().to_string(),
-                reason: mallsync_rules::Reason::AlreadyAccepted,
+                reason: Reason::AlreadyAccepted,
             }),
             SendOutcome::ClaimedElsewhere => {
                 let mut line = OrderLine::new(update.order_id(), Outcome::Excluded);
@@ -302,7 +318,7 @@ pub fn run<C: CartBinding>(
         };
         log(io, line, &mut report)?;
     }
-    runlog::finish(io, run_id, 0, report.stopped.as_deref())?;
+    runlog::finish(io, run_id, report.counts(), report.stopped.as_deref())?;
     Ok(report)
 }
 
@@ -321,7 +337,7 @@ pub struct ExcludedOrder {
     pub reason_code: &'static str,
     pub message_ja: String,
     pub message_en: String,
-    pub reason: mallsync_rules::Reason,
+    pub reason: Reason,
 }
 
 /// What a write-back would do, sending nothing.
