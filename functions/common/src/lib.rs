@@ -1,0 +1,15 @@
+//! The one shell every mallsync Spin component shares: it maps an HTTP request to a route, reaches
+//! the Spin platform (key-value, SQLite, variables, outbound HTTP) and turns errors into statuses.
+//!
+//! A cart component is one call: `mallsync_component::serve_cart(Cart::Bcart, request)`. When the
+//! sync service lands, `serve_cart` hands its request to it; the five cart crates do not change.
+
+mod dispatch;
+mod error;
+mod platform;
+mod routes;
+
+pub use dispatch::{dispatch, serve_dispatcher, DispatchRun, Trigger};
+pub use error::ApiError;
+pub use mallsync_rules::Cart;
+pub use routes::serve_cart;

@@ -1,0 +1,27 @@
+//! mallsync-host: a small Spin-compatible host on wasmtime. It reads spin.toml (manifest v2) and
+//! runs its HTTP and cron triggers with Spin's key-value, SQLite and variables APIs
+//! (`fermyon:spin/*@2.0.0`) and outbound HTTP limited to `allowed_outbound_hosts`.
+//!
+//! End-to-end tests start the app with [`TestApp::spawn`]:
+//!
+//! ```no_run
+//! use mallsync_host::{TestApp, TestOptions};
+//! let app = TestApp::spawn(TestOptions::default().variable("test_routes_enabled", "true"))?;
+//! let health = format!("{}/bcart/health", app.url());
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+mod app;
+mod build;
+mod cron;
+mod http_trigger;
+mod manifest;
+mod outbound;
+mod runtime;
+mod spin_apis;
+mod test_app;
+mod variables;
+
+pub use app::{AppOptions, Server};
+pub use build::build_components;
+pub use test_app::{build_once, workspace_manifest, TestApp, TestOptions};

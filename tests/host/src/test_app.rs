@@ -1,0 +1,133 @@
+//! The end-to-end harness: the real spin.toml and the real components, served in-process on an
+//! ephemeral loopback port, with a data directory of its own.
+
+use crate::app::{AppOptions, Server};
+use anyhow::{anyhow, Context, Result};
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::{Arc, OnceLock},
+};
+
+/// The workspace's spin.toml.
+pub fn workspace_manifest() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spin.toml")
+}
+
+/// Builds the components once per test process (`spin build`); later calls reuse the outcome.
+pub fn build_once() -> Result<()> {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            crate::build::build_components(&workspace_manifest()).map_err(|e| format!("{e:#}"))
+        })
+        .clone()
+        .map_err(|e| anyhow!("building the components failed: {e}"))
+}
+
+/// How a test app starts.
+#[derive(Debug, Clone, Default)]
+pub struct TestOptions {
+    variables: BTreeMap<String, String>,
+    cron: Option<String>,
+}
+
+impl TestOptions {
+    /// Sets an application variable (`[variables]` in spin.toml), as `SPIN_VARIABLE_*` would.
+    pub fn variable(mut self, name: &str, value: impl Into<String>) -> TestOptions {
+        self.variables.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// Runs the `[[trigger.cron]]` components on `schedule` (6 fields, seconds first) instead of
+    /// spin.toml's expressions. Without this, cron does not run, so ticks never disturb a test.
+    pub fn with_cron(mut self, schedule: &str) -> TestOptions {
+        self.cron = Some(schedule.to_string());
+        self
+    }
+}
+
+/// A running app. Dropping it stops the server and its schedules; the data directory lives as
+/// long as any app started on it.
+pub struct TestApp {
+    addr: SocketAddr,
+    url: String,
+    options: TestOptions,
+    data_dir: Arc<tempfile::TempDir>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl TestApp {
+    /// Builds the components (once per process) and starts the app on `127.0.0.1:0`.
+    pub fn spawn(options: TestOptions) -> Result<TestApp> {
+        build_once()?;
+        let data_dir = Arc::new(tempfile::tempdir().context("creating the test data dir")?);
+        TestApp::start(options, data_dir)
+    }
+
+    fn start(options: TestOptions, data_dir: Arc<tempfile::TempDir>) -> Result<TestApp> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("starting the test app's runtime")?;
+        let app_options = AppOptions {
+            manifest: workspace_manifest(),
+            data_dir: data_dir.path().to_path_buf(),
+            variables: options.variables.clone(),
+            cron: options.cron.is_some(),
+            cron_schedule: options.cron.clone(),
+        };
+        let server = runtime.block_on(Server::bind(
+            &app_options,
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        ))?;
+        let addr = server.local_addr();
+        runtime.spawn(async move {
+            if let Err(e) = server.run().await {
+                eprintln!("test app stopped: {e:?}");
+            }
+        });
+        Ok(TestApp {
+            addr,
+            url: format!("http://{addr}"),
+            options,
+            data_dir,
+            runtime: Some(runtime),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`, without a trailing slash.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Where this app's `sqlite_key_value.db` and `sqlite_db.db` are.
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+
+    /// Stops this app and starts a new one on the same data directory and options (a new port).
+    pub fn restart(mut self) -> Result<TestApp> {
+        let (options, data_dir) = (self.options.clone(), self.data_dir.clone());
+        self.stop();
+        TestApp::start(options, data_dir)
+    }
+
+    fn stop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
