@@ -79,6 +79,40 @@ mod tests {
         );
     }
 
+    fn manifest(variables: &str) -> Manifest {
+        toml::from_str(&format!(
+            "spin_manifest_version = 2\n[variables]\n{variables}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_override_beats_the_default_and_a_required_variable_without_value_stops_the_start() {
+        let m = manifest("origin = { default = \"https://api.bcart.jp\" }");
+        let overrides = BTreeMap::from([("origin".to_string(), "http://127.0.0.1:9".to_string())]);
+        let resolved = AppVariables::resolve(&m, &overrides).unwrap();
+        assert_eq!(
+            resolved.expand("{{ origin }}").unwrap(),
+            "http://127.0.0.1:9"
+        );
+
+        let m = manifest("token_for_test_only_unset = { required = true }");
+        let error = AppVariables::resolve(&m, &BTreeMap::new())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("SPIN_VARIABLE_TOKEN_FOR_TEST_ONLY_UNSET"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn setting_a_variable_spin_toml_does_not_declare_is_an_error() {
+        let overrides = BTreeMap::from([("typo".to_string(), "x".to_string())]);
+        assert!(AppVariables::resolve(&manifest(""), &overrides).is_err());
+    }
+
     #[test]
     fn a_reference_to_a_variable_without_value_is_an_error() {
         assert!(vars(&[]).expand("{{ missing }}").is_err());

@@ -1,7 +1,8 @@
 //! Figures for the README: component sizes, time from host start to first response, and the
 //! latency of a trivial route (`GET /bcart/health`) over 1,000 sequential requests on loopback.
 //!
-//! Run: `cargo run --release -p mallsync-host --bin bench` (builds the components first).
+//! Run: `cargo run --release -p mallsync-host --bin bench` (builds the components first;
+//! `-- --no-build` uses the ones already built).
 
 use anyhow::{bail, Context, Result};
 use mallsync_host::{build_components, workspace_manifest, AppOptions, Server};
@@ -33,7 +34,9 @@ fn health(addr: SocketAddr) -> Result<Duration> {
 
 fn main() -> Result<()> {
     let manifest = workspace_manifest();
-    build_components(&manifest)?;
+    if !std::env::args().any(|a| a == "--no-build") {
+        build_components(&manifest)?;
+    }
     let wasm_dir = manifest
         .parent()
         .context("manifest dir")?
