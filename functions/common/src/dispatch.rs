@@ -29,6 +29,8 @@ pub struct DispatchRun {
     pub run: i64,
     pub trigger: &'static str,
     pub at_unix: u64,
+    /// What the sync service's tick did (`mallsync_sync::DispatchReport`).
+    pub work: serde_json::Value,
 }
 
 const RUNS_TABLE: &str = "CREATE TABLE IF NOT EXISTS dispatch_runs (run INTEGER PRIMARY KEY AUTOINCREMENT, trigger TEXT NOT NULL, at_unix INTEGER NOT NULL)";
@@ -53,10 +55,14 @@ pub fn dispatch(trigger: Trigger, at_unix: u64) -> Result<DispatchRun, ApiError>
         .next()
         .and_then(|row| row.get::<i64>("run"))
         .ok_or_else(|| ApiError::Internal("INSERT … RETURNING gave no run number".into()))?;
+    // The scheduled work itself: every store whose auto-fetch or auto-export is due.
+    let work = mallsync_sync::spin::tick()
+        .map_err(|e| ApiError::Internal(format!("sync dispatch: {e}")))?;
     let record = DispatchRun {
         run,
         trigger: trigger.as_str(),
         at_unix,
+        work: serde_json::json!(work),
     };
     platform::key_value()?
         .set_json(LAST_RUN_KEY, &record)

@@ -7,9 +7,22 @@ use spin_sdk::{
     sqlite::Value,
 };
 
-/// Serves one request for `cart`. This is the whole body of a cart component.
+/// Serves one request for `cart`. This is the whole body of a cart component: the platform
+/// probes (`health`, `__test/*`) here, every other route in the sync service.
 pub fn serve_cart(cart: Cart, request: Request) -> Response {
-    route(cart, &request).unwrap_or_else(ApiError::into_response)
+    if is_platform_route(&request) {
+        route(cart, &request).unwrap_or_else(ApiError::into_response)
+    } else {
+        mallsync_sync::spin::serve(cart, request)
+    }
+}
+
+fn is_platform_route(request: &Request) -> bool {
+    let path = path_info(request);
+    matches!(
+        path.trim_matches('/').split('/').next(),
+        Some("health" | "__test")
+    )
 }
 
 /// The path below the component's route, as Spin passes it in `spin-path-info`.

@@ -255,11 +255,8 @@ fn serve<I: Io>(cart: Cart, io: &I, request: &Request) -> Result<Response, ApiEr
             .map(|params| (r, params))
     });
     let Some((route, params)) = found else {
-        return Err(ApiError::NotFound(format!(
-            "no route {} {path}: see GET /{}/openapi.json",
-            request.method(),
-            cart.slug()
-        )));
+        // The same words as the component shell's own 404: one answer for any unknown path.
+        return Err(ApiError::NotFound("no such route".into()));
     };
     if route.access != Access::Public || route.path != "/openapi.json" {
         schema::ensure(io)?;
