@@ -1,0 +1,278 @@
+//! The sync service through the host, on the built wasm: `spawn_app(cart, fake_url)` starts the
+//! whole app with that cart's API origin (and outbound allow-list) pointed at a loopback fake.
+
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use hmac::{Hmac, Mac};
+use mallsync_fake_carts::RecordedCall;
+use mallsync_host::{TestApp, TestOptions};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+pub const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789";
+
+/// The app and the one cart a test drives through it.
+pub struct App {
+    app: TestApp,
+    agent: ureq::Agent,
+    /// The cart's slug, the first segment of its routes.
+    pub cart: &'static str,
+}
+
+/// A shop as the admin created it, with its one-time secrets.
+pub struct TestShop {
+    pub token: String,
+    pub webhook_secret: String,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+/// Starts the app with `<cart>_api_origin` = `fake_url`: for Bカート, BASE and ショップサーブ the
+/// origin the component calls, for every cart the only host it may reach (CS-Cart and futureshop
+/// call the URL in the store's credentials, which must be the same fake).
+pub fn spawn_app(cart: &'static str, fake_url: &str) -> App {
+    let options = TestOptions::default()
+        .variable("admin_token", ADMIN_TOKEN)
+        .variable(&format!("{cart}_api_origin"), fake_url);
+    let app = TestApp::spawn(options).unwrap_or_else(|e| panic!("starting the app: {e:?}"));
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(std::time::Duration::from_secs(60)))
+        .build()
+        .into();
+    App { app, agent, cart }
+}
+
+impl App {
+    /// One request to `/<cart><path>` (or to `path` itself when it starts with `/internal`).
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Reply {
+        let url = if path.starts_with("/internal") {
+            format!("{}{path}", self.app.url())
+        } else {
+            format!("{}/{}{path}", self.app.url(), self.cart)
+        };
+        let mut request = http::Request::builder().method(method).uri(&url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if body.is_some() {
+            request = request.header("content-type", "application/json");
+        }
+        let request = request
+            .body(body.unwrap_or_default().to_vec())
+            .unwrap_or_else(|e| panic!("building {method} {url}: {e}"));
+        let response = self
+            .agent
+            .run(request)
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .read_to_vec()
+            .unwrap_or_else(|e| panic!("reading the body of {method} {url}: {e}"));
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Reply { status, body }
+    }
+
+    /// A JSON request with `Authorization: Bearer <token>`.
+    pub fn call_as(&self, token: &str, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        let bearer = format!("Bearer {token}");
+        let bytes = body.map(|b| b.to_string().into_bytes());
+        self.call(
+            method,
+            path,
+            &[("authorization", &bearer)],
+            bytes.as_deref(),
+        )
+    }
+
+    pub fn create_shop(&self) -> TestShop {
+        let reply = self.call_as(
+            ADMIN_TOKEN,
+            "POST",
+            "/shops",
+            Some(&json!({ "name": "テスト商店" })),
+        );
+        assert_eq!(reply.status, 201, "creating a shop: {}", reply.body);
+        let field = |name: &str| {
+            reply.body[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {name} in {}", reply.body))
+                .to_string()
+        };
+        TestShop {
+            token: field("api_token"),
+            webhook_secret: field("webhook_secret"),
+        }
+    }
+
+    /// Creates a store and returns its id.
+    pub fn create_store(&self, shop: &TestShop, settings: Value) -> String {
+        let reply = self.call_as(
+            &shop.token,
+            "POST",
+            "/stores",
+            Some(&json!({ "name": "1号店", "settings": settings })),
+        );
+        assert_eq!(reply.status, 201, "creating a store: {}", reply.body);
+        reply.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no store id in {}", reply.body))
+            .to_string()
+    }
+
+    /// Posts an OMS webhook body signed with `secret`.
+    pub fn webhook(&self, store: &str, secret: &str, body: &Value) -> Reply {
+        let bytes = body.to_string().into_bytes();
+        let signature = sign(secret, &bytes);
+        self.call(
+            "POST",
+            &format!("/stores/{store}/orders"),
+            &[("x-mallsync-signature", &signature)],
+            Some(&bytes),
+        )
+    }
+
+    /// "Update shipping info now" for the last `period_days`; must answer 200.
+    pub fn press(&self, shop: &TestShop, store: &str, period_days: u32) -> Value {
+        let reply = self.call_as(
+            &shop.token,
+            "POST",
+            &format!("/stores/{store}/write-back"),
+            Some(&json!({ "period_days": period_days })),
+        );
+        assert_eq!(reply.status, 200, "write-back: {}", reply.body);
+        reply.body
+    }
+
+    pub fn preview(&self, shop: &TestShop, store: &str, period_days: u32) -> Value {
+        let reply = self.call_as(
+            &shop.token,
+            "POST",
+            &format!("/stores/{store}/write-back/preview"),
+            Some(&json!({ "period_days": period_days })),
+        );
+        assert_eq!(reply.status, 200, "preview: {}", reply.body);
+        reply.body
+    }
+
+    /// The scheduled work now, as an external scheduler starts it (`POST /internal/dispatch`).
+    pub fn dispatch(&self) -> Value {
+        let reply = self.call_as(ADMIN_TOKEN, "POST", "/internal/dispatch", None);
+        assert_eq!(reply.status, 200, "dispatch: {}", reply.body);
+        reply.body
+    }
+
+    /// One run of the store's log, with every order's outcome.
+    pub fn run_log(&self, shop: &TestShop, store: &str, run_id: &Value) -> Value {
+        let reply = self.call_as(
+            &shop.token,
+            "GET",
+            &format!("/stores/{store}/runs/{run_id}"),
+            None,
+        );
+        assert_eq!(reply.status, 200, "run log: {}", reply.body);
+        reply.body
+    }
+}
+
+/// `sha256=<hex HMAC-SHA256 of body>`, as the OMS signs a webhook.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|e| panic!("HMAC key: {e}"));
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
+/// Japan time now: the service's "today" and periods are in it.
+pub fn now_jst() -> DateTime<FixedOffset> {
+    Utc::now().with_timezone(&FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| unreachable!()))
+}
+
+/// `yyyy-mm-dd` in Japan, `days` from today.
+pub fn jst_date(days: i64) -> String {
+    (now_jst() + Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// RFC 3339 in Japan, `days` before now.
+pub fn jst_days_ago(days: i64) -> String {
+    (now_jst() - Duration::days(days)).to_rfc3339()
+}
+
+pub fn jst_hours_ago(hours: i64) -> String {
+    (now_jst() - Duration::hours(hours)).to_rfc3339()
+}
+
+/// A canonical order as the OMS posts it: ordered 3 days ago, updated an hour ago.
+pub fn order(id: &str, status: &str, tracking: Option<&str>, ship_date: Option<&str>) -> Value {
+    let mut order = json!({
+        "order_id": id,
+        "status": status,
+        "ordered_at": jst_days_ago(3),
+        "updated_at": jst_hours_ago(1),
+        "carrier": "yamato",
+    });
+    if let Some(t) = tracking {
+        order["tracking_numbers"] = json!([t]);
+    }
+    if let Some(d) = ship_date {
+        order["ship_date"] = json!(d);
+    }
+    order
+}
+
+/// What the fake received, as `METHOD /path`, in order.
+pub fn call_lines(calls: &[RecordedCall]) -> Vec<String> {
+    calls
+        .iter()
+        .map(|c| format!("{} {}", c.method, c.path))
+        .collect()
+}
+
+/// Whether any recorded call could change the cart (anything but GET and token requests).
+pub fn writes(calls: &[RecordedCall]) -> Vec<String> {
+    call_lines(
+        &calls
+            .iter()
+            .filter(|c| c.method != "GET" && !c.path.ends_with("/oauth/token"))
+            .cloned()
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// `(order_id, reason_code or outcome)` for each line of a run, sorted.
+pub fn outcomes(run: &Value) -> Vec<(String, String)> {
+    let mut lines: Vec<(String, String)> = run["orders"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no order lines in {run}"))
+        .iter()
+        .map(|l| {
+            let code = l["reason_code"].as_str().or(l["outcome"].as_str());
+            (
+                l["order_id"].as_str().unwrap_or_default().to_string(),
+                code.unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    lines.sort();
+    lines
+}

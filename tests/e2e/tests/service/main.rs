@@ -1,0 +1,11 @@
+//! The sync service end to end: real HTTP to the built components, served by mallsync-host, with
+//! every cart call going to a loopback fake cart.
+
+mod helpers;
+
+mod carts;
+mod import;
+mod once;
+mod preview;
+mod schedule;
+mod webhook;
