@@ -3,9 +3,11 @@
 use std::fmt;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
 
-use crate::Error;
+use crate::{Error, Problems};
 
 /// An order's status in the OMS. The eight known ones, plus any custom status kept by its name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -268,6 +270,31 @@ pub struct Order {
 }
 
 impl Order {
+    /// Parses one order as the OMS sends it, naming every bad or missing field (not just the first
+    /// serde stops at), so an operator fixes a rejected batch in one go.
+    pub fn from_json(value: &Value) -> Result<Order, Error> {
+        let Some(fields) = value.as_object() else {
+            return Err(Error::invalid("$", "must be a JSON object (one order)"));
+        };
+        let mut p = Problems::new();
+        let order_id = required(fields, "order_id", &mut p);
+        let status = required(fields, "status", &mut p);
+        let ordered_at = required(fields, "ordered_at", &mut p);
+        let order = Order {
+            updated_at: optional(fields, "updated_at", &mut p),
+            ship_date: optional(fields, "ship_date", &mut p),
+            tracking_numbers: optional(fields, "tracking_numbers", &mut p).unwrap_or_default(),
+            carrier: optional(fields, "carrier", &mut p),
+            requested_delivery_date: optional(fields, "requested_delivery_date", &mut p),
+            shipments: optional(fields, "shipments", &mut p).unwrap_or_default(),
+            items: optional(fields, "items", &mut p).unwrap_or_default(),
+            order_id: order_id.unwrap_or_default(),
+            status: status.unwrap_or(OmsStatus::New),
+            ordered_at: ordered_at.unwrap_or_default(),
+        };
+        p.into_result().map(|()| order)
+    }
+
     /// The tracking number for the order as a whole: the first one given.
     pub fn tracking_number(&self) -> Option<&TrackingNumber> {
         self.tracking_numbers.first()
@@ -279,9 +306,72 @@ impl Order {
     }
 }
 
+/// One field of an order: `None` when absent or null, a problem (under the field's own path) when
+/// it does not parse.
+fn optional<T: DeserializeOwned>(
+    fields: &Map<String, Value>,
+    name: &str,
+    p: &mut Problems,
+) -> Option<T> {
+    let value = fields.get(name).filter(|v| !v.is_null())?;
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(parsed) => Some(parsed),
+        Err(e) => {
+            let inner = e.path().to_string();
+            let field = match inner.as_str() {
+                "." => name.to_string(),
+                index if index.starts_with('[') => format!("{name}{index}"),
+                nested => format!("{name}.{nested}"),
+            };
+            p.add(field, e.into_inner().to_string());
+            None
+        }
+    }
+}
+
+fn required<T: DeserializeOwned>(
+    fields: &Map<String, Value>,
+    name: &str,
+    p: &mut Problems,
+) -> Option<T> {
+    if fields.get(name).is_none_or(Value::is_null) {
+        p.add(name, "is required");
+        return None;
+    }
+    optional(fields, name, p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_order_with_several_bad_fields_names_every_one() {
+        let e = Order::from_json(&serde_json::json!({
+            "status": "発送待ち",
+            "ordered_at": "yesterday",
+            "tracking_numbers": ["12 34"],
+            "carrier": "kuroneko",
+        }))
+        .unwrap_err();
+        let fields: Vec<&str> = e.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["order_id", "ordered_at", "tracking_numbers[0]", "carrier"],
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_good_order_parses_the_same_as_with_serde() {
+        let json = serde_json::json!({
+            "order_id": "A1", "status": "処理済み", "ordered_at": "2026-11-20T10:00:00+09:00",
+            "ship_date": "2026-11-22", "tracking_numbers": ["1111-2222"], "carrier": "yamato",
+            "shipments": [{"shipment_id": "L1", "items": [{"item_id": "i1"}]}],
+        });
+        let expected: Order = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(Order::from_json(&json).unwrap(), expected);
+    }
 
     #[test]
     fn unknown_status_names_are_kept_as_custom_statuses() {

@@ -39,7 +39,7 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<Order>, ApiError> {
     let mut orders = Vec::with_capacity(items.len());
     let mut seen = std::collections::HashMap::new();
     for (i, item) in items.iter().enumerate() {
-        match serde_path_to_error::deserialize::<_, Order>(item) {
+        match Order::from_json(item) {
             Ok(order) => {
                 if order.order_id.trim().is_empty() {
                     problems.push(FieldError {
@@ -57,18 +57,7 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<Order>, ApiError> {
                 }
                 orders.push(order);
             }
-            Err(e) => {
-                let path = e.path().to_string();
-                let field = if path == "." {
-                    format!("orders[{i}]")
-                } else {
-                    format!("orders[{i}].{path}")
-                };
-                problems.push(FieldError {
-                    field,
-                    message: e.into_inner().to_string(),
-                });
-            }
+            Err(e) => problems.extend(e.within(&format!("orders[{i}]")).problems),
         }
     }
     if problems.is_empty() {
