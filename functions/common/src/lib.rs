@@ -1,8 +1,9 @@
 //! The one shell every mallsync Spin component shares: it maps an HTTP request to a route, reaches
 //! the Spin platform (key-value, SQLite, variables, outbound HTTP) and turns errors into statuses.
 //!
-//! A cart component is one call: `mallsync_component::serve_cart(Cart::Bcart, request)`. When the
-//! sync service lands, `serve_cart` hands its request to it; the five cart crates do not change.
+//! A cart component is one call: `mallsync_component::serve_cart(Cart::Bcart, request)`; it keeps
+//! the platform probes (`/health`, `/__test/*`) and hands every other route to the sync service
+//! (`mallsync_sync::spin::serve`).
 
 mod dispatch;
 mod error;
