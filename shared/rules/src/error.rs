@@ -91,6 +91,10 @@ impl Problems {
         self.0.extend(error.problems);
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn into_result(self) -> Result<(), Error> {
         if self.0.is_empty() {
             Ok(())

@@ -1,6 +1,7 @@
 //! The rules of SPEC.md, one test per rule, named after it.
 
 mod bad_input;
+mod bounds;
 mod base;
 mod bcart;
 mod cscart;
