@@ -3,13 +3,22 @@
 use crate::{error::json_response, platform, ApiError};
 use mallsync_rules::Cart;
 use spin_sdk::{
-    http::{Method, Request, Response},
+    http::{IncomingRequest, Method, Request, Response},
     sqlite::Value,
 };
 
-/// Serves one request for `cart`. This is the whole body of a cart component: the platform
-/// probes (`health`, `__test/*`) here, every other route in the sync service.
-pub fn serve_cart(cart: Cart, request: Request) -> Response {
+/// Serves one request for `cart` as it streams in. This is the whole body of a cart component:
+/// the body is read up to `MAX_BODY_BYTES` (413 past it, the rest unread), then the platform
+/// probes (`health`, `__test/*`) are served here and every other route by the sync service.
+pub fn serve_cart(cart: Cart, request: IncomingRequest) -> Response {
+    match crate::body::read_limited(request, crate::body::MAX_BODY_BYTES) {
+        Ok(request) => serve_cart_request(cart, request),
+        Err(response) => response,
+    }
+}
+
+/// Serves one request whose body is already read.
+pub fn serve_cart_request(cart: Cart, request: Request) -> Response {
     if is_platform_route(&request) {
         route(cart, &request).unwrap_or_else(ApiError::into_response)
     } else {
@@ -40,6 +49,7 @@ fn route(cart: Cart, request: &Request) -> Result<Response, ApiError> {
     match (request.method(), segments.as_slice()) {
         // GET /<cart>/health
         (Method::Get, ["health"]) => health(cart),
+        (_, ["health"]) => Err(ApiError::MethodNotAllowed("GET")),
         (_, ["__test", ..]) if !platform::test_routes_enabled() => Err(ApiError::NotFound),
         // GET /<cart>/__test/kv/<key>
         (Method::Get, ["__test", "kv", key]) => read_key_value(cart, key),

@@ -2,8 +2,8 @@
 //! `handle-cron-event` (local `spin up` with plugin trigger-cron 0.4) and the HTTP route
 //! `/internal/dispatch` (Fermyon Cloud, where an external scheduler calls it).
 
-use mallsync_component::{dispatch, serve_dispatcher, Trigger};
-use spin_sdk::http::{Request, Response};
+use mallsync_component::{dispatch, read_limited, serve_dispatcher, Trigger, MAX_BODY_BYTES};
+use spin_sdk::http::{IncomingRequest, Response};
 
 mod cron {
     spin_sdk::wit_bindgen::generate!({
@@ -26,6 +26,10 @@ impl cron::Guest for Dispatcher {
 cron::export!(Dispatcher with_types_in cron);
 
 #[spin_sdk::http_component]
-fn handle(request: Request) -> Response {
-    serve_dispatcher(request)
+fn handle(request: IncomingRequest) -> Response {
+    // The body is read up to the limit only (413 past it), as in the cart components.
+    match read_limited(request, MAX_BODY_BYTES) {
+        Ok(request) => serve_dispatcher(request),
+        Err(response) => response,
+    }
 }

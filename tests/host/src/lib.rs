@@ -24,4 +24,4 @@ mod variables;
 
 pub use app::{AppOptions, Server};
 pub use build::build_components;
-pub use test_app::{build_once, workspace_manifest, TestApp, TestOptions};
+pub use test_app::{build_once, workspace_manifest, TestApp, TestOptions, TEST_ENCRYPTION_KEY};

@@ -26,6 +26,10 @@ pub fn build_once() -> Result<()> {
         .map_err(|e| anyhow!("building the components failed: {e}"))
 }
 
+/// The `encryption_key` a test app gets unless the test sets one (public: tests only).
+pub const TEST_ENCRYPTION_KEY: &str =
+    "6d616c6c73796e632d6532652d746573742d6b65792d6e6f742d70726f642121";
+
 /// How a test app starts.
 #[derive(Debug, Clone, Default)]
 pub struct TestOptions {
@@ -72,10 +76,16 @@ impl TestApp {
             .enable_all()
             .build()
             .context("starting the test app's runtime")?;
+        // The app's secrets are sealed with `encryption_key` (required in spin.toml): a test
+        // that sets none gets this fixed test key.
+        let mut variables = options.variables.clone();
+        variables
+            .entry("encryption_key".to_string())
+            .or_insert_with(|| TEST_ENCRYPTION_KEY.to_string());
         let app_options = AppOptions {
             manifest: workspace_manifest(),
             data_dir: data_dir.path().to_path_buf(),
-            variables: options.variables.clone(),
+            variables,
             cron: options.cron.is_some(),
             cron_schedule: options.cron.clone(),
         };

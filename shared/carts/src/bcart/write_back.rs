@@ -26,7 +26,7 @@ pub fn build_logistics_patch(
 ) -> Result<Request, CartError> {
     let path = format!(
         "{LOGISTICS_PATH}/{}",
-        wire::path_segment(&update.logistics_id)
+        wire::segment(&update.logistics_id)?
     );
     let body = LogisticsPatch {
         delivery_code: update.tracking_number.as_str(),
