@@ -7,5 +7,6 @@ mod dispatch;
 mod helpers;
 mod import;
 mod preview;
+mod security;
 mod webhook;
 mod write_back;
