@@ -292,9 +292,10 @@ impl Order {
             status: status.unwrap_or(OmsStatus::New),
             ordered_at: ordered_at.unwrap_or_default(),
         };
-        if p.is_empty() {
-            order.check_bounds(&mut p);
-        }
+        // Bounds of every field that parsed (one that did not already has its problem).
+        let mut bounds = Problems::new();
+        order.check_bounds(&mut bounds);
+        p.extend_new(bounds);
         p.into_result().map(|()| order)
     }
 
