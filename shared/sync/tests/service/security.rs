@@ -398,3 +398,13 @@ fn access_tokens_are_sealed_in_key_value() {
     assert!(!text.contains("fs-token"), "{text}");
     assert!(mallsync_sync::carts::load_token(app.io.as_ref(), &store).unwrap().is_some());
 }
+
+#[test]
+fn a_host_refused_by_the_platform_is_a_permanent_error_not_a_retry() {
+    use mallsync_carts::{CartError, TransportError};
+    let refused = CartError::from(TransportError::refused("https://elsewhere.example/api"));
+    assert!(matches!(refused, CartError::InvalidRequest { .. }), "{refused:?}");
+    assert!(!refused.is_retryable());
+    // Any other transport failure stays worth a retry.
+    assert!(CartError::from(TransportError("connection reset".into())).is_retryable());
+}
