@@ -339,6 +339,7 @@ pub fn delete_store(io: &impl Io, store: &Store) -> Result<(), ApiError> {
         "imported_orders",
         "cursors",
         "oauth_states",
+        "webhook_deliveries",
     ] {
         io.sql(
             &format!("DELETE FROM {table} WHERE store_id = ?"),
