@@ -413,7 +413,10 @@ mod tests {
     #[test]
     fn dot_and_empty_path_segments_are_refused_and_the_rest_encoded() {
         for bad in ["", ".", ".."] {
-            assert!(matches!(segment(bad), Err(CartError::InvalidRequest { .. })), "{bad:?}");
+            assert!(
+                matches!(segment(bad), Err(CartError::InvalidRequest { .. })),
+                "{bad:?}"
+            );
         }
         assert_eq!(segment("../x").unwrap(), "..%2Fx");
         assert_eq!(segment("...").unwrap(), "...");

@@ -15,10 +15,18 @@ type Parser = fn(&Response) -> Result<(), CartError>;
 /// Every response parser of every cart, by name, with its result reduced to Ok/Err.
 fn parsers() -> Vec<(&'static str, &'static str, Parser)> {
     let all: Vec<(&'static str, &'static str, Parser)> = vec![
-        ("bcart", "orders", |r| bcart::orders::parse_orders_page(r).map(drop)),
-        ("bcart", "logistics", |r| bcart::write_back::parse_logistics_patch(r).map(drop)),
-        ("base", "orders", |r| base::orders::parse_orders_page(r).map(drop)),
-        ("base", "orders_detail", |r| base::orders::parse_order_detail(r).map(drop)),
+        ("bcart", "orders", |r| {
+            bcart::orders::parse_orders_page(r).map(drop)
+        }),
+        ("bcart", "logistics", |r| {
+            bcart::write_back::parse_logistics_patch(r).map(drop)
+        }),
+        ("base", "orders", |r| {
+            base::orders::parse_orders_page(r).map(drop)
+        }),
+        ("base", "orders_detail", |r| {
+            base::orders::parse_order_detail(r).map(drop)
+        }),
         ("base", "delivery_companies", |r| {
             base::write_back::parse_delivery_companies(r).map(drop)
         }),
@@ -26,12 +34,24 @@ fn parsers() -> Vec<(&'static str, &'static str, Parser)> {
             base::auth::parse_token(r, Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap())
                 .map(drop)
         }),
-        ("shopserve", "search", |r| shopserve::orders::parse_order_search(r).map(drop)),
-        ("shopserve", "update", |r| shopserve::write_back::parse_order_update(r)),
-        ("cscart", "orders", |r| cscart::orders::parse_orders_page(r).map(drop)),
-        ("cscart", "orders_detail", |r| cscart::orders::parse_order_detail(r).map(drop)),
-        ("cscart", "shipments_2", |r| cscart::write_back::parse_create_shipment(r).map(drop)),
-        ("cscart", "shipments", |r| cscart::write_back::parse_shipments(r).map(drop)),
+        ("shopserve", "search", |r| {
+            shopserve::orders::parse_order_search(r).map(drop)
+        }),
+        ("shopserve", "update", |r| {
+            shopserve::write_back::parse_order_update(r)
+        }),
+        ("cscart", "orders", |r| {
+            cscart::orders::parse_orders_page(r).map(drop)
+        }),
+        ("cscart", "orders_detail", |r| {
+            cscart::orders::parse_order_detail(r).map(drop)
+        }),
+        ("cscart", "shipments_2", |r| {
+            cscart::write_back::parse_create_shipment(r).map(drop)
+        }),
+        ("cscart", "shipments", |r| {
+            cscart::write_back::parse_shipments(r).map(drop)
+        }),
         ("futureshop", "shipping_search", |r| {
             futureshop::orders::parse_shipping_page(r).map(drop)
         }),
@@ -48,7 +68,9 @@ fn parsers() -> Vec<(&'static str, &'static str, Parser)> {
 
 /// The recorded responses of `cart` whose file name matches one of `patterns` (`|`-separated).
 fn fixtures(cart: &str, patterns: &str) -> Vec<Value> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(cart);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(cart);
     let mut found = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.unwrap().path();
@@ -90,8 +112,17 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_map(Value::from),
         prop::sample::select(vec![
-            "", "0", "-1", "1e309", "2026-11-20", "2026-11-20 10:00:00", "2026-13-40T25:61:00+09:00",
-            "..", "処理中", "\u{0}", "9999999999999999999999",
+            "",
+            "0",
+            "-1",
+            "1e309",
+            "2026-11-20",
+            "2026-11-20 10:00:00",
+            "2026-13-40T25:61:00+09:00",
+            "..",
+            "処理中",
+            "\u{0}",
+            "9999999999999999999999",
         ])
         .prop_map(Value::from),
         ".{0,40}".prop_map(Value::from),
@@ -113,7 +144,9 @@ fn replace_node(value: &mut Value, index: &mut usize, replacement: &Value) -> bo
     }
     *index -= 1;
     match value {
-        Value::Array(items) => items.iter_mut().any(|v| replace_node(v, index, replacement)),
+        Value::Array(items) => items
+            .iter_mut()
+            .any(|v| replace_node(v, index, replacement)),
         Value::Object(fields) => fields
             .values_mut()
             .any(|v| replace_node(v, index, replacement)),

@@ -330,12 +330,26 @@ impl Order {
         if let Some(d) = self.requested_delivery_date {
             check_year(p, "requested_delivery_date", d.year());
         }
-        check_count(p, "tracking_numbers", self.tracking_numbers.len(), MAX_TRACKING_NUMBERS);
+        check_count(
+            p,
+            "tracking_numbers",
+            self.tracking_numbers.len(),
+            MAX_TRACKING_NUMBERS,
+        );
         check_count(p, "shipments", self.shipments.len(), MAX_SHIPMENTS);
         check_count(p, "items", self.items.len(), MAX_ITEMS);
         for (i, shipment) in self.shipments.iter().enumerate() {
-            check_id(p, &format!("shipments[{i}].shipment_id"), &shipment.shipment_id);
-            check_count(p, &format!("shipments[{i}].items"), shipment.items.len(), MAX_ITEMS);
+            check_id(
+                p,
+                &format!("shipments[{i}].shipment_id"),
+                &shipment.shipment_id,
+            );
+            check_count(
+                p,
+                &format!("shipments[{i}].items"),
+                shipment.items.len(),
+                MAX_ITEMS,
+            );
             for (j, item) in shipment.items.iter().enumerate() {
                 check_item(p, &format!("shipments[{i}].items[{j}]"), item);
             }

@@ -259,7 +259,9 @@ impl StoreSettings {
     /// API URL, BASE redirect URL); the carts with one shared API have none of their own.
     pub fn credential_urls(&self) -> Vec<(&'static str, &str)> {
         match self {
-            StoreSettings::Base(s) => vec![("credentials.redirect_uri", &s.credentials.redirect_uri)],
+            StoreSettings::Base(s) => {
+                vec![("credentials.redirect_uri", &s.credentials.redirect_uri)]
+            }
             StoreSettings::Cscart(s) => vec![("credentials.store_url", &s.credentials.store_url)],
             StoreSettings::Futureshop(s) => {
                 vec![("credentials.api_base_url", &s.credentials.api_base_url)]
@@ -272,7 +274,10 @@ impl StoreSettings {
     /// stored value, but only while every URL of the credentials is unchanged, so a stored
     /// credential is never sent to a host other than the one it was entered for. Secrets of a
     /// store on another cart are never carried over.
-    pub fn keeping_masked_secrets_from(mut self, stored: &StoreSettings) -> Result<StoreSettings, Error> {
+    pub fn keeping_masked_secrets_from(
+        mut self,
+        stored: &StoreSettings,
+    ) -> Result<StoreSettings, Error> {
         if self.cart() != stored.cart() {
             return Ok(self);
         }
@@ -363,7 +368,10 @@ fn check_sizes(p: &mut Problems, path: &str, value: &serde_json::Value) {
     match value {
         serde_json::Value::String(text) => {
             if text.chars().count() > MAX_SETTING_CHARS {
-                p.add(path, format!("is longer than {MAX_SETTING_CHARS} characters"));
+                p.add(
+                    path,
+                    format!("is longer than {MAX_SETTING_CHARS} characters"),
+                );
             } else if text.chars().any(char::is_control) {
                 p.add(path, "holds a control character (a line break, a tab, …)");
             }

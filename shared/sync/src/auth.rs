@@ -108,19 +108,20 @@ pub fn signature_header(request: &http::Request<Vec<u8>>) -> Result<SignatureHea
         .get(HEADER_SIGNATURE)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
-            ApiError::Unauthorized(format!("missing {HEADER_SIGNATURE} header: send {SIGNATURE_FORMAT}"))
+            ApiError::Unauthorized(format!(
+                "missing {HEADER_SIGNATURE} header: send {SIGNATURE_FORMAT}"
+            ))
         })?;
-    let malformed = || ApiError::Unauthorized(format!("{HEADER_SIGNATURE} must be {SIGNATURE_FORMAT}"));
+    let malformed =
+        || ApiError::Unauthorized(format!("{HEADER_SIGNATURE} must be {SIGNATURE_FORMAT}"));
     let mut timestamp = None;
     let mut signatures = Vec::new();
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", t)) => timestamp = Some(t.parse::<i64>().map_err(|_| malformed())?),
-            Some(("v1", v)) => signatures.push(
-                unhex(v)
-                    .filter(|b| b.len() == 32)
-                    .ok_or_else(malformed)?,
-            ),
+            Some(("v1", v)) => {
+                signatures.push(unhex(v).filter(|b| b.len() == 32).ok_or_else(malformed)?)
+            }
             // Other schemes (a future v2) are ignored, as Stripe's clients do.
             Some(_) => {}
             None => return Err(malformed()),
@@ -245,7 +246,13 @@ mod tests {
                 .header(HEADER_SIGNATURE, odd)
                 .body(b"{}".to_vec())
                 .unwrap();
-            assert_eq!(verify_signature("whsec", &request, NOW).unwrap_err().status(), 401, "{odd}");
+            assert_eq!(
+                verify_signature("whsec", &request, NOW)
+                    .unwrap_err()
+                    .status(),
+                401,
+                "{odd}"
+            );
         }
     }
 

@@ -257,7 +257,11 @@ pub fn default_origin(cart: mallsync_rules::Cart) -> &'static str {
 fn origin_of(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase())
+    format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        authority.to_ascii_lowercase()
+    )
 }
 
 /// Splits `scheme://host[:port]` into its parts, the port defaulting by scheme; `:*` (any
@@ -292,15 +296,18 @@ pub fn origin_allows(allowed: &str, url: &str) -> bool {
     let Some((scheme, host, port)) = parts(url) else {
         return false;
     };
-    allowed.split(',').filter_map(parts).any(|(a_scheme, a_host, a_port)| {
-        a_scheme == scheme
-            && (a_port == 0 || a_port == port)
-            && (a_host == "*"
-                || a_host == host
-                || a_host
-                    .strip_prefix("*.")
-                    .is_some_and(|suffix| host.ends_with(&format!(".{suffix}"))))
-    })
+    allowed
+        .split(',')
+        .filter_map(parts)
+        .any(|(a_scheme, a_host, a_port)| {
+            a_scheme == scheme
+                && (a_port == 0 || a_port == port)
+                && (a_host == "*"
+                    || a_host == host
+                    || a_host
+                        .strip_prefix("*.")
+                        .is_some_and(|suffix| host.ends_with(&format!(".{suffix}"))))
+        })
 }
 
 /// What the import asks the cart for.
@@ -325,17 +332,44 @@ mod tests {
     #[test]
     fn a_url_is_allowed_only_within_the_carts_origins() {
         use super::origin_allows;
-        assert!(origin_allows("https://api.bcart.jp", "https://api.bcart.jp/api/v1"));
-        assert!(origin_allows("https://api.bcart.jp", "https://API.bcart.jp:443/x"));
-        assert!(!origin_allows("https://api.bcart.jp", "http://api.bcart.jp/"));
-        assert!(!origin_allows("https://api.bcart.jp", "https://api.bcart.jp.evil.example/"));
-        assert!(!origin_allows("https://api.bcart.jp", "https://api.bcart.jp:8443/"));
+        assert!(origin_allows(
+            "https://api.bcart.jp",
+            "https://api.bcart.jp/api/v1"
+        ));
+        assert!(origin_allows(
+            "https://api.bcart.jp",
+            "https://API.bcart.jp:443/x"
+        ));
+        assert!(!origin_allows(
+            "https://api.bcart.jp",
+            "http://api.bcart.jp/"
+        ));
+        assert!(!origin_allows(
+            "https://api.bcart.jp",
+            "https://api.bcart.jp.evil.example/"
+        ));
+        assert!(!origin_allows(
+            "https://api.bcart.jp",
+            "https://api.bcart.jp:8443/"
+        ));
         assert!(origin_allows("https://*", "https://shop.example.jp/api"));
         assert!(!origin_allows("https://*", "http://shop.example.jp/api"));
-        assert!(origin_allows("https://*.future-shop.net", "https://api.admin.future-shop.net/"));
-        assert!(!origin_allows("https://*.future-shop.net", "https://future-shop.net.evil.example/"));
-        assert!(origin_allows("http://127.0.0.1:4001", "http://127.0.0.1:4001/api"));
-        assert!(!origin_allows("http://127.0.0.1:4001", "http://127.0.0.1:4002/api"));
+        assert!(origin_allows(
+            "https://*.future-shop.net",
+            "https://api.admin.future-shop.net/"
+        ));
+        assert!(!origin_allows(
+            "https://*.future-shop.net",
+            "https://future-shop.net.evil.example/"
+        ));
+        assert!(origin_allows(
+            "http://127.0.0.1:4001",
+            "http://127.0.0.1:4001/api"
+        ));
+        assert!(!origin_allows(
+            "http://127.0.0.1:4001",
+            "http://127.0.0.1:4002/api"
+        ));
         assert!(origin_allows(
             "https://a.example, http://127.0.0.1:4001",
             "http://127.0.0.1:4001/"

@@ -33,12 +33,14 @@ struct Key {
 
 impl Key {
     fn parse(variable: &str, value: &str) -> Result<Key, IoError> {
-        let bytes = unhex(value.trim()).filter(|b| b.len() == 32).ok_or_else(|| {
-            IoError(format!(
+        let bytes = unhex(value.trim())
+            .filter(|b| b.len() == 32)
+            .ok_or_else(|| {
+                IoError(format!(
                 "the {variable} variable must be 32 bytes as 64 hex digits (openssl rand -hex 32) \
                  / {variable} 変数は 64 桁の16進数 (32 バイト) で設定してください"
             ))
-        })?;
+            })?;
         let cipher = Aes256Gcm::new_from_slice(&bytes)
             .map_err(|_| IoError(format!("the {variable} variable is not an AES-256 key")))?;
         let mut id = hex(&Sha256::digest(&bytes));
@@ -248,7 +250,10 @@ mod tests {
         );
         assert!(open_text(&io, &sealed, "stores.settings:st_2").is_err());
         // The same plaintext seals differently each time (a fresh nonce).
-        assert_ne!(sealed, seal(&io, b"cscart-api-key-123", "stores.settings:st_1").unwrap());
+        assert_ne!(
+            sealed,
+            seal(&io, b"cscart-api-key-123", "stores.settings:st_1").unwrap()
+        );
     }
 
     #[test]

@@ -540,7 +540,11 @@ fn receive_orders<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
         "write_back": write_back,
     });
     // Equal times with different data: the caller must know those orders were not taken.
-    let status = if upserted.conflicts.is_empty() { 200 } else { 409 };
+    let status = if upserted.conflicts.is_empty() {
+        200
+    } else {
+        409
+    };
     Ok(json(status, &body))
 }
 

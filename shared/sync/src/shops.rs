@@ -278,7 +278,11 @@ pub fn stores_after(
 }
 
 /// The settings as stored: JSON sealed with the encryption key (they hold the credentials).
-fn sealed_settings(io: &impl Io, store_id: &str, settings: &StoreSettings) -> Result<String, ApiError> {
+fn sealed_settings(
+    io: &impl Io,
+    store_id: &str,
+    settings: &StoreSettings,
+) -> Result<String, ApiError> {
     let json = serde_json::to_vec(settings)
         .map_err(|e| ApiError::Internal(format!("settings do not serialize: {e}")))?;
     Ok(crypto::seal(io, &json, &settings_place(store_id))?)

@@ -27,10 +27,26 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_map(Value::from),
         prop::sample::select(vec![
-            "", "..", ".", "処理済み", "yamato", "other:", "other:地域便", "2026-11-20",
-            "0000-01-01", "-262143-01-01", "+99999-12-31", "2026-11-20T10:00:00+09:00",
-            "1999-12-31T23:59:59Z", "2101-01-01T00:00:00+09:00", "https://attacker.example/",
-            "http://127.0.0.1:1/", "********", "\n", "a/b", "%2e%2e",
+            "",
+            "..",
+            ".",
+            "処理済み",
+            "yamato",
+            "other:",
+            "other:地域便",
+            "2026-11-20",
+            "0000-01-01",
+            "-262143-01-01",
+            "+99999-12-31",
+            "2026-11-20T10:00:00+09:00",
+            "1999-12-31T23:59:59Z",
+            "2101-01-01T00:00:00+09:00",
+            "https://attacker.example/",
+            "http://127.0.0.1:1/",
+            "********",
+            "\n",
+            "a/b",
+            "%2e%2e",
         ])
         .prop_map(Value::from),
         ".{0,80}".prop_map(Value::from),
@@ -52,8 +68,12 @@ fn replace_node(value: &mut Value, index: &mut usize, replacement: &Value) -> bo
     }
     *index -= 1;
     match value {
-        Value::Array(items) => items.iter_mut().any(|v| replace_node(v, index, replacement)),
-        Value::Object(fields) => fields.values_mut().any(|v| replace_node(v, index, replacement)),
+        Value::Array(items) => items
+            .iter_mut()
+            .any(|v| replace_node(v, index, replacement)),
+        Value::Object(fields) => fields
+            .values_mut()
+            .any(|v| replace_node(v, index, replacement)),
         _ => false,
     }
 }
@@ -74,10 +94,18 @@ fn good_batch() -> Value {
 fn good_settings(cart: Cart) -> Value {
     match cart {
         Cart::Bcart => json!({ "cart": "bcart", "credentials": { "access_token": "tok" } }),
-        Cart::Base => json!({ "cart": "base", "credentials": { "client_id": "id", "client_secret": "sec", "redirect_uri": "https://mallsync.example/base/oauth/callback" } }),
-        Cart::Shopserve => json!({ "cart": "shopserve", "credentials": { "shop_id": "shop", "manager_key": "key" } }),
-        Cart::Cscart => json!({ "cart": "cscart", "credentials": { "store_url": "https://shop.example.jp", "admin_email": "a@example.jp", "api_key": "key" }, "import_statuses": ["O", "P"] }),
-        Cart::Futureshop => json!({ "cart": "futureshop", "credentials": { "shop_key": "sk", "client_id": "id", "client_secret": "sec", "api_base_url": "https://api.admin.future-shop.net" } }),
+        Cart::Base => {
+            json!({ "cart": "base", "credentials": { "client_id": "id", "client_secret": "sec", "redirect_uri": "https://mallsync.example/base/oauth/callback" } })
+        }
+        Cart::Shopserve => {
+            json!({ "cart": "shopserve", "credentials": { "shop_id": "shop", "manager_key": "key" } })
+        }
+        Cart::Cscart => {
+            json!({ "cart": "cscart", "credentials": { "store_url": "https://shop.example.jp", "admin_email": "a@example.jp", "api_key": "key" }, "import_statuses": ["O", "P"] })
+        }
+        Cart::Futureshop => {
+            json!({ "cart": "futureshop", "credentials": { "shop_key": "sk", "client_id": "id", "client_secret": "sec", "api_base_url": "https://api.admin.future-shop.net" } })
+        }
     }
 }
 
@@ -89,7 +117,10 @@ fn within_bounds(order: &Order) -> Result<(), TestCaseError> {
     prop_assert!(!order.order_id.contains('/'));
     prop_assert!(!order.status.name().trim().is_empty());
     prop_assert!(YEARS.contains(&order.ordered_at.year()));
-    for date in [order.ship_date, order.requested_delivery_date].into_iter().flatten() {
+    for date in [order.ship_date, order.requested_delivery_date]
+        .into_iter()
+        .flatten()
+    {
         prop_assert!(YEARS.contains(&date.year()));
     }
     // What is stored reads back the same.

@@ -57,28 +57,56 @@ fn every_field_out_of_its_bound_is_refused_by_name() {
         (&["status"], json!(long_name), "status"),
         (&["status"], json!("処理\n中"), "status"),
         (&["carrier"], json!(format!("other:{long_name}")), "carrier"),
-        (&["ordered_at"], json!("0000-01-01T00:00:00+09:00"), "ordered_at"),
-        (&["updated_at"], json!("2101-01-01T00:00:00+09:00"), "updated_at"),
+        (
+            &["ordered_at"],
+            json!("0000-01-01T00:00:00+09:00"),
+            "ordered_at",
+        ),
+        (
+            &["updated_at"],
+            json!("2101-01-01T00:00:00+09:00"),
+            "updated_at",
+        ),
         (&["ship_date"], json!("0000-01-01"), "ship_date"),
         (&["ship_date"], json!("-262143-01-01"), "ship_date"),
         (&["ship_date"], json!("+99999-01-01"), "ship_date"),
         (&["ship_date"], json!("1999-12-31"), "ship_date"),
-        (&["requested_delivery_date"], json!("2101-01-01"), "requested_delivery_date"),
+        (
+            &["requested_delivery_date"],
+            json!("2101-01-01"),
+            "requested_delivery_date",
+        ),
         (
             &["tracking_numbers"],
             json!(vec!["1"; MAX_TRACKING_NUMBERS + 1]),
             "tracking_numbers",
         ),
-        (&["tracking_numbers", "0"], json!("1".repeat(65)), "tracking_numbers[0]"),
-        (&["shipments", "0", "shipment_id"], json!(".."), "shipments[0].shipment_id"),
+        (
+            &["tracking_numbers", "0"],
+            json!("1".repeat(65)),
+            "tracking_numbers[0]",
+        ),
+        (
+            &["shipments", "0", "shipment_id"],
+            json!(".."),
+            "shipments[0].shipment_id",
+        ),
         (
             &["shipments", "0", "items", "0", "item_id"],
             json!("x".repeat(MAX_ID_CHARS + 1)),
             "shipments[0].items[0].item_id",
         ),
         (&["items", "0", "quantity"], json!(0), "items[0].quantity"),
-        (&["items", "0", "quantity"], json!(100_001), "items[0].quantity"),
-        (&["items", "0", "item_id"], json!("../x"), "items[0].item_id"),
+        (
+            &["items", "0", "quantity"],
+            json!(100_001),
+            "items[0].quantity",
+        ),
+        (
+            &["items", "0", "item_id"],
+            json!("../x"),
+            "items[0].item_id",
+        ),
     ];
     for (path, value, field) in cases {
         let problems = problems_with(path, value.clone());

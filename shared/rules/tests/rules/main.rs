@@ -1,9 +1,9 @@
 //! The rules of SPEC.md, one test per rule, named after it.
 
 mod bad_input;
-mod bounds;
 mod base;
 mod bcart;
+mod bounds;
 mod cscart;
 mod futureshop;
 mod helpers;

@@ -329,7 +329,10 @@ fn a_masked_secret_is_kept_only_while_every_url_of_the_store_is_unchanged() {
         let url = same["credentials"][field].as_str().unwrap().to_string();
         same["credentials"][field] = format!("{url} ").into();
         let same: StoreSettings = serde_json::from_value(same).unwrap();
-        assert!(same.keeping_masked_secrets_from(&stored).is_ok(), "{cart:?}");
+        assert!(
+            same.keeping_masked_secrets_from(&stored).is_ok(),
+            "{cart:?}"
+        );
         // Another host with the masked secret: refused, naming the secret and the URL.
         let mut moved = serde_json::to_value(stored.masked()).unwrap();
         moved["credentials"][field] = "https://attacker.example/capture".into();
@@ -341,15 +344,28 @@ fn a_masked_secret_is_kept_only_while_every_url_of_the_store_is_unchanged() {
         let mut entered = serde_json::to_value(stored.clone()).unwrap();
         entered["credentials"][field] = "https://other.example/".into();
         let entered: StoreSettings = serde_json::from_value(entered).unwrap();
-        assert!(entered.keeping_masked_secrets_from(&stored).is_ok(), "{cart:?}");
+        assert!(
+            entered.keeping_masked_secrets_from(&stored).is_ok(),
+            "{cart:?}"
+        );
     }
 }
 
 #[test]
 fn oversized_or_control_character_settings_are_refused_naming_the_field() {
     let long = "x".repeat(MAX_SETTING_CHARS + 1);
-    let e = parse(Cart::Bcart, &format!(r#""import":{{"target_status":"{long}"}}"#)).unwrap_err();
-    assert!(e.problems.iter().any(|p| p.field == "import.target_status"), "{e}");
+    let e = parse(
+        Cart::Bcart,
+        &format!(r#""import":{{"target_status":"{long}"}}"#),
+    )
+    .unwrap_err();
+    assert!(
+        e.problems.iter().any(|p| p.field == "import.target_status"),
+        "{e}"
+    );
     let e = parse(Cart::Bcart, r#""import":{"target_status":"a\nb"}"#).unwrap_err();
-    assert!(e.problems.iter().any(|p| p.field == "import.target_status"), "{e}");
+    assert!(
+        e.problems.iter().any(|p| p.field == "import.target_status"),
+        "{e}"
+    );
 }

@@ -94,7 +94,10 @@ fn a_store_read_never_shows_its_credentials_and_a_masked_secret_keeps_its_value_
     use mallsync_sync::Io;
     let rows = app
         .io
-        .sql(&format!("SELECT settings FROM stores WHERE id = '{store}' AND name = '2号店'"), &[])
+        .sql(
+            &format!("SELECT settings FROM stores WHERE id = '{store}' AND name = '2号店'"),
+            &[],
+        )
         .unwrap();
     let sealed = rows.first().unwrap().text("settings").unwrap().to_string();
     assert!(!sealed.contains(mallsync_fake_carts::bcart::ACCESS_TOKEN));
@@ -104,7 +107,10 @@ fn a_store_read_never_shows_its_credentials_and_a_masked_secret_keeps_its_value_
         &mallsync_sync::shops::settings_place(&store),
     )
     .unwrap();
-    assert!(opened.contains(mallsync_fake_carts::bcart::ACCESS_TOKEN), "{opened}");
+    assert!(
+        opened.contains(mallsync_fake_carts::bcart::ACCESS_TOKEN),
+        "{opened}"
+    );
 }
 
 #[test]

@@ -32,11 +32,23 @@ fn a_changed_store_url_with_the_masked_key_is_refused_and_the_capture_server_get
         Some(&shop.token),
         Some(&json!({ "name": "1号店", "settings": cscart_settings(capture.url(), "********") })),
     );
-    let test = app.call("POST", &format!("/stores/{store}/connection-test"), Some(&shop.token), None);
+    let test = app.call(
+        "POST",
+        &format!("/stores/{store}/connection-test"),
+        Some(&shop.token),
+        None,
+    );
 
     assert_eq!(moved.status, 400, "{}", moved.body);
-    assert_eq!(moved.body["problems"][0]["field"], "settings.credentials.api_key", "{}", moved.body);
-    assert!(moved.body["problems"][0]["message"].as_str().unwrap().contains("store_url"));
+    assert_eq!(
+        moved.body["problems"][0]["field"], "settings.credentials.api_key",
+        "{}",
+        moved.body
+    );
+    assert!(moved.body["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("store_url"));
     // The store is unchanged: the test still goes to the URL the key was entered for.
     assert_eq!(test.status, 200, "{}", test.body);
     assert!(capture.calls().is_empty(), "{:?}", capture.calls());
@@ -57,12 +69,28 @@ fn a_store_url_outside_the_carts_allowed_origin_gets_no_request_even_with_its_ke
         Some(&shop.token),
         Some(&json!({ "name": "1号店", "settings": cscart_settings(capture.url(), "a-new-key") })),
     );
-    let test = app.call("POST", &format!("/stores/{store}/connection-test"), Some(&shop.token), None);
+    let test = app.call(
+        "POST",
+        &format!("/stores/{store}/connection-test"),
+        Some(&shop.token),
+        None,
+    );
 
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_eq!(test.status, 502, "{}", test.body);
-    assert_eq!(test.body["cart_error"]["kind"], "invalid_request", "{}", test.body);
-    assert!(test.body["error"].as_str().unwrap().contains("not an allowed"), "{}", test.body);
+    assert_eq!(
+        test.body["cart_error"]["kind"], "invalid_request",
+        "{}",
+        test.body
+    );
+    assert!(
+        test.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("not an allowed"),
+        "{}",
+        test.body
+    );
     assert!(capture.calls().is_empty(), "{:?}", capture.calls());
 }
 
@@ -83,15 +111,30 @@ fn the_dispatcher_refuses_a_store_whose_url_is_outside_its_carts_origin_and_does
             "export": { "auto_export": true }
         }),
     );
-    let mut shipped = order("F1", "処理中", Some("123456789012"), Some("2026-11-23"), "1");
+    let mut shipped = order(
+        "F1",
+        "処理中",
+        Some("123456789012"),
+        Some("2026-11-23"),
+        "1",
+    );
     shipped["items"] = json!([{ "item_id": "SKU1" }]);
-    app.webhook(&store, &shop.webhook_secret, &json!({ "orders": [shipped] }));
+    app.webhook(
+        &store,
+        &shop.webhook_secret,
+        &json!({ "orders": [shipped] }),
+    );
 
     let report = mallsync_sync::dispatch(app.io.as_ref()).unwrap();
 
     let work = serde_json::to_value(&report).unwrap();
     let run_id = work["work"][0]["run_id"].clone();
-    let run = app.call("GET", &format!("/stores/{store}/runs/{run_id}"), Some(&shop.token), None);
+    let run = app.call(
+        "GET",
+        &format!("/stores/{store}/runs/{run_id}"),
+        Some(&shop.token),
+        None,
+    );
     let text = run.body.to_string();
     assert_eq!(run.status, 200, "{text}");
     assert!(text.contains("not an allowed futureshop origin"), "{text}");
@@ -126,13 +169,24 @@ fn bcart_shop() -> (FakeBcart, App, TestShop, String) {
 #[test]
 fn stale_future_and_replayed_signatures_are_refused_and_store_nothing() {
     let (fake, app, shop, store) = bcart_shop();
-    let body = json!({ "orders": [order("A1", "発送待ち", Some("1111"), Some("2026-11-23"), "L1")] })
-        .to_string()
-        .into_bytes();
+    let body =
+        json!({ "orders": [order("A1", "発送待ち", Some("1111"), Some("2026-11-23"), "L1")] })
+            .to_string()
+            .into_bytes();
     let now = app.io.now().timestamp();
 
-    let stale = signed_webhook(&app, &store, &sign(&shop.webhook_secret, now - 301, &body), &body);
-    let future = signed_webhook(&app, &store, &sign(&shop.webhook_secret, now + 301, &body), &body);
+    let stale = signed_webhook(
+        &app,
+        &store,
+        &sign(&shop.webhook_secret, now - 301, &body),
+        &body,
+    );
+    let future = signed_webhook(
+        &app,
+        &store,
+        &sign(&shop.webhook_secret, now + 301, &body),
+        &body,
+    );
     let fresh_header = sign(&shop.webhook_secret, now - 10, &body);
     let first = signed_webhook(&app, &store, &fresh_header, &body);
     let replayed = signed_webhook(&app, &store, &fresh_header, &body);
@@ -146,7 +200,10 @@ fn stale_future_and_replayed_signatures_are_refused_and_store_nothing() {
     app.io.advance(chrono::Duration::seconds(400));
     let late = signed_webhook(&app, &store, &fresh_header, &body);
     assert_eq!(late.status, 401, "{}", late.body);
-    assert_eq!(app.count("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE expires_at < 0"), 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE expires_at < 0"),
+        0
+    );
 }
 
 #[test]
@@ -155,8 +212,18 @@ fn the_signature_is_checked_before_the_body_is_read_and_hides_whether_the_store_
     let garbage = b"{not json";
     let now = app.io.now().timestamp();
     let wrong = signed_webhook(&app, &store, &sign("whsec_wrong", now, garbage), garbage);
-    let unknown = signed_webhook(&app, "st_0000000000000000", &sign(&shop.webhook_secret, now, garbage), garbage);
-    let right = signed_webhook(&app, &store, &sign(&shop.webhook_secret, now, garbage), garbage);
+    let unknown = signed_webhook(
+        &app,
+        "st_0000000000000000",
+        &sign(&shop.webhook_secret, now, garbage),
+        garbage,
+    );
+    let right = signed_webhook(
+        &app,
+        &store,
+        &sign(&shop.webhook_secret, now, garbage),
+        garbage,
+    );
 
     // An unsigned caller learns nothing from the body, nor whether the store exists.
     assert_eq!(wrong.status, 401, "{}", wrong.body);
@@ -225,8 +292,15 @@ fn a_version_counter_decides_and_equal_times_with_other_data_are_a_conflict() {
     assert_eq!(v6.body["changed"], 1, "{}", v6.body);
     assert_eq!(v4.body["stale"], json!(["A1"]), "{}", v4.body);
     assert_eq!(unversioned.status, 409, "{}", unversioned.body);
-    assert_eq!(unversioned.body["conflicts"][0]["order_id"], "A1", "{}", unversioned.body);
-    assert_eq!(app.count("SELECT COUNT(*) AS n FROM orders WHERE body LIKE '%6666%'"), 1);
+    assert_eq!(
+        unversioned.body["conflicts"][0]["order_id"], "A1",
+        "{}",
+        unversioned.body
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM orders WHERE body LIKE '%6666%'"),
+        1
+    );
 }
 
 #[test]
@@ -289,7 +363,11 @@ fn names_and_order_fields_out_of_bounds_are_refused_and_nothing_is_stored() {
     old["ordered_at"] = json!("-262143-01-01T00:00:00+09:00");
     dots["shipments"][0]["shipment_id"] = json!("..");
     long_id["carrier"] = json!(format!("other:{}", "x".repeat(100)));
-    let hook = app.webhook(&store, &shop.webhook_secret, &json!({ "orders": [dots, long_id, old] }));
+    let hook = app.webhook(
+        &store,
+        &shop.webhook_secret,
+        &json!({ "orders": [dots, long_id, old] }),
+    );
 
     assert_eq!(long_shop.status, 400, "{}", long_shop.body);
     assert_eq!(long_store.status, 400, "{}", long_store.body);
@@ -385,7 +463,12 @@ fn access_tokens_are_sealed_in_key_value() {
             }
         }),
     );
-    let test = app.call("POST", &format!("/stores/{store}/connection-test"), Some(&shop.token), None);
+    let test = app.call(
+        "POST",
+        &format!("/stores/{store}/connection-test"),
+        Some(&shop.token),
+        None,
+    );
     assert_eq!(test.status, 200, "{}", test.body);
 
     let stored = app
@@ -396,14 +479,19 @@ fn access_tokens_are_sealed_in_key_value() {
     let text = String::from_utf8_lossy(&stored);
     assert!(text.starts_with("enc:v1:"), "{text}");
     assert!(!text.contains("fs-token"), "{text}");
-    assert!(mallsync_sync::carts::load_token(app.io.as_ref(), &store).unwrap().is_some());
+    assert!(mallsync_sync::carts::load_token(app.io.as_ref(), &store)
+        .unwrap()
+        .is_some());
 }
 
 #[test]
 fn a_host_refused_by_the_platform_is_a_permanent_error_not_a_retry() {
     use mallsync_carts::{CartError, TransportError};
     let refused = CartError::from(TransportError::refused("https://elsewhere.example/api"));
-    assert!(matches!(refused, CartError::InvalidRequest { .. }), "{refused:?}");
+    assert!(
+        matches!(refused, CartError::InvalidRequest { .. }),
+        "{refused:?}"
+    );
     assert!(!refused.is_retryable());
     // Any other transport failure stays worth a retry.
     assert!(CartError::from(TransportError("connection reset".into())).is_retryable());

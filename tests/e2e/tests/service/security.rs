@@ -73,14 +73,22 @@ impl Client {
         self.call(
             method,
             path,
-            &[("authorization", &bearer), ("content-type", "application/json")],
+            &[
+                ("authorization", &bearer),
+                ("content-type", "application/json"),
+            ],
             body.to_string().as_bytes(),
         )
     }
 
     /// A shop: (API token, webhook secret).
     fn shop(&self, cart: &str) -> (String, String) {
-        let created = self.json(ADMIN_TOKEN, "POST", &format!("/{cart}/shops"), &json!({ "name": "テスト商店" }));
+        let created = self.json(
+            ADMIN_TOKEN,
+            "POST",
+            &format!("/{cart}/shops"),
+            &json!({ "name": "テスト商店" }),
+        );
         assert_eq!(created.status, 201, "{}", created.body);
         let field = |n: &str| created.body[n].as_str().unwrap().to_string();
         (field("api_token"), field("webhook_secret"))
@@ -103,7 +111,10 @@ impl Client {
         self.call(
             "POST",
             &format!("/{cart}/stores/{store}/orders"),
-            &[("x-mallsync-signature", &signature), ("content-type", "application/json")],
+            &[
+                ("x-mallsync-signature", &signature),
+                ("content-type", "application/json"),
+            ],
             &bytes,
         )
     }
@@ -117,9 +128,7 @@ fn a_stored_cart_key_is_never_sent_to_a_new_store_url_the_capture_server_receive
     // shop's host): only mallsync's own rule stands between the key and the capture server.
     let app = Client::spawn(&[("cscart_api_origin", "http://127.0.0.1:*")]);
     let (token, _) = app.shop("cscart");
-    let settings = |url: &str, key: &str| {
-        json!({ "credentials": { "store_url": url, "admin_email": cscart::ADMIN_EMAIL, "api_key": key } })
-    };
+    let settings = |url: &str, key: &str| json!({ "credentials": { "store_url": url, "admin_email": cscart::ADMIN_EMAIL, "api_key": key } });
     let store = app.store("cscart", &token, settings(cart.url(), cscart::API_KEY));
 
     let moved = app.json(
@@ -128,10 +137,18 @@ fn a_stored_cart_key_is_never_sent_to_a_new_store_url_the_capture_server_receive
         &format!("/cscart/stores/{store}"),
         &json!({ "name": "1号店", "settings": settings(capture.url(), "********") }),
     );
-    let test = app.json(&token, "POST", &format!("/cscart/stores/{store}/connection-test"), &json!({}));
+    let test = app.json(
+        &token,
+        "POST",
+        &format!("/cscart/stores/{store}/connection-test"),
+        &json!({}),
+    );
 
     assert_eq!(moved.status, 400, "{}", moved.body);
-    assert_eq!(moved.body["problems"][0]["field"], "settings.credentials.api_key");
+    assert_eq!(
+        moved.body["problems"][0]["field"],
+        "settings.credentials.api_key"
+    );
     assert_eq!(test.status, 200, "{}", test.body);
     assert!(capture.calls().is_empty(), "{:?}", capture.calls());
     assert!(!cart.calls().is_empty());
@@ -160,17 +177,43 @@ fn the_dispatcher_refuses_a_store_whose_url_is_another_carts_origin_and_sends_it
     );
     let mut shipped = order("F1", "処理中", Some("123456789012"), Some(&jst_date(0)));
     shipped["shipments"] = json!([{ "shipment_id": "1" }]);
-    let hook = app.webhook_at("futureshop", &store, &secret, Utc::now().timestamp(), &json!({ "orders": [shipped] }));
-    let test = app.json(&token, "POST", &format!("/futureshop/stores/{store}/connection-test"), &json!({}));
+    let hook = app.webhook_at(
+        "futureshop",
+        &store,
+        &secret,
+        Utc::now().timestamp(),
+        &json!({ "orders": [shipped] }),
+    );
+    let test = app.json(
+        &token,
+        "POST",
+        &format!("/futureshop/stores/{store}/connection-test"),
+        &json!({}),
+    );
     let tick = app.json(ADMIN_TOKEN, "POST", "/internal/dispatch", &json!({}));
 
     assert_eq!(hook.status, 200, "{}", hook.body);
     assert_eq!(test.status, 502, "{}", test.body);
-    assert_eq!(test.body["cart_error"]["kind"], "invalid_request", "{}", test.body);
+    assert_eq!(
+        test.body["cart_error"]["kind"], "invalid_request",
+        "{}",
+        test.body
+    );
     assert_eq!(tick.status, 200, "{}", tick.body);
     let run_id = &tick.body["work"]["work"][0]["run_id"];
-    let run = app.json(&token, "GET", &format!("/futureshop/stores/{store}/runs/{run_id}"), &json!({}));
-    assert!(run.body.to_string().contains("not an allowed futureshop origin"), "{}", run.body);
+    let run = app.json(
+        &token,
+        "GET",
+        &format!("/futureshop/stores/{store}/runs/{run_id}"),
+        &json!({}),
+    );
+    assert!(
+        run.body
+            .to_string()
+            .contains("not an allowed futureshop origin"),
+        "{}",
+        run.body
+    );
     assert!(capture.calls().is_empty(), "{:?}", capture.calls());
 }
 
@@ -239,11 +282,22 @@ fn a_known_path_with_another_method_gets_405_with_allow() {
     let shops = client.call("DELETE", "/bcart/shops", &[], b"");
     let health = client.call("POST", "/bcart/health", &[], b"");
     let bearer = format!("Bearer {ADMIN_TOKEN}");
-    let dispatch = client.call("PUT", "/internal/dispatch", &[("authorization", &bearer)], b"");
+    let dispatch = client.call(
+        "PUT",
+        "/internal/dispatch",
+        &[("authorization", &bearer)],
+        b"",
+    );
 
-    assert_eq!((shops.status, shops.allow.as_deref()), (405, Some("POST, GET")));
+    assert_eq!(
+        (shops.status, shops.allow.as_deref()),
+        (405, Some("POST, GET"))
+    );
     assert_eq!((health.status, health.allow.as_deref()), (405, Some("GET")));
-    assert_eq!((dispatch.status, dispatch.allow.as_deref()), (405, Some("GET, POST")));
+    assert_eq!(
+        (dispatch.status, dispatch.allow.as_deref()),
+        (405, Some("GET, POST"))
+    );
 }
 
 /// The process's peak resident memory (VmHWM), in bytes; `reset` starts a new peak first.
@@ -262,7 +316,12 @@ fn peak_rss(reset: bool) -> u64 {
 
 /// Sends only the head of a request declaring a `length`-byte body; returns the status answered
 /// without any of the body sent.
-fn declared_body(addr: std::net::SocketAddr, path: &str, headers: &[(&str, &str)], length: usize) -> u16 {
+fn declared_body(
+    addr: std::net::SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    length: usize,
+) -> u16 {
     let mut socket = TcpStream::connect(addr).unwrap();
     socket
         .set_read_timeout(Some(std::time::Duration::from_secs(60)))
@@ -359,15 +418,30 @@ fn measure_a_200_mb_body() {
     const TOTAL: usize = 200 * 1024 * 1024;
     let (_fake, app, _token, secret, store) = bcart_app();
     // Warm the component up first, so its start is not counted.
-    let warm = app.webhook_at("bcart", &store, &secret, Utc::now().timestamp(), &json!({ "orders": [] }));
+    let warm = app.webhook_at(
+        "bcart",
+        &store,
+        &secret,
+        Utc::now().timestamp(),
+        &json!({ "orders": [] }),
+    );
     assert_eq!(warm.status, 200, "{}", warm.body);
 
     // Declared too large: refused before a byte of the body is sent at all.
-    let declared = declared_body(app.app.addr(), &format!("/bcart/stores/{store}/orders"), &[], TOTAL);
+    let declared = declared_body(
+        app.app.addr(),
+        &format!("/bcart/stores/{store}/orders"),
+        &[],
+        TOTAL,
+    );
     assert_eq!(declared, 413);
 
     let before = peak_rss(true);
-    let (status, written) = stream_body(app.app.addr(), &format!("/bcart/stores/{store}/orders"), TOTAL);
+    let (status, written) = stream_body(
+        app.app.addr(),
+        &format!("/bcart/stores/{store}/orders"),
+        TOTAL,
+    );
     let grew = peak_rss(false).saturating_sub(before);
 
     assert_eq!(status, 413);
@@ -396,15 +470,28 @@ fn no_secret_is_readable_in_the_sqlite_or_key_value_files() {
             }
         }),
     );
-    let test = app.json(&token, "POST", &format!("/futureshop/stores/{store}/connection-test"), &json!({}));
+    let test = app.json(
+        &token,
+        "POST",
+        &format!("/futureshop/stores/{store}/connection-test"),
+        &json!({}),
+    );
     assert_eq!(test.status, 200, "{}", test.body);
     let issued: Vec<String> = cart
         .calls()
         .iter()
-        .filter_map(|c| c.headers.iter().find(|(n, _)| n == "authorization").map(|(_, v)| v.clone()))
+        .filter_map(|c| {
+            c.headers
+                .iter()
+                .find(|(n, _)| n == "authorization")
+                .map(|(_, v)| v.clone())
+        })
         .filter_map(|v| v.strip_prefix("Bearer ").map(str::to_string))
         .collect();
-    assert!(!issued.is_empty(), "the connection test used an access token");
+    assert!(
+        !issued.is_empty(),
+        "the connection test used an access token"
+    );
 
     let mut files = Vec::new();
     for entry in std::fs::read_dir(app.app.data_dir()).unwrap() {
@@ -413,7 +500,13 @@ fn no_secret_is_readable_in_the_sqlite_or_key_value_files() {
             files.push((path.clone(), std::fs::read(&path).unwrap()));
         }
     }
-    assert!(files.iter().any(|(p, _)| p.to_string_lossy().contains("sqlite_db")), "{files:?}", files = files.iter().map(|f| &f.0).collect::<Vec<_>>());
+    assert!(
+        files
+            .iter()
+            .any(|(p, _)| p.to_string_lossy().contains("sqlite_db")),
+        "{files:?}",
+        files = files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
     let secrets = [
         secret.as_str(),
         futureshop::CLIENT_SECRET,
@@ -427,7 +520,12 @@ fn no_secret_is_readable_in_the_sqlite_or_key_value_files() {
         }
     }
     // The store still works: the sealed values open.
-    let read = app.json(&token, "GET", &format!("/futureshop/stores/{store}"), &json!({}));
+    let read = app.json(
+        &token,
+        "GET",
+        &format!("/futureshop/stores/{store}"),
+        &json!({}),
+    );
     assert_eq!(read.status, 200, "{}", read.body);
 }
 
@@ -436,8 +534,18 @@ fn every_field_out_of_bounds_is_refused_through_the_host() {
     let (_fake, app, token, secret, store) = bcart_app();
     // A 20 MB shop name: its body is refused by its declared length.
     let bearer = format!("Bearer {ADMIN_TOKEN}");
-    let huge_name = declared_body(app.app.addr(), "/bcart/shops", &[("authorization", &bearer)], 20 * 1024 * 1024);
-    let long_name = app.json(ADMIN_TOKEN, "POST", "/bcart/shops", &json!({ "name": "店".repeat(101) }));
+    let huge_name = declared_body(
+        app.app.addr(),
+        "/bcart/shops",
+        &[("authorization", &bearer)],
+        20 * 1024 * 1024,
+    );
+    let long_name = app.json(
+        ADMIN_TOKEN,
+        "POST",
+        "/bcart/shops",
+        &json!({ "name": "店".repeat(101) }),
+    );
     let long_store = app.json(
         &token,
         "POST",
@@ -450,7 +558,13 @@ fn every_field_out_of_bounds_is_refused_through_the_host() {
     bad["shipments"] = json!([{ "shipment_id": "x".repeat(10_000) }]);
     let mut long_id = order(&"9".repeat(10_000), "処理中", Some(&"1".repeat(65)), None);
     long_id["requested_delivery_date"] = json!("2101-01-01");
-    let hook = app.webhook_at("bcart", &store, &secret, Utc::now().timestamp(), &json!({ "orders": [bad, long_id] }));
+    let hook = app.webhook_at(
+        "bcart",
+        &store,
+        &secret,
+        Utc::now().timestamp(),
+        &json!({ "orders": [bad, long_id] }),
+    );
 
     assert_eq!(huge_name, 413);
     assert_eq!(long_name.status, 400, "{}", long_name.body);
@@ -472,8 +586,16 @@ fn every_field_out_of_bounds_is_refused_through_the_host() {
         "orders[1].order_id",
         "orders[1].tracking_numbers[0]",
     ] {
-        assert!(fields.iter().any(|f| f == field), "{field} not in {fields:?}");
+        assert!(
+            fields.iter().any(|f| f == field),
+            "{field} not in {fields:?}"
+        );
     }
     let shops = app.json(ADMIN_TOKEN, "GET", "/bcart/shops", &json!({}));
-    assert_eq!(shops.body["shops"].as_array().unwrap().len(), 1, "{}", shops.body);
+    assert_eq!(
+        shops.body["shops"].as_array().unwrap().len(),
+        1,
+        "{}",
+        shops.body
+    );
 }
