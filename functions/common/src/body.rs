@@ -17,7 +17,7 @@ const CHUNK_BYTES: u64 = 64 * 1024;
 pub fn read_limited(request: IncomingRequest, limit: usize) -> Result<Request, Response> {
     let declared = request
         .headers()
-        .get(&"content-length".to_string())
+        .get("content-length")
         .first()
         .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
