@@ -9,8 +9,8 @@
 //!
 //! Rotation: set the new key as `encryption_key` and the old one as `encryption_key_previous`.
 //! Values sealed with either open; every value is sealed again with the new key when next saved,
-//! and `reseal_all` does that for every stored value at once. Once it has run, drop
-//! `encryption_key_previous`.
+//! and `reseal_all` (`POST /<cart>/secrets/reseal`) does that for every stored value at once.
+//! Once it has run, drop `encryption_key_previous`.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -204,14 +204,15 @@ pub fn reseal_all(io: &impl Io) -> Result<Resealed, IoError> {
                 &[sealed.into(), id.into(), stored.into()],
             )?;
             done.stores += 1;
-            let key = crate::carts::token_key(id);
-            if let Some(bytes) = io.kv_get(&key)? {
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                if keys.needs_reseal(&text) {
-                    let sealed = keys.seal(io, &keys.open(&text, &key)?, &key)?;
-                    io.kv_set(&key, sealed.as_bytes())?;
-                    done.tokens += 1;
-                }
+        }
+        // The store's access token, whether or not its settings needed it.
+        let key = crate::carts::token_key(id);
+        if let Some(bytes) = io.kv_get(&key)? {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            if keys.needs_reseal(&text) {
+                let sealed = keys.seal(io, &keys.open(&text, &key)?, &key)?;
+                io.kv_set(&key, sealed.as_bytes())?;
+                done.tokens += 1;
             }
         }
     }

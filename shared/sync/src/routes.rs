@@ -96,6 +96,14 @@ pub fn table<I: Io>() -> Vec<Route<I>> {
             "Run the scheduled work of this cart's stores now",
             run_dispatch,
         ),
+        // POST /<cart>/secrets/reseal
+        route(
+            "POST",
+            "/secrets/reseal",
+            Admin,
+            "Seal every stored secret again with the current encryption key (after a key rotation)",
+            reseal_secrets,
+        ),
         // POST /<cart>/stores
         route(
             "POST",
@@ -397,6 +405,11 @@ fn list_shops<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
 
 fn run_dispatch<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     ok(dispatch::dispatch_cart(ctx.io, ctx.cart)?)
+}
+
+/// After a key rotation: every secret sealed with the current key, so the previous key can go.
+fn reseal_secrets<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    ok(crate::crypto::reseal_all(ctx.io)?)
 }
 
 #[derive(Deserialize)]

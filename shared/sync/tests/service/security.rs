@@ -420,10 +420,25 @@ fn secrets_are_sealed_at_rest_and_a_rotated_key_still_opens_them() {
     };
     let read = app.call("GET", &format!("/stores/{store}"), Some(&shop.token), None);
     assert_eq!(read.status, 200, "{}", read.body);
-    let resealed = mallsync_sync::crypto::reseal_all(app.io.as_ref()).unwrap();
-    assert_eq!((resealed.shops, resealed.stores), (1, 1));
-    let again = mallsync_sync::crypto::reseal_all(app.io.as_ref()).unwrap();
-    assert_eq!((again.shops, again.stores), (0, 0));
+    let reseal = || {
+        app.call(
+            "POST",
+            "/secrets/reseal",
+            Some(crate::helpers::ADMIN_TOKEN),
+            None,
+        )
+    };
+    let resealed = reseal();
+    assert_eq!(resealed.status, 200, "{}", resealed.body);
+    assert_eq!(
+        (&resealed.body["shops"], &resealed.body["stores"]),
+        (&json!(1), &json!(1))
+    );
+    let again = reseal();
+    assert_eq!(
+        (&again.body["shops"], &again.body["stores"]),
+        (&json!(0), &json!(0))
+    );
     // Without the previous key the resealed values still open.
     let io = std::sync::Arc::try_unwrap(app.io)
         .ok()
