@@ -125,6 +125,9 @@ pub struct RateLimitPolicy {
     pub lockout_secs: Option<u64>,
     /// A daily cap on top of the window (BASE: 100,000/day).
     pub max_requests_per_day: Option<u32>,
+    /// The windows reset on the clock (BASE: the hour at :00, the day at JST midnight) rather
+    /// than rolling (Bカート, futureshop).
+    pub clock_aligned: bool,
 }
 
 /// The next thing an [`Exchange`] needs.

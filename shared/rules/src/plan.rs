@@ -59,7 +59,8 @@ impl Cart {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Trigger {
-    /// Auto-export on the store's schedule: uses the store's own period.
+    /// Auto-export on the store's schedule, over the orders with work left (pending): no period
+    /// rule, only the cart's own limits on order age (SPEC.md: the schedule forgets nothing).
     Scheduled,
     /// "Update shipping info now" for the last `period_days` days.
     Manual { period_days: u32 },
@@ -81,12 +82,13 @@ impl Trigger {
         }
     }
 
-    /// The period of the "updated within the period" rule: a manual run's own period, otherwise
-    /// what the cart uses on a schedule or webhook (`None`: no period rule).
-    pub fn period_days(self, scheduled: Option<u32>) -> Option<u32> {
+    /// The period of the "updated within the period" rule: a manual run's own period, what the
+    /// cart uses for a webhook (`webhook`), and none on the schedule (`None`: no period rule).
+    pub fn period_days(self, webhook: Option<u32>) -> Option<u32> {
         match self {
             Trigger::Manual { period_days } => Some(period_days),
-            Trigger::Scheduled | Trigger::Webhook => scheduled,
+            Trigger::Webhook => webhook,
+            Trigger::Scheduled => None,
         }
     }
 }

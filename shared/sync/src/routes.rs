@@ -468,8 +468,11 @@ fn connection_test<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let io = ctx.io;
     with_cart!(store.cart, C => {
         let settings = crate::carts::settings_for::<C>(&store)?;
-        let api = crate::carts::api::<C>(io, &store.id, settings)?;
-        mallsync_carts::drive(<C as mallsync_carts::Connector>::connection_test(&api), |r| io.send(r))?;
+        // The test is a request like any other: it counts against the account's budget.
+        let deadline = io.now() + Duration::seconds(write_back::RUN_BUDGET_SECS);
+        let mut pacer = crate::carts::pacer::<C>(settings, &crate::carts::api_without_token::<C>(io, settings))?;
+        let api = crate::carts::api::<C>(io, &store.id, settings, &mut pacer, deadline)?;
+        mallsync_carts::drive(<C as mallsync_carts::Connector>::connection_test(&api), |r| pacer.send(io, deadline, r))?;
     });
     ok(json!({ "ok": true, "cart": store.cart }))
 }
@@ -480,6 +483,9 @@ fn receive_orders<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let batch = orders::parse_batch(ctx.request.body())?;
     let received = batch.len();
     let changed = orders::upsert(ctx.io, &store.id, batch)?;
+    // Every new version has shipping work until a run settles it (the schedule's safety net).
+    let changed_ids: Vec<&str> = changed.iter().map(|o| o.order_id.as_str()).collect();
+    crate::pending::mark_due(ctx.io, &store.id, &changed_ids)?;
     let write_back = if store.settings.export().auto_export && !changed.is_empty() {
         let deadline = ctx.io.now() + Duration::seconds(write_back::RUN_BUDGET_SECS);
         let io = ctx.io;

@@ -20,7 +20,7 @@ fn plan_with(
 }
 
 fn plan(orders: &[Order]) -> Plan<FutureshopUpdate> {
-    plan_with(&FutureshopSettings::default(), Trigger::Scheduled, orders)
+    plan_with(&FutureshopSettings::default(), Trigger::Webhook, orders)
 }
 
 #[test]

@@ -83,7 +83,7 @@ fn a_cscart_order_gets_one_shipment_and_status_c_once() {
     assert_eq!(first.body["write_back"]["sent"], 1, "{}", first.body);
     assert_eq!(again.body["sent"], 0, "{}", again.body);
     let shipments = fake.shipments("1001");
-    assert_eq!(shipments.len(), 1);
+    assert_eq!(shipments.len(), 1, "{} {}", first.body, again.body);
     assert_eq!(shipments[0].tracking_number, "123456789012");
     assert_eq!(fake.order_status("1001").as_deref(), Some("C"));
 }
