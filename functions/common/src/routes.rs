@@ -3,17 +3,37 @@
 use crate::{error::json_response, platform, ApiError};
 use mallsync_rules::Cart;
 use spin_sdk::{
-    http::{Method, Request, Response},
+    http::{Method, OutgoingResponse, Request, Response, ResponseOutparam},
     sqlite::Value,
 };
 
 /// Serves one request for `cart`. This is the whole body of a cart component: the platform
-/// probes (`health`, `__test/*`) here, every other route in the sync service.
-pub fn serve_cart(cart: Cart, request: Request) -> Response {
-    if is_platform_route(&request) {
-        route(cart, &request).unwrap_or_else(ApiError::into_response)
+/// probes (`health`, `__test/*`) here, every other route in the sync service. The response is
+/// sent as soon as it is ready; work the route left for after it (the webhook's write-back)
+/// then runs in the same invocation.
+pub async fn serve_cart(cart: Cart, request: Request, response_out: ResponseOutparam) {
+    let (response, follow_up) = if is_platform_route(&request) {
+        (route(cart, &request).unwrap_or_else(ApiError::into_response), None)
     } else {
-        mallsync_sync::spin::serve(cart, request)
+        mallsync_sync::spin::serve_then(cart, request)
+    };
+    send(response_out, response).await;
+    if let Some(work) = follow_up {
+        mallsync_sync::spin::follow_up(cart, work);
+    }
+}
+
+/// Sends `response` and finishes its body, so the caller has its whole answer before any
+/// follow-up work starts.
+async fn send(response_out: ResponseOutparam, mut response: Response) {
+    let body = std::mem::take(response.body_mut());
+    match OutgoingResponse::try_from(response) {
+        Ok(outgoing) => {
+            if let Err(e) = response_out.set_with_body(outgoing, body).await {
+                eprintln!("could not send the response: {e}");
+            }
+        }
+        Err(e) => eprintln!("could not convert the response: {e}"),
     }
 }
 

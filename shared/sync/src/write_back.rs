@@ -345,13 +345,38 @@ pub fn run<C: CartBinding>(
     orders: &[Order],
     deadline: DateTime<Utc>,
 ) -> Result<RunReport, ApiError> {
-    let settings = carts::settings_for::<C>(store)?;
-    let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
-    let ledger = ledger::load(io, &store.id, &ids)?;
-    let generations: HashMap<String, i64> =
-        pending::generations(io, &store.id, &ids)?.into_iter().collect();
-    let plan = C::plan(settings, orders, trigger, &ledger, io.now());
     let run_id = runlog::start(io, &store.id, "write_back", trigger_label(trigger))?;
+    run_logged::<C>(io, store, trigger, orders, deadline, run_id)
+}
+
+/// [`run`] in a run the log already holds (the webhook opens it before answering the OMS).
+pub fn run_logged<C: CartBinding>(
+    io: &impl Io,
+    store: &Store,
+    trigger: Trigger,
+    orders: &[Order],
+    deadline: DateTime<Utc>,
+    run_id: i64,
+) -> Result<RunReport, ApiError> {
+    let prepared = (|| {
+        let settings = carts::settings_for::<C>(store)?;
+        let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
+        let ledger = ledger::load(io, &store.id, &ids)?;
+        let generations: HashMap<String, i64> =
+            pending::generations(io, &store.id, &ids)?.into_iter().collect();
+        Ok::<_, ApiError>((settings, ledger, generations))
+    })();
+    let (settings, ledger, generations) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            let note = format!("stopped by an internal error: {}", error.message());
+            if let Err(e) = runlog::finish(io, run_id, runlog::Counts::default(), Some(&note)) {
+                eprintln!("mallsync write-back: run {run_id} could not be closed: {e}");
+            }
+            return Err(error);
+        }
+    };
+    let plan = C::plan(settings, orders, trigger, &ledger, io.now());
     let mut report = RunReport {
         run_id,
         sent: 0,

@@ -33,6 +33,8 @@ pub struct AppOptions {
     pub cron: bool,
     /// Replaces every `cron_expression` (tests use a schedule of seconds).
     pub cron_schedule: Option<String>,
+    /// The guests' wall clock runs this many milliseconds ahead (tests move it; 0 otherwise).
+    pub clock_offset_ms: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl AppOptions {
@@ -45,6 +47,7 @@ impl AppOptions {
             variables: BTreeMap::new(),
             cron: true,
             cron_schedule: None,
+            clock_offset_ms: Arc::default(),
         }
     }
 }
@@ -98,6 +101,7 @@ impl App {
                 allowed_outbound_hosts: Arc::new(
                     AllowedHosts::parse(&hosts).with_context(|| format!("component {id}"))?,
                 ),
+                clock_offset_ms: options.clock_offset_ms.clone(),
             });
             let component = runtime::load_component(&base.join(&c.source))
                 .with_context(|| format!("component {id}"))?;

@@ -7,7 +7,10 @@ use std::{
     collections::BTreeMap,
     net::SocketAddr,
     path::{Path, PathBuf},
-    sync::{Arc, OnceLock},
+    sync::{
+        atomic::{AtomicI64, Ordering},
+        Arc, OnceLock,
+    },
 };
 
 /// The workspace's spin.toml.
@@ -31,6 +34,7 @@ pub fn build_once() -> Result<()> {
 pub struct TestOptions {
     variables: BTreeMap<String, String>,
     cron: Option<String>,
+    clock_offset_ms: Arc<AtomicI64>,
 }
 
 impl TestOptions {
@@ -78,6 +82,7 @@ impl TestApp {
             variables: options.variables.clone(),
             cron: options.cron.is_some(),
             cron_schedule: options.cron.clone(),
+            clock_offset_ms: options.clock_offset_ms.clone(),
         };
         let server = runtime.block_on(Server::bind(
             &app_options,
@@ -105,6 +110,13 @@ impl TestApp {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Moves the components' wall clock forward (a ship date arriving, a lockout ending) without
+    /// waiting; move the fake carts' clocks by the same amount. Survives `restart`.
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.options.clock_offset_ms.fetch_add(ms, Ordering::Relaxed);
     }
 
     /// Where this app's `sqlite_key_value.db` and `sqlite_db.db` are.

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, App, TestShop};
 
-fn base_settings(auto_export: bool) -> Value {
+pub fn base_settings(auto_export: bool) -> Value {
     json!({
         "credentials": { "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uri": REDIRECT_URI },
         "export": { "auto_export": auto_export }
@@ -30,7 +30,7 @@ fn state_of(authorize_url: &str) -> String {
 }
 
 /// Runs the operator's OAuth round trip for the store.
-fn connect(app: &App, fake: &FakeBase, shop: &TestShop, store: &str) -> Value {
+pub fn connect(app: &App, fake: &FakeBase, shop: &TestShop, store: &str) -> Value {
     let start = app.call(
         "GET",
         &format!("/stores/{store}/oauth/start"),

@@ -16,6 +16,8 @@ pub struct App {
     agent: ureq::Agent,
     /// The cart's slug, the first segment of its routes.
     pub cart: &'static str,
+    /// Each store's shop token, to read the run a webhook started.
+    shop_tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// A shop as the admin created it, with its one-time secrets.
@@ -44,7 +46,12 @@ pub fn spawn_app(cart: &'static str, fake_url: &str) -> App {
         .timeout_global(Some(std::time::Duration::from_secs(60)))
         .build()
         .into();
-    App { app, agent, cart }
+    App {
+        app,
+        agent,
+        cart,
+        shop_tokens: Default::default(),
+    }
 }
 
 impl App {
@@ -126,14 +133,36 @@ impl App {
             Some(&json!({ "name": "1号店", "settings": settings })),
         );
         assert_eq!(reply.status, 201, "creating a store: {}", reply.body);
-        reply.body["id"]
+        let id = reply.body["id"]
             .as_str()
             .unwrap_or_else(|| panic!("no store id in {}", reply.body))
-            .to_string()
+            .to_string();
+        self.shop_tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.clone(), shop.token.clone());
+        id
     }
 
-    /// Posts an OMS webhook body signed with `secret`.
+    /// Moves the components' clock forward (move the fake carts' clocks by as much).
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        self.app.advance_clock(by);
+    }
+
+    /// Posts an OMS webhook body signed with `secret` and, when the answer says a write-back
+    /// started (it runs after the answer), waits for that run to finish and puts its log in
+    /// `write_back`.
     pub fn webhook(&self, store: &str, secret: &str, body: &Value) -> Reply {
+        let mut reply = self.webhook_answer(store, secret, body);
+        if reply.body["write_back"]["status"] == "started" {
+            let run_id = reply.body["write_back"]["run_id"].clone();
+            reply.body["write_back"] = self.finished_run(store, &run_id);
+        }
+        reply
+    }
+
+    /// Posts an OMS webhook and returns its answer at once (the write-back goes on after it).
+    pub fn webhook_answer(&self, store: &str, secret: &str, body: &Value) -> Reply {
         let bytes = body.to_string().into_bytes();
         let signature = sign(secret, &bytes);
         self.call(
@@ -142,6 +171,31 @@ impl App {
             &[("x-mallsync-signature", &signature)],
             Some(&bytes),
         )
+    }
+
+    /// The store's run `run_id` once it has ended (polling its log for up to a minute).
+    pub fn finished_run(&self, store: &str, run_id: &Value) -> Value {
+        let token = self
+            .shop_tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(store)
+            .cloned()
+            .unwrap_or_else(|| panic!("store {store} was not created through this App"));
+        let started = std::time::Instant::now();
+        loop {
+            let reply = self.call_as(&token, "GET", &format!("/stores/{store}/runs/{run_id}"), None);
+            assert_eq!(reply.status, 200, "run log: {}", reply.body);
+            if !reply.body["ended_at"].is_null() {
+                return reply.body;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "run {run_id} did not end: {}",
+                reply.body
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// "Update shipping info now" for the last `period_days`; must answer 200.

@@ -6,6 +6,7 @@ mod helpers;
 mod carts;
 mod import;
 mod latency;
+mod load;
 mod once;
 mod preview;
 mod schedule;
