@@ -156,7 +156,9 @@ impl App {
         let mut reply = self.webhook_answer(store, secret, body);
         if reply.body["write_back"]["status"] == "started" {
             let run_id = reply.body["write_back"]["run_id"].clone();
-            reply.body["write_back"] = self.finished_run(store, &run_id);
+            let mut run = self.finished_run(store, &run_id);
+            run["run_id"] = run_id;
+            reply.body["write_back"] = run;
         }
         reply
     }
