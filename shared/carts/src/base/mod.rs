@@ -55,6 +55,7 @@ impl Connector for Base {
         window_secs: 3_600,
         lockout_secs: None,
         max_requests_per_day: Some(100_000),
+        clock_aligned: true,
     };
     const CAPABILITIES: Capabilities = Capabilities {
         auth: AuthScheme::Bearer,

@@ -33,6 +33,7 @@ impl Connector for Bcart {
         window_secs: 300,
         lockout_secs: Some(300),
         max_requests_per_day: None,
+        clock_aligned: false,
     };
     const CAPABILITIES: Capabilities = Capabilities {
         auth: AuthScheme::Bearer,

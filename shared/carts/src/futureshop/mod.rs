@@ -34,6 +34,7 @@ impl Connector for Futureshop {
         window_secs: 1,
         lockout_secs: None,
         max_requests_per_day: None,
+        clock_aligned: false,
     };
     const CAPABILITIES: Capabilities = Capabilities {
         auth: AuthScheme::Bearer,

@@ -31,6 +31,7 @@ impl Connector for Shopserve {
         window_secs: 1,
         lockout_secs: None,
         max_requests_per_day: None,
+        clock_aligned: false,
     };
     const CAPABILITIES: Capabilities = Capabilities {
         auth: AuthScheme::Basic,
