@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{cart_send, drive, import_query, with_token};
 use mallsync_carts::base::{build_code_exchange, Base};
 use mallsync_carts::{AccessToken, Api, CartError, Connector};
@@ -150,10 +148,9 @@ fn an_expiring_token_is_refreshed_and_the_old_refresh_token_is_then_refused() {
 fn the_hourly_limit_is_retryable() {
     let base = shop(1);
     let api = connected(&base);
-    base.set_rate_limit(Some(RateLimit {
-        max_requests: 0,
-        window: Duration::from_secs(3600),
-        lockout: None,
+    base.set_rate_limit(Some(RateLimit::ClockAligned {
+        per_hour: 0,
+        per_day: 100_000,
     }));
     let e = drive(Base::connection_test(&api)).unwrap_err();
     assert!(matches!(e, CartError::RateLimited { .. }), "{e:?}");

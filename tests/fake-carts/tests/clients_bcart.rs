@@ -126,7 +126,7 @@ fn a_bad_token_is_a_credentials_error_and_the_connection_test_fails() {
 #[test]
 fn the_lockout_is_rate_limited_with_the_carts_retry_after() {
     let bcart = shop();
-    bcart.set_rate_limit(Some(RateLimit {
+    bcart.set_rate_limit(Some(RateLimit::Sliding {
         max_requests: 2,
         window: Duration::from_secs(300),
         lockout: Some(Duration::from_secs(300)),

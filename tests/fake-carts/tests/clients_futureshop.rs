@@ -9,9 +9,7 @@ use common::{drive, import_query, with_token};
 use mallsync_carts::futureshop::write_back::write_back_batch;
 use mallsync_carts::futureshop::Futureshop;
 use mallsync_carts::{Api, CartError, Connector};
-use mallsync_fake_carts::futureshop::{
-    FakeFutureshop, CLIENT_ID, CLIENT_SECRET, ONE_PER_SECOND, SHOP_KEY,
-};
+use mallsync_fake_carts::futureshop::{FakeFutureshop, CLIENT_ID, CLIENT_SECRET, SHOP_KEY};
 use mallsync_fake_carts::{Fault, OrderSeed};
 use mallsync_rules::futureshop::{FutureshopCredentials, FutureshopShipment, FutureshopUpdate};
 use mallsync_rules::{Secret, TrackingNumber};
@@ -49,6 +47,7 @@ fn shop() -> FakeFutureshop {
         );
     }
     fs.set_page_size(2);
+    common::pace(Some(fs.clock()));
     fs
 }
 
@@ -170,7 +169,7 @@ fn an_expired_token_is_a_credentials_error() {
 fn going_faster_than_one_request_a_second_is_rate_limited() {
     let fs = shop();
     let api = connected(&fs);
-    fs.set_rate_limit(Some(ONE_PER_SECOND));
+    common::pace(None);
     let query = import_query("2026-11-01T00:00:00+09:00", "2026-11-08T00:00:00+09:00");
     let e = drive(Futureshop::list_orders(&api, &query)).unwrap_err();
     assert!(matches!(e, CartError::RateLimited { .. }), "{e:?}");
@@ -196,6 +195,7 @@ fn server_errors_are_transient() {
 #[test]
 fn a_batch_of_100_orders_is_one_call_and_101_never_leaves_the_client() {
     let fs = FakeFutureshop::start();
+    common::pace(Some(fs.clock()));
     for n in 0..101 {
         fs.seed_order(&OrderSeed::new(
             &format!("2{n:05}"),

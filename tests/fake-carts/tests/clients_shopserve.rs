@@ -26,6 +26,7 @@ fn api(ss: &FakeShopserve, key: &str) -> Api<ShopserveCredentials> {
 /// 150 orders on 2026-11-02 and 3 on 2026-11-12 (Japan).
 fn shop() -> FakeShopserve {
     let ss = FakeShopserve::start();
+    common::pace(Some(ss.clock()));
     for n in 0..150 {
         ss.seed_order(
             &OrderSeed::new(
