@@ -241,6 +241,15 @@ impl CscartOrder {
                 "shipping_id": g.shipping_id, "shipping": "ヤマト運輸 宅急便",
                 "group_key": i, "delivery_date": delivery_date, "delivery_timing": "指定なし",
             })).collect::<Vec<_>>(),
+            // What each group carries, as CS-Cart's order_info keeps it.
+            "product_groups": self.shipping_groups.iter().enumerate().map(|(i, g)| json!({
+                "group_key": i,
+                "products": self.products.iter()
+                    .filter(|p| g.item_ids.contains(&p.item_id))
+                    .map(|p| (p.item_id.clone(), json!({"item_id": p.item_id, "amount": p.amount.to_string()})))
+                    .collect::<Map<String, Value>>(),
+                "chosen_shippings": [{"shipping_id": g.shipping_id, "shipping": "ヤマト運輸 宅急便"}],
+            })).collect::<Vec<_>>(),
             "shipping_ids": self.shipping_groups.iter().map(|g| g.shipping_id.as_str()).collect::<Vec<_>>().join(","),
             "shipment_ids": shipments.iter().map(|s| s.shipment_id.to_string()).collect::<Vec<_>>(),
             "need_shipment": self.products.iter().any(|p| shipped_amount(shipments, &p.item_id) < p.amount),
