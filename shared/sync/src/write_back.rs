@@ -52,11 +52,13 @@ pub enum SendOutcome {
     Failed(CartError),
 }
 
-/// A store's cart, connected for one run: its API handle (with a fresh token) and the account's
-/// request budget. Made on the first planned update, so a run with nothing to send calls nothing.
+/// A store's cart, connected for one run: its API handle (with a fresh token), the account's
+/// request budget and the run's lookups (BASE's carrier ids, fetched once). Made on the first
+/// planned update, so a run with nothing to send calls nothing.
 pub struct Connection<C: CartBinding> {
     pub api: Api<C::Credentials>,
     pub pacer: Pacer,
+    lookups: Option<C::RunLookups>,
 }
 
 impl<C: CartBinding> Connection<C> {
@@ -73,8 +75,24 @@ impl<C: CartBinding> Connection<C> {
             Err(e) => return Err((Pacer::new("", C::RATE_LIMIT), e)),
         };
         match carts::api::<C>(io, store_id, settings, &mut pacer, deadline) {
-            Ok(api) => Ok(Connection { api, pacer }),
+            Ok(api) => Ok(Connection {
+                api,
+                pacer,
+                lookups: None,
+            }),
             Err(e) => Err((pacer, e)),
+        }
+    }
+
+    /// Fetches the run's lookups once (through the budget). A failed lookup leaves the default,
+    /// with which the cart looks up what it needs itself: slower, still correct.
+    fn ensure_lookups(&mut self, io: &impl Io, deadline: DateTime<Utc>) {
+        if self.lookups.is_none() {
+            let Connection { api, pacer, .. } = self;
+            let fetched = drive(C::run_lookups(api), |request| {
+                pacer.send(io, deadline, request)
+            });
+            self.lookups = Some(fetched.unwrap_or_default());
         }
     }
 }
@@ -100,40 +118,130 @@ pub fn send_one<C: CartBinding>(
     let outcome = if ledger::accepted(io, store_id, &key)? == Some(hash) {
         Ok(SendOutcome::AlreadyAccepted)
     } else {
-        call_cart::<C>(io, store_id, connection, update, run_id, deadline)
+        connection.ensure_lookups(io, deadline);
+        with_retries(io, store_id, connection, deadline, |c| {
+            let Connection { api, pacer, lookups } = c;
+            let lookups = lookups.get_or_insert_with(Default::default);
+            drive(C::write_back(api, lookups, update), |request| {
+                pacer.send(io, deadline, request)
+            })
+        })
+        .and_then(|result| match result {
+            Ok(()) => {
+                ledger::record(io, store_id, &key, update.order_id(), hash, run_id)?;
+                Ok(SendOutcome::Sent)
+            }
+            Err(unsent) => Ok(unsent),
+        })
     };
     ledger::release(io, store_id, &key, hash, &owner)?;
     outcome
 }
 
-/// The calls of one update, with the retries the cart's answers allow.
-fn call_cart<C: CartBinding>(
+/// Sends up to `C::MAX_BATCH` batchable updates in one call (futureshop's 発送API: 100 orders),
+/// each claimed and checked against the ledger first; one outcome per update, in order.
+pub fn send_batch<C: CartBinding>(
     io: &impl Io,
     store_id: &str,
     connection: &mut Connection<C>,
-    update: &C::Update,
+    updates: &[&C::Update],
     run_id: i64,
     deadline: DateTime<Utc>,
-) -> Result<SendOutcome, ApiError> {
+) -> Result<Vec<SendOutcome>, ApiError> {
+    let owner = format!("run-{run_id}");
+    let until = deadline.timestamp() + CLAIM_GRACE_SECS;
+    let mut outcomes: Vec<Option<SendOutcome>> = Vec::with_capacity(updates.len());
+    let mut claimed = Vec::new();
+    for update in updates {
+        let (key, hash) = (update.ledger_key(), update.data_hash());
+        if !ledger::claim(io, store_id, &key, hash, &owner, until)? {
+            outcomes.push(Some(SendOutcome::ClaimedElsewhere));
+            continue;
+        }
+        claimed.push((key.clone(), hash));
+        if ledger::accepted(io, store_id, &key)? == Some(hash) {
+            outcomes.push(Some(SendOutcome::AlreadyAccepted));
+        } else {
+            outcomes.push(None);
+        }
+    }
+    let to_send: Vec<&C::Update> = updates
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, o)| o.is_none())
+        .map(|(u, _)| *u)
+        .collect();
+    let result = if to_send.is_empty() {
+        Ok(Ok(Vec::new()))
+    } else {
+        connection.ensure_lookups(io, deadline);
+        with_retries(io, store_id, connection, deadline, |c| {
+            let Connection { api, pacer, lookups } = c;
+            let lookups = lookups.get_or_insert_with(Default::default);
+            drive(C::write_back_batch(api, lookups, &to_send), |request| {
+                pacer.send(io, deadline, request)
+            })
+        })
+    };
+    let sent_outcomes: Vec<SendOutcome> = match result {
+        Ok(Ok(results)) => {
+            let mut out = Vec::with_capacity(to_send.len());
+            for (i, update) in to_send.iter().enumerate() {
+                out.push(match results.get(i) {
+                    Some(Ok(())) => {
+                        ledger::record(io, store_id, &update.ledger_key(), update.order_id(), update.data_hash(), run_id)?;
+                        SendOutcome::Sent
+                    }
+                    Some(Err(error)) => SendOutcome::Failed(error.clone()),
+                    None => SendOutcome::Failed(CartError::malformed(format!(
+                        "the batch answer has {} results for {} orders",
+                        results.len(),
+                        to_send.len()
+                    ))),
+                });
+            }
+            out
+        }
+        Ok(Err(unsent)) => vec![unsent; to_send.len()],
+        Err(e) => {
+            for (key, hash) in &claimed {
+                ledger::release(io, store_id, key, *hash, &owner)?;
+            }
+            return Err(e);
+        }
+    };
+    for (key, hash) in &claimed {
+        ledger::release(io, store_id, key, *hash, &owner)?;
+    }
+    let mut sent = sent_outcomes.into_iter();
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| sent.next().unwrap_or(SendOutcome::Failed(CartError::malformed("missing batch result")))))
+        .collect())
+}
+
+/// Calls the cart with the retries its answers allow: a transient failure again after a short
+/// back-off within the budget, a refused access token once after renewing it; a rate limit is
+/// remembered for the account and defers. `Err(outcome)` when it gave up.
+fn with_retries<C: CartBinding, T>(
+    io: &impl Io,
+    store_id: &str,
+    connection: &mut Connection<C>,
+    deadline: DateTime<Utc>,
+    mut call: impl FnMut(&mut Connection<C>) -> Result<T, CartError>,
+) -> Result<Result<T, SendOutcome>, ApiError> {
     let mut attempt = 1;
     let mut token_renewed = false;
     loop {
-        let Connection { api, pacer } = &mut *connection;
-        let result = drive(C::write_back(api, update), |request| {
-            pacer.send(io, deadline, request)
-        });
-        let error = match result {
-            Ok(()) => {
-                ledger::record(io, store_id, &update.ledger_key(), update.order_id(), update.data_hash(), run_id)?;
-                return Ok(SendOutcome::Sent);
-            }
+        let error = match call(connection) {
+            Ok(value) => return Ok(Ok(value)),
             Err(error) => error,
         };
         if let Some(refusal) = connection.pacer.refused() {
-            return Ok(SendOutcome::Deferred {
+            return Ok(Err(SendOutcome::Deferred {
                 code: "request_budget",
                 why: refusal.why.clone(),
-            });
+            }));
         }
         match &error {
             CartError::CredentialsRejected { .. }
@@ -143,10 +251,10 @@ fn call_cart<C: CartBinding>(
                 // get a new one, once, and try again.
                 token_renewed = true;
                 let rejected = connection.api.access_token.clone();
-                let Connection { api, pacer } = &mut *connection;
+                let Connection { api, pacer, .. } = &mut *connection;
                 match carts::fresh_token::<C>(io, store_id, api, pacer, deadline, rejected.as_ref()) {
                     Ok(()) => continue,
-                    Err(ApiError::Cart(e)) => return Ok(SendOutcome::Failed(e)),
+                    Err(ApiError::Cart(e)) => return Ok(Err(SendOutcome::Failed(e))),
                     Err(other) => return Err(other),
                 }
             }
@@ -155,17 +263,17 @@ fn call_cart<C: CartBinding>(
                 // for minutes; BASE until the next hour or day): nothing more goes out until it
                 // ends, and the rest waits for a later run.
                 connection.pacer.note_refusal(io, &error)?;
-                return Ok(SendOutcome::Deferred {
+                return Ok(Err(SendOutcome::Deferred {
                     code: "rate_limited",
                     why: error.to_string(),
-                });
+                }));
             }
             _ => match retry_wait(&error, attempt, io.now(), deadline) {
                 Some(wait) => {
                     io.sleep(wait);
                     attempt += 1;
                 }
-                None => return Ok(SendOutcome::Failed(error)),
+                None => return Ok(Err(SendOutcome::Failed(error))),
             },
         }
     }
@@ -451,13 +559,21 @@ fn carry_out<'o, C: CartBinding>(
         }
         report.log(io, exclusion_line(exclusion))?;
     }
+    // Batchable updates first, in batches of the cart's size (futureshop: 100 orders per
+    // 発送API call), then the others one by one: a 処理済 step follows its order's shipping data.
+    let (batched, single): (Vec<&C::Update>, Vec<&C::Update>) = plan
+        .updates
+        .iter()
+        .partition(|u| C::MAX_BATCH > 1 && C::batches(u));
+    let units = batched
+        .chunks(C::MAX_BATCH.max(1))
+        .map(|chunk| chunk.to_vec())
+        .chain(single.into_iter().map(|u| vec![u]));
     let mut connection: Option<Result<Connection<C>, String>> = None;
     let mut cart_failed: Option<String> = None;
-    for update in &plan.updates {
-        let key = update.ledger_key();
-        let fields = serde_json::to_value(update).map_err(|e| {
-            ApiError::Internal(format!("planned update {key} does not serialize: {e}"))
-        })?;
+    // Orders whose batched shipping data did not reach the cart in this run.
+    let mut unshipped: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for unit in units {
         // Connecting (a token request) only when there is something to send.
         let connection = connection.get_or_insert_with(|| {
             Connection::<C>::open(io, &store.id, settings, deadline).map_err(|(pacer, e)| {
@@ -467,20 +583,26 @@ fn carry_out<'o, C: CartBinding>(
                 }
             })
         });
-        let outcome = if io.now() >= deadline {
-            SendOutcome::Deferred {
+        let is_batch = C::MAX_BATCH > 1 && unit.iter().all(|u| C::batches(u));
+        let unsent = if io.now() >= deadline {
+            Some(SendOutcome::Deferred {
                 code: "time_budget",
                 why: "the run's time budget ran out".into(),
-            }
+            })
         } else if let Some(why) = &cart_failed {
             // The cart is failing: the rest waits for the next run instead of hammering it.
-            SendOutcome::Deferred {
+            Some(SendOutcome::Deferred {
                 code: "cart_failing",
                 why: why.clone(),
-            }
+            })
+        } else if !is_batch && unit.iter().any(|u| unshipped.contains(u.order_id())) {
+            Some(SendOutcome::Deferred {
+                code: "waits_for_shipping_data",
+                why: "the order's shipping data did not reach the cart in this run".into(),
+            })
         } else {
             match connection {
-                Err(why) => match why.strip_prefix("deferred:") {
+                Err(why) => Some(match why.strip_prefix("deferred:") {
                     Some(why) => SendOutcome::Deferred {
                         code: "request_budget",
                         why: why.to_string(),
@@ -489,82 +611,119 @@ fn carry_out<'o, C: CartBinding>(
                         status: None,
                         message: format!("could not connect to the cart: {why}"),
                     }),
-                },
-                Ok(c) => match c.pacer.refused() {
-                    Some(refusal) => SendOutcome::Deferred {
-                        code: "request_budget",
-                        why: refusal.why.clone(),
-                    },
-                    None => send_one::<C>(io, &store.id, c, update, report.run_id, deadline)?,
-                },
+                }),
+                Ok(c) => c.pacer.refused().map(|refusal| SendOutcome::Deferred {
+                    code: "request_budget",
+                    why: refusal.why.clone(),
+                }),
             }
         };
-        let order_id = update.order_id();
-        let line = match outcome {
-            SendOutcome::Sent => {
-                let mut line = OrderLine::new(order_id, Outcome::Sent);
-                line.ledger_key = Some(key);
-                line.fields = Some(fields);
-                line
+        let outcomes = match (unsent, connection) {
+            (Some(outcome), _) => vec![outcome; unit.len()],
+            (None, Ok(c)) if is_batch => {
+                send_batch::<C>(io, &store.id, c, &unit, report.run_id, deadline)?
             }
-            SendOutcome::AlreadyAccepted => exclusion_line(&Exclusion {
-                order_id: order_id.to_string(),
-                reason: Reason::AlreadyAccepted,
-            }),
-            SendOutcome::ClaimedElsewhere => {
-                settle(order_id, Settlement::DueNow);
-                let mut line = OrderLine::new(order_id, Outcome::Excluded);
-                line.ledger_key = Some(key);
-                line.reason_code = Some("sending_elsewhere".into());
-                line.message = Some("another run is sending exactly this data right now".into());
-                line.message_ja = Some("別の処理が同じ内容を送信中です".into());
-                line
-            }
-            SendOutcome::Deferred { code, why } => {
-                settle(order_id, Settlement::DueNow);
-                report.out_of_time = true;
-                report.stopped.get_or_insert_with(|| why.clone());
-                let ja = match code {
-                    "time_budget" => "この処理の時間内に送信できませんでした。次回の処理で送信します",
-                    "cart_failing" => "カートでエラーが続いたため、この処理では送信していません。次回の処理で送信します",
-                    _ => "カートのAPI利用上限のため、この処理では送信していません。上限が解除された後の処理で送信します",
-                };
-                unsent_line(
-                    order_id,
-                    key,
-                    Some(fields),
-                    Outcome::Deferred,
-                    code,
-                    format!("not sent in this run ({why}); the next run sends it"),
-                    ja.into(),
-                )
-            }
-            SendOutcome::Failed(error) => {
-                let retry_soon = error.is_retryable()
-                    || matches!(error, CartError::CredentialsRejected { .. });
-                settle(
-                    order_id,
-                    if retry_soon { Settlement::DueNow } else { Settlement::Refused },
-                );
-                if retry_soon {
-                    let why = format!("the cart failed: {error}");
-                    report.stopped.get_or_insert_with(|| why.clone());
-                    cart_failed = Some(why);
-                }
-                unsent_line(
-                    order_id,
-                    key,
-                    Some(fields),
-                    Outcome::Failed,
-                    error_code(&error),
-                    error.to_string(),
-                    error_message_ja(&error),
-                )
-            }
+            (None, Ok(c)) => vec![send_one::<C>(io, &store.id, c, unit[0], report.run_id, deadline)?],
+            (None, Err(why)) => vec![
+                SendOutcome::Failed(CartError::Transient {
+                    status: None,
+                    message: why.clone(),
+                });
+                unit.len()
+            ],
         };
-        report.log(io, line)?;
+        for (update, outcome) in unit.iter().zip(outcomes) {
+            if is_batch && !matches!(outcome, SendOutcome::Sent | SendOutcome::AlreadyAccepted) {
+                unshipped.insert(update.order_id().to_string());
+            }
+            let line = outcome_line(*update, outcome, report, &mut cart_failed, &mut settle)?;
+            report.log(io, line)?;
+        }
     }
     Ok(settlements)
+}
+
+/// The run-log line of one planned update's outcome; also settles its order and notes why the
+/// run stopped early.
+fn outcome_line<U: WriteBack + Serialize>(
+    update: &U,
+    outcome: SendOutcome,
+    report: &mut RunReport,
+    cart_failed: &mut Option<String>,
+    settle: &mut impl FnMut(&str, Settlement),
+) -> Result<OrderLine, ApiError> {
+    let key = update.ledger_key();
+    let fields = serde_json::to_value(update).map_err(|e| {
+        ApiError::Internal(format!("planned update {key} does not serialize: {e}"))
+    })?;
+    let order_id = update.order_id();
+    Ok(match outcome {
+        SendOutcome::Sent => {
+            let mut line = OrderLine::new(order_id, Outcome::Sent);
+            line.ledger_key = Some(key);
+            line.fields = Some(fields);
+            line
+        }
+        SendOutcome::AlreadyAccepted => exclusion_line(&Exclusion {
+            order_id: order_id.to_string(),
+            reason: Reason::AlreadyAccepted,
+        }),
+        SendOutcome::ClaimedElsewhere => {
+            settle(order_id, Settlement::DueNow);
+            let mut line = OrderLine::new(order_id, Outcome::Excluded);
+            line.ledger_key = Some(key);
+            line.reason_code = Some("sending_elsewhere".into());
+            line.message = Some("another run is sending exactly this data right now".into());
+            line.message_ja = Some("別の処理が同じ内容を送信中です".into());
+            line
+        }
+        SendOutcome::Deferred { code, why } => {
+            settle(order_id, Settlement::DueNow);
+            report.out_of_time = true;
+            report.stopped.get_or_insert_with(|| why.clone());
+            let ja = match code {
+                "time_budget" => "この処理の時間内に送信できませんでした。次回の処理で送信します",
+                "cart_failing" => "カートでエラーが続いたため、この処理では送信していません。次回の処理で送信します",
+                "waits_for_shipping_data" => "発送情報がまだカートに届いていないため、処理済みにしていません。次回の処理で行います",
+                _ => "カートのAPI利用上限のため、この処理では送信していません。上限が解除された後の処理で送信します",
+            };
+            unsent_line(
+                order_id,
+                key,
+                Some(fields),
+                Outcome::Deferred,
+                code,
+                format!("not sent in this run ({why}); the next run sends it"),
+                ja.into(),
+            )
+        }
+        SendOutcome::Failed(error) => {
+            let retry_soon =
+                error.is_retryable() || matches!(error, CartError::CredentialsRejected { .. });
+            settle(
+                order_id,
+                if retry_soon {
+                    Settlement::DueNow
+                } else {
+                    Settlement::Refused
+                },
+            );
+            if retry_soon {
+                let why = format!("the cart failed: {error}");
+                report.stopped.get_or_insert_with(|| why.clone());
+                *cart_failed = Some(why);
+            }
+            unsent_line(
+                order_id,
+                key,
+                Some(fields),
+                Outcome::Failed,
+                error_code(&error),
+                error.to_string(),
+                error_message_ja(&error),
+            )
+        }
+    })
 }
 
 /// One planned call in a preview: the order, the unit the cart writes, and the exact fields.

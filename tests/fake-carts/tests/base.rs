@@ -252,10 +252,9 @@ fn only_cash_on_delivery_orders_can_be_cancelled() {
 #[test]
 fn the_hourly_limit_is_a_400_hour_api_limit() {
     let (base, token) = seeded();
-    base.set_rate_limit(Some(RateLimit {
-        max_requests: 2,
-        window: Duration::from_secs(3600),
-        lockout: None,
+    base.set_rate_limit(Some(RateLimit::ClockAligned {
+        per_hour: 2,
+        per_day: 100_000,
     }));
     let orders = format!("{}/1/orders", base.url());
     for _ in 0..2 {

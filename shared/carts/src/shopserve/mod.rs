@@ -75,8 +75,11 @@ impl Connector for Shopserve {
     }
 
     /// One update call. Re-sending sets the same fields to the same values.
+    type RunLookups = ();
+
     fn write_back(
         api: &Api<ShopserveCredentials>,
+        _lookups: &(),
         update: &ShopserveUpdate,
     ) -> impl Exchange<Output = ()> {
         exchange::single(build_order_update(api, update), |response: Response| {

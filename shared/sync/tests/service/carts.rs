@@ -4,7 +4,7 @@ use mallsync_fake_carts::{cscart, futureshop, shopserve, OrderSeed};
 use mallsync_rules::Cart;
 use serde_json::{json, Value};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_following};
 
 fn shipped(id: &str, shipment: &str, item: &str) -> Value {
     json!({ "orders": [{
@@ -96,7 +96,7 @@ fn a_futureshop_shipment_gets_its_tracking_number_and_ship_date_once() {
             .item("SKU1", "靴下", 1, 800)
             .shipment("1", &["SKU1"]),
     );
-    let app = spawn_app(Cart::Futureshop, "http://127.0.0.1:9");
+    let app = spawn_app_following(Cart::Futureshop, "http://127.0.0.1:9", fake.clock().clone());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(
         &shop,

@@ -11,14 +11,8 @@ use mallsync_rules::Cart;
 use serde_json::{json, Value};
 
 use crate::base::{base_settings, connect};
-use crate::helpers::{bcart_settings, order, spawn_app_with, App, ADMIN_TOKEN};
+use crate::helpers::{bcart_settings, order, spawn_app_following, App, ADMIN_TOKEN};
 
-/// The service with the fake's clock following the service's.
-fn app_following(cart: Cart, url: &str, clock: mallsync_fake_carts::Clock) -> App {
-    spawn_app_with(cart, url, move |io| {
-        io.on_advance(move |by| clock.advance(by.to_std().unwrap_or_default()))
-    })
-}
 
 fn tick(app: &App) -> Value {
     let reply = app.call("POST", "/dispatch", Some(ADMIN_TOKEN), None);
@@ -34,7 +28,7 @@ fn pending_count(app: &App) -> i64 {
 fn a_bcart_instruction_becomes_shipped_when_its_ship_day_comes_five_days_later() {
     let fake = FakeBcart::start();
     fake.seed_order(&OrderSeed::new("P1", "2026-11-20T10:00:00+09:00").shipment("PL1", &[]));
-    let app = app_following(Cart::Bcart, fake.url(), fake.clock().clone());
+    let app = spawn_app_following(Cart::Bcart, fake.url(), fake.clock().clone());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, bcart_settings(true));
 
@@ -63,7 +57,7 @@ fn a_bcart_instruction_becomes_shipped_when_its_ship_day_comes_five_days_later()
 fn a_base_order_shipping_eight_days_out_is_dispatched_on_that_day_and_once() {
     let fake = FakeBase::start();
     fake.seed_order(&OrderSeed::new("K8", "2026-11-20T10:00:00+09:00").item("81", "Tシャツ", 1, 1500));
-    let app = app_following(Cart::Base, fake.url(), fake.clock().clone());
+    let app = spawn_app_following(Cart::Base, fake.url(), fake.clock().clone());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, base_settings(true));
     connect(&app, &fake, &shop, &store);
@@ -96,7 +90,7 @@ fn a_base_order_shipping_eight_days_out_is_dispatched_on_that_day_and_once() {
 fn an_order_the_cart_failed_is_sent_by_a_later_scheduled_run_without_a_newer_update() {
     let fake = FakeBcart::start();
     fake.seed_order(&OrderSeed::new("F1", "2026-11-20T10:00:00+09:00").shipment("FL1", &[]));
-    let app = app_following(Cart::Bcart, fake.url(), fake.clock().clone());
+    let app = spawn_app_following(Cart::Bcart, fake.url(), fake.clock().clone());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, bcart_settings(true));
     fake.faults()
@@ -122,7 +116,7 @@ fn an_order_the_cart_failed_is_sent_by_a_later_scheduled_run_without_a_newer_upd
 fn a_newer_version_stored_during_a_run_stays_due() {
     let fake = FakeBcart::start();
     fake.seed_order(&OrderSeed::new("V1", "2026-11-20T10:00:00+09:00").shipment("VL1", &[]));
-    let app = app_following(Cart::Bcart, fake.url(), fake.clock().clone());
+    let app = spawn_app_following(Cart::Bcart, fake.url(), fake.clock().clone());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, bcart_settings(false));
     let v1 = json!({ "orders": [order("V1", "発送待ち", Some("7000-0001"), Some("2026-11-23"), "VL1")] });
