@@ -214,7 +214,10 @@ pub trait Connector {
     const MAX_BATCH: usize = 1;
 
     /// Whether this update travels in a batch (futureshop: the shipping data yes, the 処理済
-    /// step no). Updates that do not go one by one through [`Connector::write_back`].
+    /// step no). Batchable updates go through [`Connector::write_back_batch`] (or
+    /// [`Connector::write_back`] as a batch of one); the others one by one through `write_back`,
+    /// after the batches of the same run: the plan lists an order's shipping data before its
+    /// 処理済 step, which must not be sent when the shipping data failed.
     fn batches(_update: &Self::Update) -> bool {
         false
     }

@@ -107,7 +107,7 @@ fn a_detail_maps_string_numbers_items_and_its_shipping_group() {
 }
 
 #[test]
-fn with_two_shipping_groups_no_group_claims_every_item_and_unspecified_dates_are_none() {
+fn with_two_shipping_groups_each_group_lists_its_own_items_and_unspecified_dates_are_none() {
     let detail = cscart::parse_order_detail(&fixture_response(
         "cscart",
         200,
@@ -115,9 +115,33 @@ fn with_two_shipping_groups_no_group_claims_every_item_and_unspecified_dates_are
     ))
     .unwrap();
     let o = detail.into_order(&OmsStatus::New).unwrap();
+    let groups: Vec<(&str, Vec<(&str, u32)>)> = o
+        .shipments
+        .iter()
+        .map(|s| {
+            (
+                s.shipment_id.as_str(),
+                s.items
+                    .iter()
+                    .map(|i| (i.item_id.as_str(), i.quantity))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(groups, [("1", vec![("11", 1)]), ("4", vec![("12", 3)])]);
+    assert_eq!(o.requested_delivery_date, None);
+}
+
+#[test]
+fn with_two_shipping_groups_and_no_group_keys_no_group_claims_every_item() {
+    let detail = r#"{"order_id":"105","timestamp":"1795306500",
+        "products":{"11":{"item_id":"11","amount":"1"},"12":{"item_id":"12","amount":"3"}},
+        "shipping":[{"shipping_id":"1"},{"shipping_id":"4"}]}"#;
+    let detail = cscart::parse_order_detail(&response(200, detail.as_bytes().to_vec())).unwrap();
+    let o = detail.into_order(&OmsStatus::New).unwrap();
     assert_eq!(o.shipments.len(), 2);
     assert!(o.shipments.iter().all(|s| s.items.is_empty()));
-    assert_eq!(o.requested_delivery_date, None);
+    assert_eq!(o.items.len(), 2);
 }
 
 #[test]

@@ -12,7 +12,8 @@
 //!
 //! Every fake is a [`FakeServer`]: `start()`, `url()`, `api_base_url()`, `calls()`/`calls_to()`,
 //! `faults()`, `clock()` (move time instead of waiting), `set_rate_limit()`, `with_cart()` (the
-//! state itself), `violations()`, plus its cart's `seed_order(&OrderSeed)` and read-back methods.
+//! state itself), `violations()` / `assert_no_violations()`, `peak_requests_within(window)` (on the
+//! fake's clock, for benchmarks), plus its cart's `seed_order(&OrderSeed)` and read-back methods.
 //! It stops when dropped.
 //!
 //! The fakes are strict: each counts every request the real cart would punish as a

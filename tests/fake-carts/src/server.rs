@@ -46,6 +46,8 @@ pub struct RecordedCall {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub status: u16,
+    /// When the fake received it, on its own clock (for rates: requests per window).
+    pub at: DateTime<Utc>,
 }
 
 impl RecordedCall {
@@ -544,6 +546,36 @@ impl<C: Cart> FakeServer<C> {
         lock(&self.shared.violations).clear();
     }
 
+    /// Panics listing every violation, if there is any: the one line an end-to-end test ends with.
+    #[track_caller]
+    pub fn assert_no_violations(&self) {
+        let violations = self.violations();
+        if !violations.is_empty() {
+            let list: Vec<String> = violations.iter().map(Violation::to_string).collect();
+            panic!(
+                "the cart would have punished {} request(s):\n{}",
+                violations.len(),
+                list.join("\n")
+            );
+        }
+    }
+
+    /// The most requests received within any `window` (sliding), on the fake's clock: what a
+    /// benchmark compares with the cart's ceiling.
+    pub fn peak_requests_within(&self, window: Duration) -> usize {
+        let times: Vec<DateTime<Utc>> = lock(&self.shared.calls).iter().map(|c| c.at).collect();
+        let window = to_chrono(window);
+        let mut peak = 0;
+        let mut start = 0;
+        for (end, t) in times.iter().enumerate() {
+            while times[start] + window <= *t {
+                start += 1;
+            }
+            peak = peak.max(end + 1 - start);
+        }
+        peak
+    }
+
     /// Reads or changes the cart's state directly, for what the typed methods do not cover.
     pub fn with_cart<R>(&self, f: impl FnOnce(&mut C) -> R) -> R {
         f(&mut lock(&self.shared.cart))
@@ -562,7 +594,7 @@ impl<C: Cart> Drop for FakeServer<C> {
 
 fn serve_loop<C: Cart>(server: &tiny_http::Server, shared: &Shared<C>) {
     for mut request in server.incoming_requests() {
-        let mut call = record(&mut request);
+        let mut call = record(&mut request, shared.clock.now());
         let (reply, delay) = shared.answer(&call);
         call.status = reply.status;
         lock(&shared.calls).push(call);
@@ -579,7 +611,7 @@ fn serve_loop<C: Cart>(server: &tiny_http::Server, shared: &Shared<C>) {
     }
 }
 
-fn record(request: &mut tiny_http::Request) -> RecordedCall {
+fn record(request: &mut tiny_http::Request, at: DateTime<Utc>) -> RecordedCall {
     let (path, query) = match request.url().split_once('?') {
         Some((path, query)) => (path.to_string(), query.to_string()),
         None => (request.url().to_string(), String::new()),
@@ -605,6 +637,7 @@ fn record(request: &mut tiny_http::Request) -> RecordedCall {
             .collect(),
         body,
         status: 0,
+        at,
     }
 }
 

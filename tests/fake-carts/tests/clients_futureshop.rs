@@ -291,3 +291,31 @@ fn a_batch_of_101_orders_never_leaves_the_client() {
         .calls_to("POST", "/admin-api/v1/shipping/status")
         .is_empty());
 }
+
+#[test]
+fn one_thousand_orders_take_ten_shipping_calls_at_the_carts_pace_without_a_violation() {
+    let fs = FakeFutureshop::start();
+    common::pace(Some(fs.clock()));
+    for n in 0..1_000 {
+        fs.seed_order(&OrderSeed::new(
+            &format!("4{n:05}"),
+            "2026-11-01T10:00:00+09:00",
+        ));
+    }
+    let api = connected(&fs);
+    let updates: Vec<FutureshopUpdate> = (0..1_000)
+        .map(|n| update(&format!("4{n:05}"), Some("123")))
+        .collect();
+    let refs: Vec<&FutureshopUpdate> = updates.iter().collect();
+    for batch in refs.chunks(Futureshop::MAX_BATCH) {
+        let results = drive(Futureshop::write_back_batch(&api, &(), batch)).unwrap();
+        assert!(results.iter().all(Result::is_ok));
+    }
+    assert_eq!(
+        fs.calls_to("POST", "/admin-api/v1/shipping/status").len(),
+        10
+    );
+    assert_eq!(fs.calls().len(), 11, "ten batches and the token");
+    assert_eq!(fs.peak_requests_within(Duration::from_secs(1)), 1);
+    fs.assert_no_violations();
+}

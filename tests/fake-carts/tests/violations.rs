@@ -289,3 +289,28 @@ fn cscart_the_same_shipment_created_twice_mails_the_customer_twice() {
     assert_eq!(cs_post(&cs, body("11", "1")).status(), 201);
     assert_eq!(kinds(&cs), vec![ViolationKind::DuplicateBuyerEmail]);
 }
+
+#[test]
+fn a_fake_reports_the_peak_requests_within_a_window_on_its_clock() {
+    let bcart = FakeBcart::start();
+    for _ in 0..3 {
+        assert_eq!(bcart_get(&bcart), 200);
+    }
+    bcart.clock().advance(Duration::from_secs(400));
+    for _ in 0..2 {
+        assert_eq!(bcart_get(&bcart), 200);
+    }
+    assert_eq!(bcart.peak_requests_within(Duration::from_secs(300)), 3);
+    assert_eq!(bcart.peak_requests_within(Duration::from_secs(500)), 5);
+    bcart.assert_no_violations();
+}
+
+#[test]
+#[should_panic(expected = "OverRateLimit")]
+fn assert_no_violations_names_what_the_cart_would_punish() {
+    let fs = FakeFutureshop::start();
+    let token = fs.issue_token();
+    fs_get(&fs, &token);
+    fs_get(&fs, &token);
+    fs.assert_no_violations();
+}

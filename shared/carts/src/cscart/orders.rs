@@ -214,8 +214,9 @@ impl OrderDetail {
     }
 
     /// The canonical order with `target_status` (CS-Cart's letters are not OMS statuses). Each
-    /// shipping group is a shipment; with one group it holds every item. CS-Cart keeps tracking
-    /// on separate shipment records, so an imported order has none.
+    /// shipping group is a shipment holding the group's items ([`OrderDetail::products_of_group`];
+    /// none when CS-Cart does not say). CS-Cart keeps tracking on separate shipment records, so
+    /// an imported order has none.
     pub fn into_order(self, target_status: &OmsStatus) -> Result<Order, CartError> {
         let ordered_at = self.timestamp.ok_or_else(|| {
             CartError::malformed(format!(
@@ -231,19 +232,21 @@ impl OrderDetail {
                 quantity: p.amount.unwrap_or(1),
             })
             .collect();
-        let single_group = self.shipping.len() == 1;
+        // Each group lists what it carries when CS-Cart says (one group: every item), so the
+        // write-back can name a shipment's products without reading the order again.
         let shipments = self
             .shipping
             .iter()
             .filter_map(|(_, g)| g.shipping_id.clone())
             .map(|shipping_id| Shipment {
+                items: self
+                    .products_of_group(&shipping_id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(item_id, quantity)| Item { item_id, quantity })
+                    .collect(),
                 shipment_id: shipping_id,
                 tracking_number: None,
-                items: if single_group {
-                    items.clone()
-                } else {
-                    Vec::new()
-                },
             })
             .collect();
         Ok(Order {
