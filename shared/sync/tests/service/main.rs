@@ -6,6 +6,7 @@ mod carts;
 mod dispatch;
 mod helpers;
 mod import;
+mod limits;
 mod pending;
 mod preview;
 mod webhook;
