@@ -583,11 +583,22 @@ impl<C: Cart> FakeServer<C> {
 }
 
 impl<C: Cart> Drop for FakeServer<C> {
+    /// Stops serving, and fails the test that used the fake if the cart was punished for
+    /// anything (over a limit, during a lockout, a reused refresh token, an e-mail twice…):
+    /// every test asserts there were none. A test that provokes one on purpose reads it with
+    /// `violations()` and then calls `clear_violations()`.
     fn drop(&mut self) {
         self.server.unblock();
         if let Some(thread) = self.thread.take() {
             // A panic in the serving thread has already been reported; nothing more to do here.
             let _ = thread.join();
+        }
+        let violations = lock(&self.shared.violations).clone();
+        if !violations.is_empty() && !std::thread::panicking() {
+            panic!(
+                "the fake cart counted {} violation(s) a real cart would punish: {violations:#?}",
+                violations.len()
+            );
         }
     }
 }
