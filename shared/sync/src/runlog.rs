@@ -15,6 +15,9 @@ pub enum Outcome {
     Failed,
     /// Left for the next run (time or request budget): not a failure.
     Deferred,
+    /// Something the operator should know about an order (BASE: a correction it cannot send):
+    /// not an outcome of its own, not counted.
+    Warning,
 }
 
 impl Outcome {
@@ -24,6 +27,7 @@ impl Outcome {
             Outcome::Excluded => "excluded",
             Outcome::Failed => "failed",
             Outcome::Deferred => "deferred",
+            Outcome::Warning => "warning",
         }
     }
 
@@ -33,6 +37,7 @@ impl Outcome {
             "excluded" => Ok(Outcome::Excluded),
             "failed" => Ok(Outcome::Failed),
             "deferred" => Ok(Outcome::Deferred),
+            "warning" => Ok(Outcome::Warning),
             other => Err(IoError(format!("run line outcome {other:?} is unknown"))),
         }
     }

@@ -50,6 +50,9 @@ const STATEMENTS: &[&str] = &[
 const UPGRADES: &[(i64, &str)] = &[
     // Work a run left for the next one (time or request budget), counted apart from failures.
     (2, "ALTER TABLE runs ADD COLUMN deferred INTEGER NOT NULL DEFAULT 0"),
+    // What the buyer was told with an accepted update (BASE: the tracking number dispatched), so
+    // a later correction can name it.
+    (2, "ALTER TABLE ledger ADD COLUMN note TEXT"),
 ];
 
 /// Creates or upgrades the schema when the version row says so; otherwise one cheap SELECT.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use mallsync_carts::{drive, Api, CartError};
-use mallsync_rules::{Exclusion, Order, Plan, Reason, Trigger, Warning, WriteBack};
+use mallsync_rules::{Exclusion, Order, Plan, PlanWarning, Reason, Trigger, Warning, WriteBack};
 use serde::Serialize;
 
 use crate::api_error::ApiError;
@@ -128,7 +128,7 @@ pub fn send_one<C: CartBinding>(
         })
         .and_then(|result| match result {
             Ok(()) => {
-                ledger::record(io, store_id, &key, update.order_id(), hash, run_id)?;
+                ledger::record(io, store_id, &key, update.order_id(), hash, update.ledger_note(), run_id)?;
                 Ok(SendOutcome::Sent)
             }
             Err(unsent) => Ok(unsent),
@@ -189,7 +189,7 @@ pub fn send_batch<C: CartBinding>(
             for (i, update) in to_send.iter().enumerate() {
                 out.push(match results.get(i) {
                     Some(Ok(())) => {
-                        ledger::record(io, store_id, &update.ledger_key(), update.order_id(), update.data_hash(), run_id)?;
+                        ledger::record(io, store_id, &update.ledger_key(), update.order_id(), update.data_hash(), update.ledger_note(), run_id)?;
                         SendOutcome::Sent
                     }
                     Some(Err(error)) => SendOutcome::Failed(error.clone()),
@@ -333,6 +333,7 @@ impl RunReport {
             Outcome::Excluded => self.excluded += 1,
             Outcome::Failed => self.failed += 1,
             Outcome::Deferred => self.deferred += 1,
+            Outcome::Warning => {}
         }
         runlog::add_line(io, self.run_id, &line)?;
         self.orders.push(line);
@@ -548,6 +549,13 @@ fn carry_out<'o, C: CartBinding>(
             *current = worse(*current, s);
         }
     };
+    for warning in &plan.warnings {
+        let mut line = OrderLine::new(&warning.order_id, Outcome::Warning);
+        line.reason_code = Some(warning.code.clone());
+        line.message = Some(warning.message_en.clone());
+        line.message_ja = Some(warning.message_ja.clone());
+        report.log(io, line)?;
+    }
     for exclusion in &plan.excluded {
         if let Reason::ShipDateInFuture { ship_date } = exclusion.reason {
             settle(&exclusion.order_id, Settlement::DueOn(ship_date));
@@ -749,7 +757,10 @@ pub struct ExcludedOrder {
 pub struct Preview {
     pub planned: Vec<PlannedCall>,
     pub excluded: Vec<ExcludedOrder>,
+    /// About the store's settings (e.g. futureshop's points).
     pub warnings: Vec<Warning>,
+    /// About single orders (e.g. BASE keeps one tracking number per order).
+    pub order_warnings: Vec<PlanWarning>,
 }
 
 pub fn preview<C: CartBinding>(
@@ -784,5 +795,6 @@ pub fn preview<C: CartBinding>(
             })
             .collect(),
         warnings: store.settings.warnings(),
+        order_warnings: plan.warnings,
     })
 }
