@@ -144,6 +144,26 @@ impl App {
         id
     }
 
+    /// Stops the app (a crash or a redeploy: work in flight is cut off) and starts it again on
+    /// the same data, clock and options.
+    pub fn restart(self) -> App {
+        let App {
+            app,
+            agent,
+            cart,
+            shop_tokens,
+        } = self;
+        let app = app
+            .restart()
+            .unwrap_or_else(|e| panic!("restarting the app: {e:?}"));
+        App {
+            app,
+            agent,
+            cart,
+            shop_tokens,
+        }
+    }
+
     /// Moves the components' clock forward (move the fake carts' clocks by as much).
     pub fn advance_clock(&self, by: std::time::Duration) {
         self.app.advance_clock(by);

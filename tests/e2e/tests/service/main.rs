@@ -9,5 +9,6 @@ mod latency;
 mod load;
 mod once;
 mod preview;
+mod promise;
 mod schedule;
 mod webhook;
