@@ -9,4 +9,5 @@ mod latency;
 mod once;
 mod preview;
 mod schedule;
+mod shared_state;
 mod webhook;
