@@ -71,7 +71,9 @@ pub fn cloud_manifest(spin_toml: &str, variables: &AppVariables) -> Result<Strin
             let template = hosts
                 .get(i)
                 .and_then(|h| h.as_str())
-                .ok_or_else(|| anyhow!("component {id}: an allowed_outbound_hosts entry is not a string"))?
+                .ok_or_else(|| {
+                    anyhow!("component {id}: an allowed_outbound_hosts entry is not a string")
+                })?
                 .to_string();
             let host = variables
                 .expand(&template)

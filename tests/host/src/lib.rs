@@ -13,9 +13,9 @@
 
 mod app;
 mod build;
+pub mod cloud;
 mod cron;
 mod http_trigger;
-pub mod cloud;
 pub mod manifest;
 mod outbound;
 pub mod quick_start;

@@ -50,7 +50,12 @@ enum Command {
 #[derive(Args)]
 struct ManifestArg {
     /// The app's manifest (spin.toml or spin.cloud.toml); component paths are relative to it.
-    #[arg(short = 'f', long = "from", visible_alias = "manifest", default_value = "spin.toml")]
+    #[arg(
+        short = 'f',
+        long = "from",
+        visible_alias = "manifest",
+        default_value = "spin.toml"
+    )]
     manifest: PathBuf,
 }
 

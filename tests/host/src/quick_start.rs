@@ -51,9 +51,10 @@ pub fn fill_local_secrets(
                 }
                 (value, false)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                (write_new_secret(&path).with_context(|| format!("generating {name}"))?, true)
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
+                write_new_secret(&path).with_context(|| format!("generating {name}"))?,
+                true,
+            ),
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
         variables.set(name, value.clone());
@@ -141,19 +142,28 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&first[0].path).unwrap().permissions().mode();
+            let mode = std::fs::metadata(&first[0].path)
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o077, 0, "{mode:o}");
         }
         let printed = describe(&first, "http://127.0.0.1:3000");
         assert!(printed.contains(&first[0].value), "{printed}");
-        assert!(printed.contains("curl -X POST http://127.0.0.1:3000/bcart/shops"), "{printed}");
+        assert!(
+            printed.contains("curl -X POST http://127.0.0.1:3000/bcart/shops"),
+            "{printed}"
+        );
 
         let mut again = AppVariables::resolve(&m, &BTreeMap::new(), &[]).unwrap();
         let second = fill_local_secrets(&m, &mut again, dir.path()).unwrap();
         assert!(second.iter().all(|s| !s.generated));
         assert_eq!(again.get("admin_token"), Some(first[0].value.as_str()));
         let printed = describe(&second, "http://127.0.0.1:3000");
-        assert!(!printed.contains(&first[0].value), "a read-back secret is not printed again");
+        assert!(
+            !printed.contains(&first[0].value),
+            "a read-back secret is not printed again"
+        );
     }
 
     #[test]
@@ -163,7 +173,10 @@ mod tests {
         let given = BTreeMap::from([("admin_token".to_string(), "given".to_string())]);
         let mut vars = AppVariables::resolve(&m, &given, &[]).unwrap();
         let filled = fill_local_secrets(&m, &mut vars, dir.path()).unwrap();
-        assert_eq!(filled.iter().map(|s| s.name).collect::<Vec<_>>(), ["encryption_key"]);
+        assert_eq!(
+            filled.iter().map(|s| s.name).collect::<Vec<_>>(),
+            ["encryption_key"]
+        );
         assert_eq!(vars.get("admin_token"), Some("given"));
         assert!(!dir.path().join("admin_token").exists());
     }

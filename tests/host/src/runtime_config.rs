@@ -8,17 +8,18 @@
 //!
 //! [sqlite_database.default]
 //! type = "spin"                       # or "libsql" with `url` and `token` (Spin only, see below)
-//! path = "data/sqlite_db.db"          # relative to this file's directory
+//! path = "data/sqlite_db.db"          # relative to the working directory
 //!
 //! [[variables_provider]]
 //! type = "env"                        # SPIN_VARIABLE_<NAME>, then the dotenv file
 //! dotenv_path = "mallsync.env"
 //! ```
 //!
-//! Field names and checks follow Spin's `crates/runtime-config`, `crates/sqlite` and
-//! `crates/key-value-redis`. This host opens no libSQL database: a `libsql` entry is parsed and
-//! checked as Spin checks it, and starting the app on it is refused with a message pointing at
-//! `spin up`.
+//! Field names, checks and path rules follow Spin's `crates/runtime-config`, `crates/sqlite`,
+//! `crates/variables` and `crates/key-value-redis`: a key-value `path` is relative to this file's
+//! directory, a SQLite `path` and a `dotenv_path` to the working directory. This host opens no
+//! libSQL database: a `libsql` entry is parsed and checked as Spin checks it, and starting the app
+//! on it is refused with a message pointing at `spin up`.
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
@@ -82,6 +83,11 @@ struct File {
     sqlite_database: BTreeMap<String, Store>,
     #[serde(default, alias = "config_provider")]
     variables_provider: Vec<VariablesProvider>,
+    /// Where the default stores live (replaces `--data-dir`).
+    state_dir: Option<PathBuf>,
+    /// Spin's component log directory; this host logs to stderr and ignores it.
+    #[allow(dead_code)]
+    log_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,10 +156,10 @@ impl RuntimeConfig {
             .with_context(|| format!("runtime config file {}", path.display()))
     }
 
-    /// Parses the file's text; relative paths are taken from `base` (the file's directory), as
-    /// Spin does.
+    /// Parses the file's text; `base` is the file's directory.
     pub fn parse(text: &str, base: &Path, data_dir: &Path) -> Result<RuntimeConfig> {
         let file: File = toml::from_str(text)?;
+        let data_dir = file.state_dir.as_deref().unwrap_or(data_dir);
         let mut config = RuntimeConfig::defaults(data_dir);
         config.from_file = true;
         for (label, store) in file.key_value_store {
@@ -185,9 +191,7 @@ impl RuntimeConfig {
                 "spin" => {
                     let spin: SpinStore = options(store.options, "sqlite_database.default")?;
                     SqliteBackend::Spin {
-                        path: spin
-                            .path
-                            .map_or_else(|| data_dir.join("sqlite_db.db"), |p| base.join(p)),
+                        path: spin.path.unwrap_or_else(|| data_dir.join("sqlite_db.db")),
                     }
                 }
                 "libsql" => {
@@ -214,7 +218,7 @@ impl RuntimeConfig {
                     dotenv_path,
                 } => providers.push(EnvProvider {
                     prefix: prefix.unwrap_or_else(|| "SPIN_VARIABLE".into()),
-                    dotenv_path: dotenv_path.map(|p| base.join(p)),
+                    dotenv_path,
                 }),
                 _ => bail!(
                     "variables_provider: mallsync-host reads only type = \"env\" (environment and dotenv file); run Spin itself for Vault or Azure Key Vault"
@@ -281,17 +285,33 @@ mod tests {
                 url: "redis://:pw@redis:6379/2".into()
             }
         );
+        // As in Spin: a SQLite path and a dotenv path are relative to the working directory.
         assert_eq!(
             config.sqlite,
             SqliteBackend::Spin {
-                path: "/etc/mallsync/db/mallsync.db".into()
+                path: "db/mallsync.db".into()
             }
         );
         assert_eq!(
             config.variable_providers[0],
             EnvProvider {
                 prefix: "SPIN_VARIABLE".into(),
-                dotenv_path: Some("/etc/mallsync/mallsync.env".into())
+                dotenv_path: Some("mallsync.env".into())
+            }
+        );
+        let kv_file =
+            parse("[key_value_store.default]\ntype = \"spin\"\npath = \"kv.db\"\n").unwrap();
+        assert_eq!(
+            kv_file.key_value,
+            KeyValueBackend::Spin {
+                path: "/etc/mallsync/kv.db".into()
+            }
+        );
+        let moved = parse("state_dir = \"/srv/mallsync\"\n").unwrap();
+        assert_eq!(
+            moved.sqlite,
+            SqliteBackend::Spin {
+                path: "/srv/mallsync/sqlite_db.db".into()
             }
         );
         assert_eq!(config.variable_providers[1], EnvProvider::spin_default());
@@ -306,7 +326,8 @@ mod tests {
                 url: "https://db.turso.io".into()
             }
         );
-        let no_token = "[sqlite_database.default]\ntype = \"libsql\"\nurl = \"https://db.turso.io\"\n";
+        let no_token =
+            "[sqlite_database.default]\ntype = \"libsql\"\nurl = \"https://db.turso.io\"\n";
         assert!(format!("{:#}", parse(no_token).unwrap_err()).contains("token"));
         let libsql_scheme = "[sqlite_database.default]\ntype = \"libsql\"\nurl = \"libsql://db.turso.io\"\ntoken = \"t\"\n";
         assert!(format!("{:#}", parse(libsql_scheme).unwrap_err()).contains("https://"));
@@ -315,9 +336,14 @@ mod tests {
     #[test]
     fn typos_another_label_and_a_bad_redis_url_are_errors() {
         assert!(parse("[key_value_stores.default]\ntype = \"redis\"\n").is_err());
-        assert!(parse("[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://x\"\nuri = \"y\"\n").is_err());
+        assert!(parse(
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://x\"\nuri = \"y\"\n"
+        )
+        .is_err());
         assert!(parse("[key_value_store.cache]\ntype = \"spin\"\n").is_err());
-        assert!(parse("[key_value_store.default]\ntype = \"redis\"\nurl = \"http://x\"\n").is_err());
+        assert!(
+            parse("[key_value_store.default]\ntype = \"redis\"\nurl = \"http://x\"\n").is_err()
+        );
         assert!(parse("[[variables_provider]]\ntype = \"vault\"\n").is_err());
     }
 }

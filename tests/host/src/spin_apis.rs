@@ -7,11 +7,7 @@ use crate::runtime::Ctx;
 use crate::runtime_config::{KeyValueBackend, RuntimeConfig, SqliteBackend};
 use anyhow::Context as _;
 use rusqlite::types::ValueRef;
-use std::{
-    path::PathBuf,
-    sync::Mutex,
-    time::Duration,
-};
+use std::{path::PathBuf, sync::Mutex, time::Duration};
 use wasmtime::component::Resource;
 
 wasmtime::component::bindgen!({
@@ -112,7 +108,9 @@ impl RedisKeyValue {
             .map_err(|e| anyhow::anyhow!("connecting to Redis for key_value_store.default: {e}"))?;
         redis::cmd("PING")
             .query::<()>(&mut connection)
-            .map_err(|e| anyhow::anyhow!("Redis for key_value_store.default answered PING with: {e}"))?;
+            .map_err(|e| {
+                anyhow::anyhow!("Redis for key_value_store.default answered PING with: {e}")
+            })?;
         Ok(RedisKeyValue {
             client,
             connection: Mutex::new(Some(connection)),

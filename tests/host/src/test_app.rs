@@ -95,7 +95,10 @@ impl TestApp {
         let manifest = options.manifest.clone().unwrap_or_else(workspace_manifest);
         let mut variables = options.variables.clone();
         // The service needs an encryption key; a fixed one keeps test data readable across restarts.
-        if crate::manifest::Manifest::load(&manifest)?.variables.contains_key("encryption_key") {
+        if crate::manifest::Manifest::load(&manifest)?
+            .variables
+            .contains_key("encryption_key")
+        {
             variables
                 .entry("encryption_key".into())
                 .or_insert_with(|| TEST_ENCRYPTION_KEY.into());

@@ -128,11 +128,22 @@ pub fn parse_variable_arg(arg: &str) -> Result<Vec<(String, String)>> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("--variable @{}: reading the file", path.display()))?;
         let values: BTreeMap<String, String> = match path.extension().and_then(|e| e.to_str()) {
-            Some("json") => serde_json::from_str(&text)
-                .with_context(|| format!("--variable @{}: expected a JSON object of strings", path.display()))?,
-            Some("toml") => toml::from_str(&text)
-                .with_context(|| format!("--variable @{}: expected name = \"value\" lines", path.display()))?,
-            _ => bail!("--variable @{}: variable files must end in .json or .toml", path.display()),
+            Some("json") => serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "--variable @{}: expected a JSON object of strings",
+                    path.display()
+                )
+            })?,
+            Some("toml") => toml::from_str(&text).with_context(|| {
+                format!(
+                    "--variable @{}: expected name = \"value\" lines",
+                    path.display()
+                )
+            })?,
+            _ => bail!(
+                "--variable @{}: variable files must end in .json or .toml",
+                path.display()
+            ),
         };
         return Ok(values.into_iter().collect());
     }
@@ -219,7 +230,10 @@ mod tests {
         }];
         let m = manifest("admin_token = { default = \"\" }\nother = { default = \"d\" }");
         let resolved = AppVariables::resolve(&m, &BTreeMap::new(), &providers).unwrap();
-        assert_eq!(resolved.get("admin_token"), Some("from file # not a comment"));
+        assert_eq!(
+            resolved.get("admin_token"),
+            Some("from file # not a comment")
+        );
         assert_eq!(resolved.get("other"), Some("d"));
         let overrides = BTreeMap::from([("admin_token".to_string(), "cli".to_string())]);
         let resolved = AppVariables::resolve(&m, &overrides, &providers).unwrap();

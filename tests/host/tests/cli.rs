@@ -58,8 +58,14 @@ fn a_bad_flag_or_a_missing_file_is_a_plain_error_without_a_backtrace() {
 
     let (code, _, err) = run(&["up", "--no-build", "-f", "/nonexistent/spin.toml"]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.starts_with("error: reading /nonexistent/spin.toml"), "{err}");
-    assert!(!err.contains("backtrace") && !err.contains("panicked"), "{err}");
+    assert!(
+        err.starts_with("error: reading /nonexistent/spin.toml"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("backtrace") && !err.contains("panicked"),
+        "{err}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("runtime-config.toml");
@@ -112,7 +118,14 @@ fn the_quick_start_with_no_flags_generates_an_admin_token_that_opens_the_admin_r
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join(".spin");
     let mut child = Command::new(BIN)
-        .args(["up", "--no-build", "--no-cron", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "up",
+            "--no-build",
+            "--no-cron",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(&data_dir)
         .arg("-f")
         .arg(workspace_manifest())
@@ -133,7 +146,9 @@ fn the_quick_start_with_no_flags_generates_an_admin_token_that_opens_the_admin_r
         if let Some(rest) = line.split(" on http://").nth(1) {
             addr = rest.split_whitespace().next().map(str::to_string);
         }
-        if printed.len() >= 2 && printed[printed.len() - 2].starts_with("admin_token generated into") {
+        if printed.len() >= 2
+            && printed[printed.len() - 2].starts_with("admin_token generated into")
+        {
             token = Some(line.trim().to_string());
         }
         if line.contains("curl -X POST") {
@@ -149,7 +164,9 @@ fn the_quick_start_with_no_flags_generates_an_admin_token_that_opens_the_admin_r
     };
     let stored = std::fs::read_to_string(data_dir.join("admin_token")).unwrap();
     assert_eq!(stored.trim(), token);
-    assert!(printed.iter().any(|l| l.contains(&format!("Bearer {token}"))));
+    assert!(printed
+        .iter()
+        .any(|l| l.contains(&format!("Bearer {token}"))));
 
     let body = r#"{"name": "quick start"}"#;
     let created = http_status(

@@ -38,11 +38,21 @@ fn defaults(manifest: &Manifest) -> AppVariables {
 }
 
 fn cron_components(manifest: &Manifest) -> BTreeSet<String> {
-    manifest.trigger.cron.iter().map(|t| t.component.clone()).collect()
+    manifest
+        .trigger
+        .cron
+        .iter()
+        .map(|t| t.component.clone())
+        .collect()
 }
 
 fn http_components(manifest: &Manifest) -> BTreeSet<String> {
-    manifest.trigger.http.iter().map(|t| t.component.clone()).collect()
+    manifest
+        .trigger
+        .http
+        .iter()
+        .map(|t| t.component.clone())
+        .collect()
 }
 
 #[test]
@@ -56,7 +66,10 @@ fn every_manifest_the_app_ships_parses_and_resolves_with_its_defaults() {
 #[test]
 fn the_cron_trigger_owns_a_component_of_its_own_with_no_http_route() {
     let spin = load("spin.toml");
-    assert_eq!(cron_components(&spin), BTreeSet::from(["scheduler".to_string()]));
+    assert_eq!(
+        cron_components(&spin),
+        BTreeSet::from(["scheduler".to_string()])
+    );
     assert!(http_components(&spin).is_disjoint(&cron_components(&spin)));
     let dispatch_route = spin
         .trigger
@@ -83,7 +96,10 @@ fn the_cloud_manifest_is_spin_toml_without_cron_and_with_every_host_written_out(
     let cloud = load(CLOUD_MANIFEST);
     let vars = defaults(&spin);
 
-    assert!(cloud.trigger.cron.is_empty(), "Cloud runs HTTP triggers only");
+    assert!(
+        cloud.trigger.cron.is_empty(),
+        "Cloud runs HTTP triggers only"
+    );
     let routes = |m: &Manifest| -> Vec<(String, String)> {
         m.trigger
             .http
@@ -109,7 +125,11 @@ fn the_cloud_manifest_is_spin_toml_without_cron_and_with_every_host_written_out(
         assert_eq!(c.sqlite_databases, local.sqlite_databases, "{id}");
         assert_eq!(c.variables, local.variables, "{id}");
         assert!(!c.allowed_outbound_hosts.is_empty(), "{id}");
-        for (host, template) in c.allowed_outbound_hosts.iter().zip(&local.allowed_outbound_hosts) {
+        for (host, template) in c
+            .allowed_outbound_hosts
+            .iter()
+            .zip(&local.allowed_outbound_hosts)
+        {
             assert!(!host.contains("{{"), "{id}: {host} is still a template");
             assert_eq!(host, &vars.expand(template).unwrap(), "{id}");
         }
@@ -155,9 +175,14 @@ fn each_component_may_reach_only_what_its_cart_needs() {
         } else if ALL_CART_COMPONENTS.contains(&id.as_str()) {
             CARTS.iter().map(|cart| origin(cart)).collect()
         } else {
-            panic!("component {id} is neither a cart nor the dispatcher/scheduler: add its hosts here")
+            panic!(
+                "component {id} is neither a cart nor the dispatcher/scheduler: add its hosts here"
+            )
         };
-        assert_eq!(c.allowed_outbound_hosts, expected, "spin.toml component {id}");
+        assert_eq!(
+            c.allowed_outbound_hosts, expected,
+            "spin.toml component {id}"
+        );
         if let Some(cloud_component) = cloud.component.get(id) {
             let written_out: Vec<String> =
                 expected.iter().map(|t| vars.expand(t).unwrap()).collect();
@@ -209,13 +234,20 @@ fn the_spinkube_app_runs_every_http_component_and_no_cron_one() {
     let components: BTreeSet<String> = yaml_list(&app, "components").into_iter().collect();
     assert!(!components.is_empty(), "spinapp.yaml lists no components");
     for id in &components {
-        assert!(spin.component.contains_key(id), "spinapp.yaml names {id}, which spin.toml lacks");
+        assert!(
+            spin.component.contains_key(id),
+            "spinapp.yaml names {id}, which spin.toml lacks"
+        );
     }
     assert!(
         components.is_disjoint(&cron_components(&spin)),
         "the shim refuses a cron component: {components:?}"
     );
-    assert_eq!(components, http_components(&spin), "every HTTP route must be served");
+    assert_eq!(
+        components,
+        http_components(&spin),
+        "every HTTP route must be served"
+    );
     assert_eq!(yaml_value(&app, "executor"), Some("containerd-shim-spin"));
     assert_eq!(yaml_value(&app, "kind"), Some("SpinApp"));
 
@@ -241,17 +273,28 @@ fn the_runtime_configs_use_spins_syntax_for_redis_and_libsql() {
     let data = Path::new("/data");
     let base = root().join("deploy");
     for (name, text) in [
-        ("deploy/runtime-config.toml", read("deploy/runtime-config.toml")),
+        (
+            "deploy/runtime-config.toml",
+            read("deploy/runtime-config.toml"),
+        ),
         (
             "deploy/kubernetes/runtime-config-secret.yaml",
             embedded_runtime_config(&read("deploy/kubernetes/runtime-config-secret.yaml")),
         ),
     ] {
-        let config = RuntimeConfig::parse(&text, &base, data).unwrap_or_else(|e| panic!("{name}: {e:#}"));
-        assert!(matches!(config.key_value, KeyValueBackend::Redis { .. }), "{name}");
-        assert!(matches!(config.sqlite, SqliteBackend::LibSql { .. }), "{name}");
+        let config =
+            RuntimeConfig::parse(&text, &base, data).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        assert!(
+            matches!(config.key_value, KeyValueBackend::Redis { .. }),
+            "{name}"
+        );
+        assert!(
+            matches!(config.sqlite, SqliteBackend::LibSql { .. }),
+            "{name}"
+        );
     }
-    let local = RuntimeConfig::parse(&read("deploy/runtime-config.local.toml"), &base, data).unwrap();
+    let local =
+        RuntimeConfig::parse(&read("deploy/runtime-config.local.toml"), &base, data).unwrap();
     assert_eq!(
         local.key_value,
         KeyValueBackend::Redis {
@@ -261,7 +304,7 @@ fn the_runtime_configs_use_spins_syntax_for_redis_and_libsql() {
     assert_eq!(
         local.sqlite,
         SqliteBackend::Spin {
-            path: base.join("../.spin/sqlite_db.db")
+            path: ".spin/sqlite_db.db".into()
         }
     );
 }
@@ -272,7 +315,10 @@ fn the_schedules_outside_spin_post_the_dispatch_route_without_overlapping_jobs()
     assert_eq!(yaml_value(&cronjob, "kind"), Some("CronJob"));
     assert_eq!(yaml_value(&cronjob, "concurrencyPolicy"), Some("Forbid"));
     assert!(cronjob.contains("-X POST") && cronjob.contains("/internal/dispatch"));
-    assert!(cronjob.contains("http://mallsync."), "the SpinApp's Service is named mallsync");
+    assert!(
+        cronjob.contains("http://mallsync."),
+        "the SpinApp's Service is named mallsync"
+    );
 
     let workflow = read("deploy/github-actions/mallsync-dispatch.yml");
     assert!(workflow.contains("schedule:") && workflow.contains("cron: \"*/5 * * * *\""));

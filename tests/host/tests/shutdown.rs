@@ -35,11 +35,18 @@ fn shutdown_waits_for_a_guest_still_waiting_on_its_outbound_call() {
     let mut options = AppOptions::new(workspace_manifest());
     options.data_dir = dir.path().to_path_buf();
     options.cron = false;
-    options.variables.insert("test_routes_enabled".into(), "true".into());
-    options.variables.insert("bcart_api_origin".into(), cart_url.clone());
+    options
+        .variables
+        .insert("test_routes_enabled".into(), "true".into());
+    options
+        .variables
+        .insert("bcart_api_origin".into(), cart_url.clone());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime
-        .block_on(Server::bind(&options, SocketAddr::from(([127, 0, 0, 1], 0))))
+        .block_on(Server::bind(
+            &options,
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        ))
         .unwrap();
     let addr = server.local_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -73,7 +80,10 @@ fn shutdown_waits_for_a_guest_still_waiting_on_its_outbound_call() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(refused, "the listener still accepts after shutdown began");
-    assert!(!serving.is_finished(), "shutdown did not wait for the running guest");
+    assert!(
+        !serving.is_finished(),
+        "shutdown did not wait for the running guest"
+    );
 
     release.send(()).unwrap();
     let answer = client.join().unwrap();

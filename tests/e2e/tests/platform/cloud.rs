@@ -32,6 +32,10 @@ fn the_cloud_manifest_serves_every_cart_and_the_dispatch_route_and_keeps_its_lit
         &format!("/bcart/__test/outbound?url={}/ping", upstream.origin()),
     );
     assert_eq!(refused.status, 502, "{}", refused.text());
-    assert!(refused.text().contains("HttpRequestDenied"), "{}", refused.text());
+    assert!(
+        refused.text().contains("HttpRequestDenied"),
+        "{}",
+        refused.text()
+    );
     assert_eq!(upstream.hits(), 0);
 }

@@ -48,7 +48,10 @@ impl Redis {
         let redis = Redis { child, port };
         let deadline = Instant::now() + Duration::from_secs(10);
         while redis.cli(&["PING"]) != "PONG" {
-            assert!(Instant::now() < deadline, "redis-server did not answer PING");
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not answer PING"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Some(redis)
@@ -181,6 +184,10 @@ fn two_hosts_on_one_redis_and_one_sqlite_file_send_each_dispatch_once_through_ov
     assert_eq!(distinct.len(), expected, "every item dispatched");
     assert_eq!(emails.len(), expected, "a buyer got a 発送メール twice");
     assert_eq!(settled, expected);
-    let refused: Vec<_> = fake.calls().into_iter().filter(|c| c.status == 429).collect();
+    let refused: Vec<_> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.status == 429)
+        .collect();
     assert!(refused.is_empty(), "over BASE's rate limit: {refused:?}");
 }
