@@ -175,8 +175,9 @@ impl RuntimeConfig {
                 }
                 "redis" => {
                     let redis: RedisStore = options(store.options, "key_value_store.default")?;
+                    // The URL may hold a password: the message does not repeat it.
                     redis::parse_redis_url(&redis.url).ok_or_else(|| {
-                        anyhow!("key_value_store.default: url {:?} is not a redis:// URL", redis.url)
+                        anyhow!("key_value_store.default: url is not a Redis URL (redis://[:password@]host[:port][/db], or rediss:// for TLS)")
                     })?;
                     KeyValueBackend::Redis { url: redis.url }
                 }

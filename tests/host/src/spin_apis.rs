@@ -103,8 +103,7 @@ struct RedisKeyValue {
 impl RedisKeyValue {
     fn connect(url: &str) -> anyhow::Result<RedisKeyValue> {
         let client = redis::Client::open(url).context("key_value_store.default: Redis URL")?;
-        let mut connection = client
-            .get_connection_with_timeout(REDIS_TIMEOUT)
+        let mut connection = open_redis(&client)
             .map_err(|e| anyhow::anyhow!("connecting to Redis for key_value_store.default: {e}"))?;
         redis::cmd("PING")
             .query::<()>(&mut connection)
@@ -134,13 +133,18 @@ impl RedisKeyValue {
                 result => return result.map_err(|e| other(&e)),
             }
         }
-        let connection = slot.insert(
-            self.client
-                .get_connection_with_timeout(REDIS_TIMEOUT)
-                .map_err(|e| other(&e))?,
-        );
+        let connection = slot.insert(open_redis(&self.client).map_err(|e| other(&e))?);
         call(connection).map_err(|e| other(&e))
     }
+}
+
+/// A connection whose every call gives up after [`REDIS_TIMEOUT`], so a hung Redis fails the
+/// guest's call instead of holding a host thread.
+fn open_redis(client: &redis::Client) -> redis::RedisResult<redis::Connection> {
+    let connection = client.get_connection_with_timeout(REDIS_TIMEOUT)?;
+    connection.set_read_timeout(Some(REDIS_TIMEOUT))?;
+    connection.set_write_timeout(Some(REDIS_TIMEOUT))?;
+    Ok(connection)
 }
 
 /// An open key-value store (the guest's `store` resource).
