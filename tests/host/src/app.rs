@@ -116,12 +116,18 @@ impl App {
         let manifest = Manifest::load(&options.manifest)?;
         let base = options.manifest.parent().unwrap_or(Path::new("."));
         let runtime_config = options.resolve_runtime_config()?;
-        let mut vars = AppVariables::resolve(
+        let quick_start = options.quick_start && !runtime_config.from_file;
+        let mut vars = AppVariables::resolve_deferring(
             &manifest,
             &options.variables,
             &runtime_config.variable_providers,
+            if quick_start {
+                &quick_start::LOCAL_SECRETS
+            } else {
+                &[]
+            },
         )?;
-        let local_secrets = if options.quick_start && !runtime_config.from_file {
+        let local_secrets = if quick_start {
             quick_start::fill_local_secrets(&manifest, &mut vars, &options.data_dir)?
         } else {
             Vec::new()

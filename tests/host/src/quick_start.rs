@@ -167,6 +167,21 @@ mod tests {
     }
 
     #[test]
+    fn a_required_secret_is_generated_too_and_without_the_quick_start_it_stops_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let m: Manifest = toml::from_str(
+            "spin_manifest_version = 2\n[variables]\nencryption_key = { required = true, secret = true }\n",
+        )
+        .unwrap();
+        assert!(AppVariables::resolve(&m, &BTreeMap::new(), &[]).is_err());
+        let mut vars =
+            AppVariables::resolve_deferring(&m, &BTreeMap::new(), &[], &LOCAL_SECRETS).unwrap();
+        let filled = fill_local_secrets(&m, &mut vars, dir.path()).unwrap();
+        assert_eq!(filled.len(), 1);
+        assert_eq!(vars.get("encryption_key").map(str::len), Some(64));
+    }
+
+    #[test]
     fn a_given_value_is_kept_and_nothing_is_written() {
         let dir = tempfile::tempdir().unwrap();
         let m = manifest();

@@ -22,6 +22,17 @@ impl AppVariables {
         overrides: &BTreeMap<String, String>,
         providers: &[EnvProvider],
     ) -> Result<AppVariables> {
+        AppVariables::resolve_deferring(manifest, overrides, providers, &[])
+    }
+
+    /// [`AppVariables::resolve`], except that the required variables named in `deferred` may stay
+    /// without a value (the quick start gives them one next).
+    pub fn resolve_deferring(
+        manifest: &Manifest,
+        overrides: &BTreeMap<String, String>,
+        providers: &[EnvProvider],
+        deferred: &[&str],
+    ) -> Result<AppVariables> {
         for name in overrides.keys() {
             if !manifest.variables.contains_key(name) {
                 bail!("variable {name} is set but spin.toml's [variables] does not declare it");
@@ -41,7 +52,7 @@ impl AppVariables {
                 Some(value) => {
                     values.insert(name.clone(), value);
                 }
-                None if var.required => bail!(
+                None if var.required && !deferred.contains(&name.as_str()) => bail!(
                     "required variable {name} has no value: set SPIN_VARIABLE_{} (in the environment or a dotenv file) or pass --variable {name}=...",
                     name.to_uppercase()
                 ),
