@@ -35,12 +35,32 @@ pub struct TestOptions {
     variables: BTreeMap<String, String>,
     cron: Option<String>,
     clock_offset_ms: Arc<AtomicI64>,
+    runtime_config: Option<PathBuf>,
+    manifest: Option<PathBuf>,
 }
+
+/// The `encryption_key` every test app gets unless a test sets one (64 hex digits, 32 bytes).
+pub const TEST_ENCRYPTION_KEY: &str =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 impl TestOptions {
     /// Sets an application variable (`[variables]` in spin.toml), as `SPIN_VARIABLE_*` would.
     pub fn variable(mut self, name: &str, value: impl Into<String>) -> TestOptions {
         self.variables.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// Starts with Spin's runtime config file at `path` (e.g. key-value on Redis, a shared SQLite
+    /// file), as `--runtime-config-file` does.
+    pub fn runtime_config_file(mut self, path: impl Into<PathBuf>) -> TestOptions {
+        self.runtime_config = Some(path.into());
+        self
+    }
+
+    /// Serves another of the app's manifests (e.g. spin.cloud.toml) instead of spin.toml. Its
+    /// components must be the ones spin.toml builds.
+    pub fn manifest(mut self, path: impl Into<PathBuf>) -> TestOptions {
+        self.manifest = Some(path.into());
         self
     }
 
@@ -76,13 +96,25 @@ impl TestApp {
             .enable_all()
             .build()
             .context("starting the test app's runtime")?;
+        let manifest = options.manifest.clone().unwrap_or_else(workspace_manifest);
+        let mut variables = options.variables.clone();
+        // The service needs an encryption key; a fixed one keeps test data readable across restarts.
+        if crate::manifest::Manifest::load(&manifest)?
+            .variables
+            .contains_key("encryption_key")
+        {
+            variables
+                .entry("encryption_key".into())
+                .or_insert_with(|| TEST_ENCRYPTION_KEY.into());
+        }
         let app_options = AppOptions {
-            manifest: workspace_manifest(),
             data_dir: data_dir.path().to_path_buf(),
-            variables: options.variables.clone(),
+            variables,
             cron: options.cron.is_some(),
             cron_schedule: options.cron.clone(),
             clock_offset_ms: options.clock_offset_ms.clone(),
+            runtime_config: options.runtime_config.clone(),
+            ..AppOptions::new(manifest)
         };
         let server = runtime.block_on(Server::bind(
             &app_options,

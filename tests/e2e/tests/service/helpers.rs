@@ -36,7 +36,12 @@ pub struct Reply {
 /// origin the component calls, for every cart the only host it may reach (CS-Cart and futureshop
 /// call the URL in the store's credentials, which must be the same fake).
 pub fn spawn_app(cart: &'static str, fake_url: &str) -> App {
-    let options = TestOptions::default()
+    spawn_app_with(cart, fake_url, TestOptions::default())
+}
+
+/// [`spawn_app`] with more options (e.g. a runtime config file, a cron schedule).
+pub fn spawn_app_with(cart: &'static str, fake_url: &str, options: TestOptions) -> App {
+    let options = options
         .variable("admin_token", ADMIN_TOKEN)
         .variable(&format!("{cart}_api_origin"), fake_url);
     let app = TestApp::spawn(options).unwrap_or_else(|e| panic!("starting the app: {e:?}"));
@@ -55,6 +60,11 @@ pub fn spawn_app(cart: &'static str, fake_url: &str) -> App {
 }
 
 impl App {
+    /// Where this app's default key-value and SQLite files would be.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.app.data_dir()
+    }
+
     /// One request to `/<cart><path>` (or to `path` itself when it starts with `/internal`).
     pub fn call(
         &self,

@@ -11,4 +11,5 @@ mod once;
 mod preview;
 mod promise;
 mod schedule;
+mod shared_state;
 mod webhook;
