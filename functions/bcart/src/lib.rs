@@ -1,9 +1,9 @@
 //! The bcart cart component: every request goes to the shared cart shell.
 
 use mallsync_component::{serve_cart, Cart};
-use spin_sdk::http::{IncomingRequest, Response};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
 #[spin_sdk::http_component]
-fn handle(request: IncomingRequest) -> Response {
-    serve_cart(Cart::Bcart, request)
+async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+    serve_cart(Cart::Bcart, request, response_out).await
 }

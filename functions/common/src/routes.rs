@@ -3,26 +3,45 @@
 use crate::{error::json_response, platform, ApiError};
 use mallsync_rules::Cart;
 use spin_sdk::{
-    http::{IncomingRequest, Method, Request, Response},
+    http::{IncomingRequest, Method, OutgoingResponse, Request, Response, ResponseOutparam},
     sqlite::Value,
 };
 
 /// Serves one request for `cart` as it streams in. This is the whole body of a cart component:
 /// the body is read up to `MAX_BODY_BYTES` (413 past it, the rest unread), then the platform
-/// probes (`health`, `__test/*`) are served here and every other route by the sync service.
-pub fn serve_cart(cart: Cart, request: IncomingRequest) -> Response {
-    match crate::body::read_limited(request, crate::body::MAX_BODY_BYTES) {
-        Ok(request) => serve_cart_request(cart, request),
-        Err(response) => response,
+/// probes (`health`, `__test/*`) are served here and every other route by the sync service. The
+/// response is sent as soon as it is ready; work the route left for after it (the webhook's
+/// write-back) then runs in the same invocation.
+pub async fn serve_cart(cart: Cart, request: IncomingRequest, response_out: ResponseOutparam) {
+    let request = match crate::body::read_limited(request, crate::body::MAX_BODY_BYTES) {
+        Ok(request) => request,
+        Err(response) => return send(response_out, response).await,
+    };
+    let (response, follow_up) = if is_platform_route(&request) {
+        (
+            route(cart, &request).unwrap_or_else(ApiError::into_response),
+            None,
+        )
+    } else {
+        mallsync_sync::spin::serve_then(cart, request)
+    };
+    send(response_out, response).await;
+    if let Some(work) = follow_up {
+        mallsync_sync::spin::follow_up(cart, work);
     }
 }
 
-/// Serves one request whose body is already read.
-pub fn serve_cart_request(cart: Cart, request: Request) -> Response {
-    if is_platform_route(&request) {
-        route(cart, &request).unwrap_or_else(ApiError::into_response)
-    } else {
-        mallsync_sync::spin::serve(cart, request)
+/// Sends `response` and finishes its body, so the caller has its whole answer before any
+/// follow-up work starts.
+async fn send(response_out: ResponseOutparam, mut response: Response) {
+    let body = std::mem::take(response.body_mut());
+    match OutgoingResponse::try_from(response) {
+        Ok(outgoing) => {
+            if let Err(e) = response_out.set_with_body(outgoing, body).await {
+                eprintln!("could not send the response: {e}");
+            }
+        }
+        Err(e) => eprintln!("could not convert the response: {e}"),
     }
 }
 

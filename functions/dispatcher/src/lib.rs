@@ -1,29 +1,9 @@
-//! The dispatcher component: one component with two entry points, the cron trigger's
-//! `handle-cron-event` (local `spin up` with plugin trigger-cron 0.4) and the HTTP route
-//! `/internal/dispatch` (Fermyon Cloud, where an external scheduler calls it).
+//! The dispatcher component: the HTTP route `/internal/dispatch`, called by an external scheduler
+//! (Fermyon Cloud, a Kubernetes CronJob) or by hand. The cron trigger lives in the `scheduler`
+//! component, which runs the same work.
 
-use mallsync_component::{dispatch, read_limited, serve_dispatcher, Trigger, MAX_BODY_BYTES};
+use mallsync_component::{read_limited, serve_dispatcher, MAX_BODY_BYTES};
 use spin_sdk::http::{IncomingRequest, Response};
-
-mod cron {
-    spin_sdk::wit_bindgen::generate!({
-        runtime_path: "spin_sdk::wit_bindgen::rt",
-        world: "spin-cron",
-        path: "wit/cron.wit",
-    });
-}
-use cron::fermyon::spin_cron::cron_types::{Error, Metadata};
-
-struct Dispatcher;
-
-impl cron::Guest for Dispatcher {
-    fn handle_cron_event(metadata: Metadata) -> Result<(), Error> {
-        dispatch(Trigger::Cron, metadata.timestamp)
-            .map(drop)
-            .map_err(|e| Error::Other(format!("dispatch failed: {e:?}")))
-    }
-}
-cron::export!(Dispatcher with_types_in cron);
 
 #[spin_sdk::http_component]
 fn handle(request: IncomingRequest) -> Response {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use mallsync_rules::{Cart, OmsStatus, Order, Secret, WriteBack};
 use serde::{Deserialize, Serialize};
 
-use crate::{CartError, Exchange, RateLimitPolicy, Request, Response};
+use crate::{exchange, CartError, Exchange, RateLimitPolicy, Request, Response};
 
 /// Where and as whom one store's cart is called.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,13 +190,49 @@ pub trait Connector {
         query: &ImportQuery,
     ) -> impl Exchange<Output = Vec<Order>>;
 
-    /// Sends one planned update: every call it takes (lookups, the write, the status change).
-    /// Re-sending an update the cart already holds succeeds (the cart's "already shipped" is not
-    /// an error), so a retry after a lost response is safe.
+    /// Lookups one write-back run makes once and passes to every call (BASE: the carrier ids from
+    /// `/1/delivery_companies`); `()` for carts that need none. `Default` is "not looked up":
+    /// a cart given it looks up what it needs itself, so it is correct, only slower.
+    type RunLookups: Default;
+
+    /// Fetches the run's lookups (BASE: `GET /1/delivery_companies` once per run); other carts:
+    /// an exchange that is Done at once.
+    fn run_lookups(_api: &Api<Self::Credentials>) -> impl Exchange<Output = Self::RunLookups> {
+        exchange::ready(Self::RunLookups::default())
+    }
+
+    /// Sends one planned update with the run's lookups: every call it takes (reads, the write,
+    /// the status change). Re-sending an update the cart already holds succeeds (the cart's
+    /// "already shipped" is not an error), so a retry after a lost response is safe.
     fn write_back(
         api: &Api<Self::Credentials>,
+        lookups: &Self::RunLookups,
         update: &Self::Update,
     ) -> impl Exchange<Output = ()>;
+
+    /// Most updates one batch call carries (futureshop 発送API: 100 orders); 1 = no batching.
+    const MAX_BATCH: usize = 1;
+
+    /// Whether this update travels in a batch (futureshop: the shipping data yes, the 処理済
+    /// step no). Batchable updates go through [`Connector::write_back_batch`] (or
+    /// [`Connector::write_back`] as a batch of one); the others one by one through `write_back`,
+    /// after the batches of the same run: the plan lists an order's shipping data before its
+    /// 処理済 step, which must not be sent when the shipping data failed.
+    fn batches(_update: &Self::Update) -> bool {
+        false
+    }
+
+    /// One call for up to [`Connector::MAX_BATCH`] batchable updates: one result per update, in
+    /// order. An `Err` from the exchange itself means none of them is known to be applied (send
+    /// them again: re-sending what the cart holds is safe). Carts without batches refuse every
+    /// update at once without sending anything.
+    fn write_back_batch(
+        _api: &Api<Self::Credentials>,
+        _lookups: &Self::RunLookups,
+        updates: &[&Self::Update],
+    ) -> impl Exchange<Output = Vec<Result<(), CartError>>> {
+        exchange::not_batched(Self::CART, updates.len())
+    }
 }
 
 #[cfg(test)]

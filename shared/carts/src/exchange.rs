@@ -53,6 +53,26 @@ pub fn ready<T>(value: T) -> Ready<T> {
 
 pub struct Ready<T>(Option<T>);
 
+/// The answer of a cart that has no batch call: every update refused at once, nothing sent (the
+/// default of `Connector::write_back_batch`; callers send such updates one by one).
+pub fn not_batched(
+    cart: mallsync_rules::Cart,
+    updates: usize,
+) -> Ready<Vec<Result<(), CartError>>> {
+    ready(
+        (0..updates)
+            .map(|_| {
+                Err(CartError::InvalidRequest {
+                    what: format!(
+                        "{} has no batch write: send each update with write_back",
+                        cart.display_name()
+                    ),
+                })
+            })
+            .collect(),
+    )
+}
+
 impl<T> Exchange for Ready<T> {
     type Output = T;
 

@@ -146,6 +146,10 @@ pub struct RateLimitPolicy {
     pub lockout_secs: Option<u64>,
     /// A daily cap on top of the window (BASE: 100,000/day).
     pub max_requests_per_day: Option<u32>,
+    /// True when the windows reset on the clock (BASE: the hour at :00, the day at JST midnight),
+    /// false for a rolling window counted back from each request (Bカート, futureshop). A shared
+    /// budget waits out a clock-aligned limit until the next boundary, a rolling one by age.
+    pub clock_aligned: bool,
 }
 
 /// The next thing an [`Exchange`] needs.

@@ -190,7 +190,11 @@ fn listing_reads_each_order_after_the_list() {
 #[test]
 fn dispatch_reads_the_order_looks_up_the_carrier_and_posts_the_golden_form() {
     let (out, sent) = run(
-        Base::write_back(&api(), &dispatch(Some(Carrier::Yamato))),
+        Base::write_back(
+            &api(),
+            &Default::default(),
+            &dispatch(Some(Carrier::Yamato)),
+        ),
         vec![
             fixture_response("base", 200, "orders_detail_200.json"),
             fixture_response("base", 200, "delivery_companies_200.json"),
@@ -219,7 +223,7 @@ fn dispatch_reads_the_order_looks_up_the_carrier_and_posts_the_golden_form() {
 #[test]
 fn dispatch_without_a_carrier_skips_the_lookup_and_the_company_id() {
     let (out, sent) = run(
-        Base::write_back(&api(), &dispatch(None)),
+        Base::write_back(&api(), &Default::default(), &dispatch(None)),
         vec![
             fixture_response("base", 200, "orders_detail_200.json"),
             fixture_response("base", 200, "edit_status_200.json"),
@@ -237,7 +241,7 @@ fn an_item_already_dispatched_is_success_without_sending_again() {
     u.order_item_id = "42001".into();
     u.tracking_number = TrackingNumber::parse("445566778899").unwrap();
     let (out, sent) = run(
-        Base::write_back(&api(), &u),
+        Base::write_back(&api(), &Default::default(), &u),
         vec![fixture_response(
             "base",
             200,
@@ -254,7 +258,7 @@ fn an_item_dispatched_by_hand_with_another_number_is_refused_naming_both() {
     u.order_id = "1F3D5B7A9C0E2B4D".into();
     u.order_item_id = "42001".into();
     let (out, sent) = run(
-        Base::write_back(&api(), &u),
+        Base::write_back(&api(), &Default::default(), &u),
         vec![fixture_response(
             "base",
             200,
@@ -276,7 +280,7 @@ fn an_item_not_in_the_order_is_refused_before_dispatching() {
     let mut u = dispatch(None);
     u.order_item_id = "99999".into();
     let (out, sent) = run(
-        Base::write_back(&api(), &u),
+        Base::write_back(&api(), &Default::default(), &u),
         vec![fixture_response("base", 200, "orders_detail_200.json")],
     );
     assert!(matches!(out.unwrap_err(), CartError::Rejected { .. }));
@@ -286,7 +290,11 @@ fn an_item_not_in_the_order_is_refused_before_dispatching() {
 #[test]
 fn a_carrier_base_does_not_list_is_refused_before_dispatching() {
     let (out, sent) = run(
-        Base::write_back(&api(), &dispatch(Some(Carrier::Fukuyama))),
+        Base::write_back(
+            &api(),
+            &Default::default(),
+            &dispatch(Some(Carrier::Fukuyama)),
+        ),
         vec![
             fixture_response("base", 200, "orders_detail_200.json"),
             fixture_response("base", 200, "delivery_companies_200.json"),
@@ -301,7 +309,7 @@ fn a_carrier_base_does_not_list_is_refused_before_dispatching() {
 #[test]
 fn a_status_base_will_not_change_is_a_rejection_with_its_code() {
     let (out, _) = run(
-        Base::write_back(&api(), &dispatch(None)),
+        Base::write_back(&api(), &Default::default(), &dispatch(None)),
         vec![
             fixture_response("base", 200, "orders_detail_200.json"),
             fixture_response("base", 400, "edit_status_400.json"),
@@ -371,7 +379,11 @@ fn atobarai_detail(dispatch_status: &str) -> http::Response<Vec<u8>> {
 #[test]
 fn an_atobarai_order_is_set_to_shipping_with_its_carrier_instead_of_dispatched() {
     let (out, sent) = run(
-        Base::write_back(&api(), &dispatch(Some(Carrier::Sagawa))),
+        Base::write_back(
+            &api(),
+            &Default::default(),
+            &dispatch(Some(Carrier::Sagawa)),
+        ),
         vec![
             atobarai_detail("ordered"),
             fixture_response("base", 200, "delivery_companies_200.json"),
@@ -391,7 +403,11 @@ fn an_atobarai_order_already_shipping_is_not_sent_again() {
         serde_json::from_slice(atobarai_detail("shipping").body()).unwrap();
     detail["order"]["tracking_number"] = "123456789012".into();
     let (out, sent) = run(
-        Base::write_back(&api(), &dispatch(Some(Carrier::Sagawa))),
+        Base::write_back(
+            &api(),
+            &Default::default(),
+            &dispatch(Some(Carrier::Sagawa)),
+        ),
         vec![response(200, serde_json::to_vec(&detail).unwrap())],
     );
     out.unwrap();
@@ -401,7 +417,7 @@ fn an_atobarai_order_already_shipping_is_not_sent_again() {
 #[test]
 fn an_atobarai_order_without_a_carrier_is_refused_before_sending() {
     let (out, sent) = run(
-        Base::write_back(&api(), &dispatch(None)),
+        Base::write_back(&api(), &Default::default(), &dispatch(None)),
         vec![atobarai_detail("ordered")],
     );
     let e = out.unwrap_err();

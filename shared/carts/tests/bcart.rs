@@ -179,7 +179,11 @@ fn a_page_without_an_orders_list_is_malformed() {
 #[test]
 fn write_back_patches_the_logistics_record_with_the_golden_body() {
     let (out, sent) = run(
-        Bcart::write_back(&api(), &update(NaiveDate::from_ymd_opt(2026, 11, 21))),
+        Bcart::write_back(
+            &api(),
+            &Default::default(),
+            &update(NaiveDate::from_ymd_opt(2026, 11, 21)),
+        ),
         vec![fixture_response("bcart", 200, "logistics_patch_200.json")],
     );
     out.unwrap();
@@ -228,7 +232,10 @@ fn the_lockout_after_too_many_requests_is_retried_after_retry_after() {
         .header("Retry-After", "300")
         .body(Vec::new())
         .unwrap();
-    let (out, _) = run(Bcart::write_back(&api(), &update(None)), vec![limited]);
+    let (out, _) = run(
+        Bcart::write_back(&api(), &Default::default(), &update(None)),
+        vec![limited],
+    );
     let e = out.unwrap_err();
     assert!(e.is_retryable());
     assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(300)));

@@ -107,7 +107,7 @@ fn a_detail_maps_string_numbers_items_and_its_shipping_group() {
 }
 
 #[test]
-fn with_two_shipping_groups_no_group_claims_every_item_and_unspecified_dates_are_none() {
+fn with_two_shipping_groups_each_group_lists_its_own_items_and_unspecified_dates_are_none() {
     let detail = cscart::parse_order_detail(&fixture_response(
         "cscart",
         200,
@@ -115,9 +115,33 @@ fn with_two_shipping_groups_no_group_claims_every_item_and_unspecified_dates_are
     ))
     .unwrap();
     let o = detail.into_order(&OmsStatus::New).unwrap();
+    let groups: Vec<(&str, Vec<(&str, u32)>)> = o
+        .shipments
+        .iter()
+        .map(|s| {
+            (
+                s.shipment_id.as_str(),
+                s.items
+                    .iter()
+                    .map(|i| (i.item_id.as_str(), i.quantity))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(groups, [("1", vec![("11", 1)]), ("4", vec![("12", 3)])]);
+    assert_eq!(o.requested_delivery_date, None);
+}
+
+#[test]
+fn with_two_shipping_groups_and_no_group_keys_no_group_claims_every_item() {
+    let detail = r#"{"order_id":"105","timestamp":"1795306500",
+        "products":{"11":{"item_id":"11","amount":"1"},"12":{"item_id":"12","amount":"3"}},
+        "shipping":[{"shipping_id":"1"},{"shipping_id":"4"}]}"#;
+    let detail = cscart::parse_order_detail(&response(200, detail.as_bytes().to_vec())).unwrap();
+    let o = detail.into_order(&OmsStatus::New).unwrap();
     assert_eq!(o.shipments.len(), 2);
     assert!(o.shipments.iter().all(|s| s.items.is_empty()));
-    assert_eq!(o.requested_delivery_date, None);
+    assert_eq!(o.items.len(), 2);
 }
 
 #[test]
@@ -152,7 +176,7 @@ fn paging_stops_when_total_items_is_reached() {
 #[test]
 fn write_back_creates_the_golden_shipment_then_sets_status_c_and_nothing_else() {
     let (out, sent) = run(
-        Cscart::write_back(&api(), &shipment(Some("1"))),
+        Cscart::write_back(&api(), &Default::default(), &shipment(Some("1"))),
         vec![
             fixture_response("cscart", 201, "shipments_201.json"),
             fixture_response("cscart", 200, "orders_put_200.json"),
@@ -177,7 +201,7 @@ fn write_back_creates_the_golden_shipment_then_sets_status_c_and_nothing_else() 
 #[test]
 fn an_update_without_a_shipping_group_takes_the_orders_only_one() {
     let (out, sent) = run(
-        Cscart::write_back(&api(), &shipment(None)),
+        Cscart::write_back(&api(), &Default::default(), &shipment(None)),
         vec![
             fixture_response("cscart", 200, "orders_detail_200.json"),
             fixture_response("cscart", 201, "shipments_201.json"),
@@ -192,7 +216,7 @@ fn an_update_without_a_shipping_group_takes_the_orders_only_one() {
 #[test]
 fn an_order_with_several_shipping_groups_needs_the_update_to_name_one() {
     let (out, sent) = run(
-        Cscart::write_back(&api(), &shipment(None)),
+        Cscart::write_back(&api(), &Default::default(), &shipment(None)),
         vec![fixture_response(
             "cscart",
             200,
@@ -208,7 +232,7 @@ fn an_order_with_several_shipping_groups_needs_the_update_to_name_one() {
 #[test]
 fn an_already_shipped_order_with_the_same_tracking_only_gets_its_status() {
     let (out, sent) = run(
-        Cscart::write_back(&api(), &shipment(Some("1"))),
+        Cscart::write_back(&api(), &Default::default(), &shipment(Some("1"))),
         vec![
             fixture_response("cscart", 400, "shipments_400_already_shipped.json"),
             fixture_response("cscart", 200, "shipments_200.json"),
@@ -228,7 +252,7 @@ fn a_changed_tracking_number_on_a_shipped_order_is_put_on_its_shipment() {
     let mut u = shipment(Some("1"));
     u.tracking_number = TrackingNumber::parse("9999-0000-1111").unwrap();
     let (out, sent) = run(
-        Cscart::write_back(&api(), &u),
+        Cscart::write_back(&api(), &Default::default(), &u),
         vec![
             fixture_response("cscart", 400, "shipments_400_already_shipped.json"),
             fixture_response("cscart", 200, "shipments_200.json"),
@@ -251,7 +275,7 @@ fn a_changed_tracking_number_on_a_shipped_order_is_put_on_its_shipment() {
 #[test]
 fn a_refused_shipment_stops_before_the_status_change() {
     let (out, sent) = run(
-        Cscart::write_back(&api(), &shipment(Some("9"))),
+        Cscart::write_back(&api(), &Default::default(), &shipment(Some("9"))),
         vec![fixture_response(
             "cscart",
             400,
@@ -267,14 +291,85 @@ fn a_refused_shipment_stops_before_the_status_change() {
 }
 
 #[test]
-fn a_shipment_of_every_item_leaves_products_out_and_no_carrier_leaves_carrier_out() {
+fn a_shipment_without_a_carrier_leaves_carrier_out_but_always_names_its_products() {
     let mut u = shipment(Some("1"));
-    u.items.clear();
     u.carrier = None;
-    let req = cscart::build_create_shipment(&api(), &u, "1").unwrap();
+    let products = [("3127414766".to_string(), 2)];
+    let req = cscart::build_create_shipment(&api(), &u, "1", &products).unwrap();
     let body = json(&req);
-    assert!(body.get("products").is_none());
+    assert_eq!(body["products"], serde_json::json!({"3127414766": 2}));
     assert!(body.get("carrier").is_none());
+    let e = cscart::build_create_shipment(&api(), &u, "1", &[]).unwrap_err();
+    assert!(matches!(e, CartError::InvalidRequest { .. }), "{e:?}");
+}
+
+#[test]
+fn an_update_without_items_takes_its_groups_products_from_the_carts_order() {
+    let mut u = shipment(Some("4"));
+    u.items.clear();
+    let (out, sent) = run(
+        Cscart::write_back(&api(), &Default::default(), &u),
+        vec![
+            fixture_response("cscart", 200, "orders_detail_200_two_groups.json"),
+            fixture_response("cscart", 201, "shipments_201.json"),
+            fixture_response("cscart", 200, "orders_put_200.json"),
+        ],
+    );
+    out.unwrap();
+    assert_eq!(sent[0].method(), "GET");
+    assert_eq!(sent[0].uri().path(), "/api/orders/105");
+    let create = json(&sent[1]);
+    assert_eq!(create["shipping_id"], serde_json::json!(4));
+    assert_eq!(
+        create["products"],
+        serde_json::json!({"12": 3}),
+        "only group 4's product, by its group_key"
+    );
+}
+
+#[test]
+fn an_update_whose_groups_products_the_cart_cannot_tell_is_refused_before_writing() {
+    let mut u = shipment(Some("4"));
+    u.items.clear();
+    let detail = r#"{"order_id":"105","timestamp":"1795306500",
+        "products":{"11":{"item_id":"11","amount":"1"},"12":{"item_id":"12","amount":"3"}},
+        "shipping":[{"shipping_id":"1"},{"shipping_id":"4"}]}"#;
+    let (out, sent) = run(
+        Cscart::write_back(&api(), &Default::default(), &u),
+        vec![response(200, detail.as_bytes().to_vec())],
+    );
+    let e = out.unwrap_err();
+    assert!(!e.is_retryable());
+    assert!(
+        matches!(&e, CartError::Rejected { code: Some(c), .. } if c == "shipment_products_unknown"),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("group 4"), "{e}");
+    assert_eq!(sent.len(), 1, "nothing written");
+}
+
+#[test]
+fn a_bare_400_is_already_shipped_only_when_the_carts_shipments_confirm_it() {
+    let other_group = r#"{"shipments":[{"shipment_id":"17","shipping_id":"1","tracking_number":"1234-5678-9012","products":{"11":"1"}}]}"#;
+    let (out, sent) = run(
+        Cscart::write_back(&api(), &Default::default(), &shipment(Some("4"))),
+        vec![
+            fixture_response("cscart", 400, "shipments_400_already_shipped.json"),
+            response(200, other_group.as_bytes().to_vec()),
+        ],
+    );
+    let e = out.unwrap_err();
+    assert!(
+        matches!(&e, CartError::Rejected { code: Some(c), .. } if c == "shipment_not_held"),
+        "{e:?}"
+    );
+    assert!(!e.is_retryable());
+    let text = e.to_string();
+    assert!(
+        text.contains("1234-5678-9012") && text.contains("伝票番号"),
+        "{text}"
+    );
+    assert_eq!(sent.len(), 2, "no status change: the order is not set to C");
 }
 
 #[test]

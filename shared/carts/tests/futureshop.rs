@@ -6,7 +6,7 @@ mod support;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use mallsync_carts::futureshop::{
     auth, build_order_complete, build_shipping_status, orders, parse_write_result, write_back,
-    write_back_batch, Futureshop, HEADER_SHOP_KEY,
+    Futureshop, HEADER_SHOP_KEY,
 };
 use mallsync_carts::{
     drive, AccessToken, Api, CartError, Connector, Exchange, ImportQuery, Request, Response, Step,
@@ -58,15 +58,16 @@ fn pair(k: &str, v: &str) -> (String, String) {
     (k.to_string(), v.to_string())
 }
 
-fn update(
-    order_id: &str,
-    shipments: Vec<FutureshopShipment>,
-    mark_processed: bool,
-) -> FutureshopUpdate {
-    FutureshopUpdate {
+fn update(order_id: &str, shipments: Vec<FutureshopShipment>) -> FutureshopUpdate {
+    FutureshopUpdate::Ship {
         order_id: order_id.into(),
         shipments,
-        mark_processed,
+    }
+}
+
+fn complete(order_id: &str) -> FutureshopUpdate {
+    FutureshopUpdate::Complete {
+        order_id: order_id.into(),
     }
 }
 
@@ -442,7 +443,6 @@ mod shipping_status {
                 shipment(1, Some("123456789012"), Some(date(2026, 11, 20))),
                 shipment(2, Some("123456789013"), None),
             ],
-            false,
         )
     }
 
@@ -453,7 +453,7 @@ mod shipping_status {
     ) -> (Result<(), CartError>, Vec<Request>) {
         let mut seen = Vec::new();
         let mut answers = answers.iter();
-        let result = drive(Futureshop::write_back(&api(), update), |r| {
+        let result = drive(Futureshop::write_back(&api(), &(), update), |r| {
             seen.push(r);
             let (status, body) = answers.next().expect("no more calls expected");
             Ok(response(*status, *body))
@@ -468,7 +468,11 @@ mod shipping_status {
             &[(200, &fixture("shipping_status_200.json"))],
         );
         result.unwrap();
-        assert_eq!(seen.len(), 1, "no 処理済 call unless asked");
+        assert_eq!(
+            seen.len(),
+            1,
+            "the shipping data alone: 処理済 is its own update"
+        );
         let r = &seen[0];
         assert_eq!(r.method(), http::Method::POST);
         assert_eq!(
@@ -486,7 +490,7 @@ mod shipping_status {
 
     #[test]
     fn fields_without_a_value_are_left_out_never_sent_empty() {
-        let u = update("100000020733", vec![shipment(1, None, None)], false);
+        let u = update("100000020733", vec![shipment(1, None, None)]);
         let (result, seen) = run(&u, &[(200, &fixture("shipping_status_200.json"))]);
         result.unwrap();
         assert_eq!(
@@ -497,33 +501,81 @@ mod shipping_status {
     }
 
     #[test]
-    fn mark_processed_adds_the_order_complete_call_after_shipping() {
-        let mut u = with_tracking();
-        u.mark_processed = true;
+    fn the_processed_step_reads_the_order_then_completes_it_alone() {
         let (result, seen) = run(
-            &u,
+            &complete("100000020732"),
             &[
-                (200, &fixture("shipping_status_200.json")),
+                (200, &fixture("order_detail_200_shipped.json")),
                 (200, &fixture("order_complete_200.json")),
             ],
         );
         result.unwrap();
         assert_eq!(seen.len(), 2);
-        assert_eq!(seen[0].uri().path(), "/admin-api/v1/shipping/status");
+        assert_eq!(seen[0].method(), http::Method::GET);
+        assert_eq!(seen[0].uri().path(), "/admin-api/v1/orders/100000020732");
         assert_eq!(seen[1].method(), http::Method::POST);
         assert_eq!(seen[1].uri().path(), "/admin-api/v1/order/complete");
         assert_eq!(header(&seen[1], HEADER_SHOP_KEY), Some("shop-key-1"));
         assert_eq!(json(&seen[1]), golden("order_complete_request.json"));
+        assert!(
+            seen.iter()
+                .all(|r| r.uri().path() != "/admin-api/v1/shipping/status"),
+            "a 処理済 retry never resends the shipping data"
+        );
+    }
+
+    #[test]
+    fn an_order_futureshop_shows_cancelled_is_never_completed() {
+        let (result, seen) = run(
+            &complete("100000020732"),
+            &[(200, &fixture("order_detail_200_cancelled.json"))],
+        );
+        assert_eq!(seen.len(), 1, "only the read: no 処理済 call");
+        match result.unwrap_err() {
+            e @ CartError::Rejected { .. } => {
+                assert!(!e.is_retryable());
+                let text = e.to_string();
+                assert!(
+                    text.contains("キャンセル") && text.contains("cancelled"),
+                    "{text}"
+                );
+                assert!(text.contains("100000020732"), "{text}");
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_order_already_completed_is_done_without_a_call() {
+        let done =
+            fixture("order_detail_200_shipped.json").replace("AWAITING_PAYMENT", "COMPLETED");
+        let (result, seen) = run(&complete("100000020732"), &[(200, &done)]);
+        result.unwrap();
+        assert_eq!(seen.len(), 1);
+    }
+
+    #[test]
+    fn an_order_whose_shipping_data_is_not_in_is_not_completed_yet() {
+        let (result, seen) = run(
+            &complete("100000020732"),
+            &[(200, &fixture("order_detail_200_not_shipped.json"))],
+        );
+        assert_eq!(seen.len(), 1);
+        assert!(matches!(
+            result.unwrap_err(),
+            CartError::Rejected { code: Some(c), .. } if c == "not_shipped"
+        ));
     }
 
     #[test]
     fn a_refused_complete_step_is_reported() {
-        let mut u = with_tracking();
-        u.mark_processed = true;
         let refused = r#"{"status":"failed","errors":[],"results":[{"status":"failed","orderNo":"100000020732","code":"InvalidStatus","message":"x"}]}"#;
         let (result, seen) = run(
-            &u,
-            &[(200, &fixture("shipping_status_200.json")), (200, refused)],
+            &complete("100000020732"),
+            &[
+                (200, &fixture("order_detail_200_shipped.json")),
+                (200, refused),
+            ],
         );
         assert_eq!(seen.len(), 2);
         assert!(matches!(
@@ -533,11 +585,9 @@ mod shipping_status {
     }
 
     #[test]
-    fn a_failed_shipping_call_skips_the_complete_step() {
-        let mut u = with_tracking();
-        u.mark_processed = true;
+    fn a_store_pickup_order_is_refused_with_futureshops_code() {
         let (result, seen) = run(
-            &u,
+            &with_tracking(),
             &[(200, &fixture("shipping_status_200_store_pickup.json"))],
         );
         let e = result.unwrap_err();
@@ -554,13 +604,15 @@ mod shipping_status {
     #[test]
     fn the_batch_builder_sends_up_to_one_hundred_orders_and_refuses_more() {
         let batch: Vec<FutureshopUpdate> = (0..MAX_ORDERS_PER_BATCH)
-            .map(|i| update(&format!("1000{i:08}"), vec![shipment(1, None, None)], false))
+            .map(|i| update(&format!("1000{i:08}"), vec![shipment(1, None, None)]))
             .collect();
-        let r = build_shipping_status(&api(), &batch).unwrap();
+        let refs: Vec<&FutureshopUpdate> = batch.iter().collect();
+        let r = build_shipping_status(&api(), &refs).unwrap();
         assert_eq!(json(&r)["orderList"].as_array().unwrap().len(), 100);
 
-        let mut too_many = batch.clone();
-        too_many.push(update("overflow", vec![shipment(1, None, None)], false));
+        let overflow = update("overflow", vec![shipment(1, None, None)]);
+        let mut too_many = refs.clone();
+        too_many.push(&overflow);
         let e = build_shipping_status(&api(), &too_many).unwrap_err();
         assert_eq!(kind(&e), "invalid", "{e:?}");
         assert!(build_shipping_status(&api(), &[]).is_err());
@@ -568,80 +620,74 @@ mod shipping_status {
     }
 
     #[test]
-    fn a_batch_ships_all_orders_in_one_call_and_completes_only_those_shipped_that_asked() {
-        let updates = vec![
-            update("1", vec![shipment(1, Some("111"), None)], true),
-            update("2", vec![shipment(1, Some("222"), None)], true),
-            update("3", vec![shipment(1, Some("333"), None)], false),
+    fn the_processed_step_never_travels_in_a_shipping_batch() {
+        assert!(!Futureshop::batches(&complete("1")));
+        assert!(Futureshop::batches(&update(
+            "1",
+            vec![shipment(1, None, None)]
+        )));
+        assert_eq!(Futureshop::MAX_BATCH, 100);
+        let ship = update("1", vec![shipment(1, None, None)]);
+        let done = complete("2");
+        let e = build_shipping_status(&api(), &[&ship, &done]).unwrap_err();
+        assert_eq!(kind(&e), "invalid", "{e:?}");
+    }
+
+    /// One result per update, or the batch's own error.
+    type BatchResults = Result<Vec<Result<(), CartError>>, CartError>;
+
+    /// Drives a batch, answering its one call with `body`; returns the results and the requests.
+    fn run_batch(
+        updates: &[&FutureshopUpdate],
+        status: u16,
+        body: &str,
+    ) -> (BatchResults, Vec<Request>) {
+        let mut seen = Vec::new();
+        let api = api();
+        let result = drive(Futureshop::write_back_batch(&api, &(), updates), |r| {
+            seen.push(r);
+            Ok(response(status, body))
+        });
+        (result, seen)
+    }
+
+    #[test]
+    fn a_batch_ships_every_order_in_one_call_with_one_result_per_order_in_order() {
+        let updates = [
+            update("1", vec![shipment(1, Some("111"), None)]),
+            update("2", vec![shipment(1, Some("222"), None)]),
+            update("3", vec![shipment(1, Some("333"), None)]),
         ];
+        let refs: Vec<&FutureshopUpdate> = updates.iter().collect();
         let pickup = r#"{"status":"failed","errors":[],"results":[
             {"status":"success","orderNo":"1"},
             {"status":"failed","orderNo":"2","code":"CannotUpdateStorePickup","message":"店舗受取"},
             {"status":"success","orderNo":"3"}]}"#;
-        let mut seen = Vec::new();
-        let api = api();
-        let outcomes = drive(write_back_batch(&api, &updates), |r| {
-            let answer = if seen.is_empty() {
-                pickup.to_string()
-            } else {
-                fixture("order_complete_200.json")
-            };
-            seen.push(r);
-            Ok(response(200, answer))
-        })
-        .unwrap();
-        assert_eq!(seen.len(), 2);
+        let (results, seen) = run_batch(&refs, 200, pickup);
+        let results = results.unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].uri().path(), "/admin-api/v1/shipping/status");
         assert_eq!(json(&seen[0])["orderList"].as_array().unwrap().len(), 3);
-        assert_eq!(
-            json(&seen[1]),
-            serde_json::json!({"orderList": [{"orderNo": "1"}]}),
-            "only the shipped order that asked for 処理済"
-        );
-        let nos: Vec<&str> = outcomes.iter().map(|o| o.order_no.as_str()).collect();
-        assert_eq!(nos, ["1", "2", "3"]);
-        assert!(outcomes[0].result.is_ok());
-        assert!(outcomes[1].result.is_err());
-        assert!(outcomes[2].result.is_ok());
+        assert_eq!(results.len(), 3);
+        assert!(results[0].is_ok());
+        assert!(matches!(
+            &results[1],
+            Err(CartError::Rejected { code: Some(c), .. }) if c == "CannotUpdateStorePickup"
+        ));
+        assert!(results[2].is_ok());
     }
 
     #[test]
-    fn a_rate_limited_complete_step_is_the_outcome_of_the_orders_it_was_for() {
-        let updates = vec![
-            update("1", vec![shipment(1, None, None)], true),
-            update("2", vec![shipment(1, None, None)], false),
-        ];
-        let mut calls = 0;
-        let api = api();
-        let outcomes = drive(write_back_batch(&api, &updates), |_| {
-            calls += 1;
-            Ok(if calls == 1 {
-                response(200, fixture("shipping_status_200.json"))
-            } else {
-                response(429, fixture("error_429.json"))
-            })
-        })
-        .unwrap();
-        assert_eq!(calls, 2);
-        assert!(outcomes[0].result.as_ref().unwrap_err().is_retryable());
-        assert!(outcomes[1].result.is_ok());
-    }
-
-    #[test]
-    fn a_batch_without_processed_orders_is_one_call() {
-        let updates = vec![update("1", vec![shipment(1, None, None)], false)];
-        let mut calls = 0;
-        let api = api();
-        drive(write_back_batch(&api, &updates), |_| {
-            calls += 1;
-            Ok(response(200, fixture("shipping_status_200.json")))
-        })
-        .unwrap();
-        assert_eq!(calls, 1);
+    fn a_batch_refused_as_a_whole_is_an_error_of_the_exchange() {
+        let u = update("1", vec![shipment(1, None, None)]);
+        let (result, seen) = run_batch(&[&u], 429, &fixture("error_429.json"));
+        assert_eq!(seen.len(), 1);
+        assert!(result.unwrap_err().is_retryable());
     }
 
     #[test]
     fn an_order_without_shipments_is_refused_before_sending() {
-        let e = build_shipping_status(&api(), &[update("1", vec![], false)]).unwrap_err();
+        let e = build_shipping_status(&api(), &[&update("1", vec![])]).unwrap_err();
         assert_eq!(kind(&e), "invalid");
     }
 
@@ -700,7 +746,7 @@ mod shipping_status {
     fn write_back_before_a_token_fails_without_sending() {
         let api = Futureshop::api(credentials(), None);
         let update = with_tracking();
-        let mut x = Futureshop::write_back(&api, &update);
+        let mut x = Futureshop::write_back(&api, &(), &update);
         assert!(matches!(
             x.step(None),
             Err(CartError::CredentialsRejected { .. })
@@ -710,7 +756,7 @@ mod shipping_status {
     #[test]
     fn the_exchange_yields_one_call_then_finishes() {
         let (api, update) = (api(), with_tracking());
-        let mut x = Futureshop::write_back(&api, &update);
+        let mut x = Futureshop::write_back(&api, &(), &update);
         assert!(matches!(x.step(None), Ok(Step::Send(_))));
         assert!(matches!(
             x.step(Some(response(200, fixture("shipping_status_200.json")))),

@@ -1,8 +1,9 @@
-//! No status or body makes a parse function of Bカート, BASE or CS-Cart panic (the conformance
+//! No status or body makes a parse function of Bカート, BASE, CS-Cart or futureshop's 処理済 read
+//! panic (the conformance
 //! suite drives whole operations; this reaches every parser directly, however deep it sits).
 
 use chrono::{TimeZone, Utc};
-use mallsync_carts::{base, bcart, cscart, Connector, Response};
+use mallsync_carts::{base, bcart, cscart, futureshop, Connector, Response};
 use mallsync_rules::OmsStatus;
 use proptest::prelude::*;
 
@@ -29,6 +30,14 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
         Just("\"order_items\"".to_string()),
         Just("\"logistics\"".to_string()),
         Just("\"shipping\"".to_string()),
+        Just("\"product_groups\"".to_string()),
+        Just("\"chosen_shippings\"".to_string()),
+        Just("\"shipping_id\"".to_string()),
+        Just("\"group_key\"".to_string()),
+        Just("\"extra\"".to_string()),
+        Just("\"status\"".to_string()),
+        Just("\"shipmentList\"".to_string()),
+        Just("\"shipped\"".to_string()),
         Just("\"delivery_companies\"".to_string()),
         Just("\"access_token\"".to_string()),
         Just("\"expires_in\"".to_string()),
@@ -82,7 +91,11 @@ proptest! {
         let _ = base::check(&r());
         let _ = cscart::parse_orders_page(&r());
         if let Ok(detail) = cscart::parse_order_detail(&r()) {
+            let _ = detail.products_of_group("1");
             let _ = detail.into_order(&OmsStatus::New);
+        }
+        if let Ok(state) = futureshop::write_back::parse_order_state(&r()) {
+            let _ = futureshop::write_back::complete_step("1", &state);
         }
         let _ = cscart::parse_create_shipment(&r());
         let _ = cscart::parse_shipments(&r());

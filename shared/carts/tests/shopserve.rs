@@ -305,10 +305,13 @@ mod update {
     ) -> (Result<(), CartError>, Vec<Request>) {
         let mut seen = Vec::new();
         let api = api();
-        let result = drive(Shopserve::write_back(&api, update), |r| {
-            seen.push(r);
-            Ok(response(status, body))
-        });
+        let result = drive(
+            Shopserve::write_back(&api, &Default::default(), update),
+            |r| {
+                seen.push(r);
+                Ok(response(status, body))
+            },
+        );
         (result, seen)
     }
 

@@ -41,6 +41,10 @@ impl WriteBack for BaseDispatch {
     fn ledger_key(&self) -> String {
         format!("{}/{}", self.order_id, self.order_item_id)
     }
+    /// The tracking number the buyer's 発送メール carried, to name it if the OMS changes it later.
+    fn ledger_note(&self) -> Option<String> {
+        Some(self.tracking_number.as_str().to_string())
+    }
 }
 
 /// A BASE store's settings (SPEC.md defaults: 7 days to fetch, 30 min, 【処理済み】以外も書き出す).
@@ -131,9 +135,83 @@ pub fn plan_write_back(
     let mut plan = Plan::for_orders(orders.len());
     for order in orders {
         let candidates = candidates(settings, order, trigger, now);
-        plan.add_order(&order.order_id, candidates, ledger, OnChange::CannotChange);
+        if let Ok(dispatches) = &candidates {
+            warn_if_tracking_numbers_differ(&mut plan, &order.order_id, dispatches);
+        }
+        let unchangeable =
+            plan.add_order(&order.order_id, candidates, ledger, OnChange::CannotChange);
+        for dispatch in &unchangeable {
+            warn_changed_after_dispatch(&mut plan, ledger, dispatch);
+        }
     }
     plan
+}
+
+/// BASE keeps one tracking number per order, whatever the item: when the order's shipments
+/// carry several, the buyer and BASE end up with only the last one dispatched.
+fn warn_if_tracking_numbers_differ(
+    plan: &mut Plan<BaseDispatch>,
+    order_id: &str,
+    dispatches: &[BaseDispatch],
+) {
+    let mut numbers: Vec<&str> = Vec::new();
+    for d in dispatches {
+        if !numbers.contains(&d.tracking_number.as_str()) {
+            numbers.push(d.tracking_number.as_str());
+        }
+    }
+    if numbers.len() < 2 {
+        return;
+    }
+    let list = numbers.join(", ");
+    plan.warn(
+        order_id,
+        "base_tracking_numbers_differ",
+        format!(
+            "BASEは注文ごとに伝票番号を1つしか保持しません。注文{order_id}の出荷には異なる伝票番号({list})があり、BASEには最後に発送した商品の番号だけが残ります。"
+        ),
+        format!(
+            "BASE keeps one tracking number per order: order {order_id} has shipments with different tracking numbers ({list}); BASE will keep only the one of the item dispatched last."
+        ),
+    );
+}
+
+/// BASE dispatch is one-way: a change in the OMS after an item was dispatched never reaches
+/// BASE or the buyer, so the operator is told what the buyer has and what the OMS now says.
+fn warn_changed_after_dispatch(plan: &mut Plan<BaseDispatch>, ledger: &Ledger, d: &BaseDispatch) {
+    let new = d.tracking_number.as_str();
+    let (received_ja, received_en) = match ledger.note(&d.ledger_key()) {
+        Some(sent) => (sent.to_string(), sent.to_string()),
+        None => ("(記録なし)".to_string(), "(not recorded)".to_string()),
+    };
+    let (ja, en) = if received_en == new {
+        (
+            format!(
+                "注文{order}の商品{item}はBASEで発送済みのため、配送会社・出荷日の変更はBASEに反映できません(伝票番号{new})。",
+                order = d.order_id,
+                item = d.order_item_id
+            ),
+            format!(
+                "item {item} of order {order} is dispatched in BASE, which cannot change it: the new carrier or ship date (tracking number {new}) will not reach BASE.",
+                order = d.order_id,
+                item = d.order_item_id
+            ),
+        )
+    } else {
+        (
+            format!(
+                "注文{order}の商品{item}はBASEで発送済みのため変更できません。購入者に通知した伝票番号は{received_ja}、新しい伝票番号{new}はBASEに反映されません。必要なら購入者に直接お知らせください。",
+                order = d.order_id,
+                item = d.order_item_id
+            ),
+            format!(
+                "item {item} of order {order} is dispatched in BASE, which cannot change it: the buyer was sent tracking number {received_en}; the new number {new} will not reach BASE. Tell the buyer directly if needed.",
+                order = d.order_id,
+                item = d.order_item_id
+            ),
+        )
+    };
+    plan.warn(&d.order_id, "base_changed_after_dispatch", ja, en);
 }
 
 fn candidates(

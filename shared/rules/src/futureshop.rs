@@ -46,25 +46,67 @@ pub struct FutureshopShipment {
     pub expected_arrival: Option<NaiveDate>,
 }
 
-/// One order's update: its shipments, and whether to set it to 処理済 afterwards.
+/// One planned futureshop update. The 処理済 step is its own update with its own ledger entry,
+/// so a failed 処理済 is retried alone and never sends the shipping data again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FutureshopUpdate {
-    pub order_id: String,
-    pub shipments: Vec<FutureshopShipment>,
-    pub mark_processed: bool,
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum FutureshopUpdate {
+    /// 発送API: one order's shipments; travels in batches of up to [`MAX_ORDERS_PER_BATCH`].
+    Ship {
+        order_id: String,
+        shipments: Vec<FutureshopShipment>,
+    },
+    /// 処理済 (`POST /admin-api/v1/order/complete`): planned only with or after the order's
+    /// `Ship` (in the ledger, or before it in the same plan), and refused for an order futureshop
+    /// shows as cancelled.
+    Complete { order_id: String },
+}
+
+impl FutureshopUpdate {
+    /// The ledger key suffix of the 処理済 step (`<orderNo>#complete`).
+    pub const COMPLETE_KEY_SUFFIX: &'static str = "#complete";
+
+    pub fn is_ship(&self) -> bool {
+        matches!(self, FutureshopUpdate::Ship { .. })
+    }
+
+    /// The shipments a `Ship` writes; none for `Complete`.
+    pub fn shipments(&self) -> &[FutureshopShipment] {
+        match self {
+            FutureshopUpdate::Ship { shipments, .. } => shipments,
+            FutureshopUpdate::Complete { .. } => &[],
+        }
+    }
 }
 
 impl WriteBack for FutureshopUpdate {
     fn order_id(&self) -> &str {
-        &self.order_id
+        match self {
+            FutureshopUpdate::Ship { order_id, .. } | FutureshopUpdate::Complete { order_id } => {
+                order_id
+            }
+        }
     }
+    /// The shipping data keeps the key it always had (the order number), so ledgers written
+    /// before 処理済 had its own entry stay valid.
     fn ledger_key(&self) -> String {
-        self.order_id.clone()
+        match self {
+            FutureshopUpdate::Ship { order_id, .. } => order_id.clone(),
+            FutureshopUpdate::Complete { order_id } => {
+                format!("{order_id}{}", Self::COMPLETE_KEY_SUFFIX)
+            }
+        }
     }
-    /// The shipping data only: turning "set to 処理済み" on or off in the settings must not send
-    /// every recent order's shipping data again.
+    /// The shipping data only (hashed as before 処理済 was split off: the same data never
+    /// resends); the 処理済 step hashes its name and order.
     fn data_hash(&self) -> DataHash {
-        DataHash::of(&(&self.order_id, &self.shipments))
+        match self {
+            FutureshopUpdate::Ship {
+                order_id,
+                shipments,
+            } => DataHash::of(&(order_id, shipments)),
+            FutureshopUpdate::Complete { order_id } => DataHash::of(&("complete", order_id)),
+        }
     }
 }
 
@@ -148,8 +190,9 @@ impl CartSettings for FutureshopSettings {
     fn export(&self) -> &ExportSettings {
         &self.export
     }
+    /// A manual run proposes futureshop's own 4 days (and may only widen it).
     fn period_days(&self) -> Option<u32> {
-        None
+        Some(UPDATED_WITHIN_DAYS)
     }
     fn secrets_mut(&mut self) -> Vec<&mut Secret> {
         vec![&mut self.credentials.client_secret]
@@ -185,9 +228,10 @@ pub fn unit_price_with_options(unit_price: i64, option_prices: &[i64], option_pr
 }
 
 /// futureshop write-back: orders not 新規受付/キャンセル, last updated in the OMS within 4 days (a
-/// manual run: within its period), ordered within 170 days, with a ship date (setting it is what
-/// makes futureshop mark the shipment 発送済み). One update per order with every shipment; the
-/// tracking number is sent when there is one, the expected arrival is the requested delivery date.
+/// manual run's period may widen that window, never narrow it), ordered within 170 days, with a
+/// ship date (setting it is what makes futureshop mark the shipment 発送済み). Per order a `Ship`
+/// update with every shipment (the tracking number when there is one, the expected arrival = the
+/// requested delivery date), then, when the store asks for 処理済, a `Complete` update after it.
 pub fn plan_write_back(
     settings: &FutureshopSettings,
     orders: &[Order],
@@ -195,17 +239,30 @@ pub fn plan_write_back(
     ledger: &Ledger,
     now: DateTime<Utc>,
 ) -> Plan<FutureshopUpdate> {
-    let period_days = trigger.period_days(Some(UPDATED_WITHIN_DAYS));
+    let period_days = period_days(trigger);
     let mut plan = Plan::for_orders(orders.len());
     for order in orders {
-        let candidate = candidate(settings, order, period_days, now).map(|update| [update]);
-        plan.add_order(&order.order_id, candidate, ledger, OnChange::SendAgain);
+        let candidates = candidate(order, period_days, now).map(|ship| {
+            let complete = settings.mark_processed.then(|| FutureshopUpdate::Complete {
+                order_id: order.order_id.clone(),
+            });
+            // The Ship first: the 処理済 step goes only with or after the shipping data.
+            std::iter::once(ship).chain(complete)
+        });
+        plan.add_order(&order.order_id, candidates, ledger, OnChange::SendAgain);
     }
     plan
 }
 
+/// The "updated in the OMS within N days" window: 4 days, or a manual run's period when longer;
+/// none on the schedule, which finishes the orders with work left whatever their age.
+pub fn period_days(trigger: Trigger) -> Option<u32> {
+    trigger
+        .period_days(Some(UPDATED_WITHIN_DAYS))
+        .map(|days| days.max(UPDATED_WITHIN_DAYS))
+}
+
 fn candidate(
-    settings: &FutureshopSettings,
     order: &Order,
     period_days: Option<u32>,
     now: DateTime<Utc>,
@@ -241,14 +298,8 @@ fn candidate(
             })
             .collect::<Result<_, Reason>>()?
     };
-    Ok(FutureshopUpdate {
+    Ok(FutureshopUpdate::Ship {
         order_id: order.order_id.clone(),
         shipments,
-        mark_processed: settings.mark_processed,
     })
-}
-
-/// The updates in requests futureshop accepts: at most 100 orders each.
-pub fn batches(updates: &[FutureshopUpdate]) -> impl Iterator<Item = &[FutureshopUpdate]> {
-    updates.chunks(MAX_ORDERS_PER_BATCH)
 }

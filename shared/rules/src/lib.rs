@@ -47,7 +47,8 @@ pub use error::{parse_json, Error, FieldError, Problems};
 pub use import::{imported_order, ImportWindow};
 pub use order::{Carrier, Item, OmsStatus, Order, Shipment, TrackingNumber};
 pub use plan::{
-    Cart, DataHash, Exclusion, Ledger, LedgerCheck, OnChange, Plan, Reason, Trigger, WriteBack,
+    Cart, DataHash, Exclusion, Ledger, LedgerCheck, OnChange, Plan, PlanWarning, Reason, Trigger,
+    WriteBack,
 };
 pub use secret::Secret;
 pub use settings::{

@@ -59,7 +59,8 @@ impl Cart {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Trigger {
-    /// Auto-export on the store's schedule: uses the store's own period.
+    /// Auto-export on the store's schedule, over the orders with work left (pending): no period
+    /// rule, only the cart's own limits on order age (SPEC.md: the schedule forgets nothing).
     Scheduled,
     /// "Update shipping info now" for the last `period_days` days.
     Manual { period_days: u32 },
@@ -81,12 +82,13 @@ impl Trigger {
         }
     }
 
-    /// The period of the "updated within the period" rule: a manual run's own period, otherwise
-    /// what the cart uses on a schedule or webhook (`None`: no period rule).
-    pub fn period_days(self, scheduled: Option<u32>) -> Option<u32> {
+    /// The period of the "updated within the period" rule: a manual run's own period, what the
+    /// cart uses for a webhook (`webhook`), and none on the schedule (`None`: no period rule).
+    pub fn period_days(self, webhook: Option<u32>) -> Option<u32> {
         match self {
             Trigger::Manual { period_days } => Some(period_days),
-            Trigger::Scheduled | Trigger::Webhook => scheduled,
+            Trigger::Webhook => webhook,
+            Trigger::Scheduled => None,
         }
     }
 }
@@ -226,11 +228,25 @@ pub struct Exclusion {
     pub reason: Reason,
 }
 
-/// A planner's answer: the exact updates to send, and every other order with its reason.
+/// Something about a planned (or left out) order the operator must know, though the plan goes
+/// on: shown in the preview and written to the run log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanWarning {
+    pub order_id: String,
+    /// Stable and machine-readable (`base_tracking_numbers_differ`, …).
+    pub code: String,
+    pub message_ja: String,
+    pub message_en: String,
+}
+
+/// A planner's answer: the exact updates to send, every other order with its reason, and what
+/// the operator should know about either.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan<U> {
     pub updates: Vec<U>,
     pub excluded: Vec<Exclusion>,
+    #[serde(default)]
+    pub warnings: Vec<PlanWarning>,
 }
 
 /// What a planner does with an update the cart accepted before with other data.
@@ -249,42 +265,59 @@ impl<U: WriteBack> Plan<U> {
         Plan {
             updates: Vec::with_capacity(orders),
             excluded: Vec::with_capacity(orders),
+            warnings: Vec::new(),
         }
     }
 
     /// Adds one order: its candidate updates (never an empty `Ok`) less what the cart already
     /// accepted, or the reason it has none. Every order ends with ≥1 update or one exclusion.
+    /// Returns the candidates the cart accepted other data for and cannot change
+    /// ([`OnChange::CannotChange`]), so the cart's planner can warn about each of them.
     pub fn add_order(
         &mut self,
         order_id: &str,
         candidates: Result<impl IntoIterator<Item = U>, Reason>,
         ledger: &Ledger,
         on_change: OnChange,
-    ) {
+    ) -> Vec<U> {
         let candidates = match candidates {
             Ok(candidates) => candidates,
-            Err(reason) => return self.exclude(order_id, reason),
+            Err(reason) => {
+                self.exclude(order_id, reason);
+                return Vec::new();
+            }
         };
         let planned_before = self.updates.len();
-        let mut cannot_change = false;
+        let mut unchangeable = Vec::new();
         for update in candidates {
             match ledger.check(&update) {
                 LedgerCheck::New => self.updates.push(update),
                 LedgerCheck::Changed if on_change == OnChange::SendAgain => {
                     self.updates.push(update)
                 }
-                LedgerCheck::Changed => cannot_change = true,
+                LedgerCheck::Changed => unchangeable.push(update),
                 LedgerCheck::Same => {}
             }
         }
         if self.updates.len() == planned_before {
-            let reason = if cannot_change {
-                Reason::CartCannotChange
-            } else {
+            let reason = if unchangeable.is_empty() {
                 Reason::AlreadyAccepted
+            } else {
+                Reason::CartCannotChange
             };
             self.exclude(order_id, reason);
         }
+        unchangeable
+    }
+
+    /// Adds a warning about one order.
+    pub fn warn(&mut self, order_id: &str, code: &str, message_ja: String, message_en: String) {
+        self.warnings.push(PlanWarning {
+            order_id: order_id.to_string(),
+            code: code.to_string(),
+            message_ja,
+            message_en,
+        });
     }
 
     fn exclude(&mut self, order_id: &str, reason: Reason) {
@@ -353,6 +386,7 @@ impl<U> Default for Plan<U> {
         Plan {
             updates: Vec::new(),
             excluded: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -365,6 +399,12 @@ pub trait WriteBack: Serialize {
     /// A stable hash of exactly what is sent: the same data always hashes the same, across builds.
     fn data_hash(&self) -> DataHash {
         DataHash::of(self)
+    }
+    /// What the operator may need to know later of what was sent, kept in the ledger with the
+    /// hash (BASE: the tracking number the buyer was e-mailed, to name it when it changes).
+    /// Nothing by default.
+    fn ledger_note(&self) -> Option<String> {
+        None
     }
 }
 
@@ -458,10 +498,12 @@ impl std::io::Write for Fnv {
     }
 }
 
-/// What the cart already accepted: ledger key → hash of the data sent.
+/// What the cart already accepted: ledger key → hash of the data sent, and the update's
+/// [`WriteBack::ledger_note`] where it has one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ledger {
     accepted: HashMap<String, DataHash>,
+    notes: HashMap<String, String>,
 }
 
 /// What the ledger says of one planned update.
@@ -482,7 +524,21 @@ impl Ledger {
     }
 
     pub fn record_update<U: WriteBack>(&mut self, update: &U) {
-        self.record(update.ledger_key(), update.data_hash());
+        let key = update.ledger_key();
+        if let Some(note) = update.ledger_note() {
+            self.record_note(key.clone(), note);
+        }
+        self.record(key, update.data_hash());
+    }
+
+    /// Keeps the [`WriteBack::ledger_note`] stored with an accepted update's key.
+    pub fn record_note(&mut self, key: impl Into<String>, note: impl Into<String>) {
+        self.notes.insert(key.into(), note.into());
+    }
+
+    /// The note kept with what the cart accepted under `key`, if any.
+    pub fn note(&self, key: &str) -> Option<&str> {
+        self.notes.get(key).map(String::as_str)
     }
 
     pub fn check<U: WriteBack>(&self, update: &U) -> LedgerCheck {

@@ -119,9 +119,11 @@ pub fn plan_write_back(
     ledger: &Ledger,
     now: DateTime<Utc>,
 ) -> Plan<ShopserveUpdate> {
+    // On the schedule there is no period rule (the orders are those with work left).
     let period_days = match trigger {
-        Trigger::Manual { period_days } => period_days,
-        Trigger::Scheduled | Trigger::Webhook => settings.period_days,
+        Trigger::Manual { period_days } => Some(period_days),
+        Trigger::Webhook => Some(settings.period_days),
+        Trigger::Scheduled => None,
     };
     let mut plan = Plan::for_orders(orders.len());
     for order in orders {
@@ -133,7 +135,7 @@ pub fn plan_write_back(
 
 fn candidate(
     order: &Order,
-    period_days: u32,
+    period_days: Option<u32>,
     now: DateTime<Utc>,
 ) -> Result<ShopserveUpdate, Reason> {
     if matches!(
@@ -144,11 +146,12 @@ fn candidate(
             status: order.status.clone(),
         });
     }
-    match order.updated_at {
-        Some(updated_at) if !within_days(updated_at, period_days, now) => {
+    match (order.updated_at, period_days) {
+        (_, None) => {}
+        (Some(updated_at), Some(period_days)) if !within_days(updated_at, period_days, now) => {
             return Err(Reason::NotUpdatedInPeriod { period_days })
         }
-        None if !within_days(order.ordered_at, NEVER_UPDATED_WINDOW_DAYS, now) => {
+        (None, Some(_)) if !within_days(order.ordered_at, NEVER_UPDATED_WINDOW_DAYS, now) => {
             return Err(Reason::NotUpdatedSinceOrdered {
                 window_days: NEVER_UPDATED_WINDOW_DAYS,
             })

@@ -9,8 +9,11 @@ use mallsync_rules::{
     Plan, StoreSettings, Trigger,
 };
 
+use crate::alerts;
 use crate::api_error::ApiError;
-use crate::io::{Io, IoError};
+use crate::io::{random_hex, Io, IoError};
+use crate::lease;
+use crate::pacing::Pacer;
 
 /// One cart: its client (`Connector`), its settings and its planner.
 pub trait CartBinding: Connector {
@@ -22,6 +25,9 @@ pub trait CartBinding: Connector {
     /// The store's settings for this cart; `None` for another cart's settings.
     fn settings(settings: &StoreSettings) -> Option<&Self::Settings>;
     fn credentials(settings: &Self::Settings) -> Self::Credentials;
+    /// What names the cart account the store calls (its credentials as JSON): stores sharing
+    /// an account share its request budget.
+    fn account_identity(settings: &Self::Settings) -> Result<String, ApiError>;
     fn plan(
         settings: &Self::Settings,
         orders: &[Order],
@@ -50,6 +56,11 @@ macro_rules! bind {
             }
             fn credentials(settings: &$settings) -> Self::Credentials {
                 settings.credentials.clone()
+            }
+            fn account_identity(settings: &$settings) -> Result<String, ApiError> {
+                serde_json::to_string(&settings.credentials).map_err(|e| {
+                    ApiError::Internal(format!("credentials do not serialize: {e}"))
+                })
             }
             fn plan(
                 settings: &$settings,
@@ -188,23 +199,109 @@ pub fn save_token(io: &impl Io, store_id: &str, token: &AccessToken) -> Result<(
     io.kv_set(&key, crate::crypto::seal(io, &bytes, &key)?.as_bytes())
 }
 
+/// How long one instance may hold a store's token refresh; a crashed holder's lapses soon.
+const REFRESH_LEASE_SECS: i64 = 15;
+/// How often an instance waiting for another's refresh looks at the stored token again.
+const REFRESH_POLL_MILLIS: u64 = 200;
+
+/// The store's request budget: one per cart account (the cart, its URL and the credentials), so
+/// every run and component calling that account shares it.
+pub fn pacer<C: CartBinding>(
+    settings: &C::Settings,
+    api: &Api<C::Credentials>,
+) -> Result<Pacer, ApiError> {
+    let identity = C::account_identity(settings)?;
+    let digest = crate::auth::sha256_hex(&format!("{}\n{identity}", api.base_url));
+    Ok(Pacer::new(
+        format!("{}:{}", C::CART.slug(), &digest[..24]),
+        C::RATE_LIMIT,
+    ))
+}
+
 /// The store's API handle, with a fresh access token where the cart needs one (a new or rotated
-/// token is saved before it is used, so a rotation is never lost).
+/// token is saved before it is used, so a rotation is never lost). The token request goes
+/// through the account's budget like every other call.
 pub fn api<C: CartBinding>(
     io: &impl Io,
     store_id: &str,
     settings: &C::Settings,
+    pacer: &mut Pacer,
+    deadline: DateTime<Utc>,
 ) -> Result<Api<C::Credentials>, ApiError> {
     let mut api = api_without_token::<C>(io, settings)?;
-    api.access_token = load_token(io, store_id)?;
-    let now = io.now();
-    if let Some(request) = C::token_request(&api, now)? {
-        let response = io.send(request).map_err(CartError::from)?;
-        let token = C::parse_token(response, now)?;
-        save_token(io, store_id, &token)?;
-        api.access_token = Some(token);
-    }
+    fresh_token::<C>(io, store_id, &mut api, pacer, deadline, None)?;
     Ok(api)
+}
+
+/// Makes sure `api` holds a usable access token. `rejected` is a token the cart just refused
+/// (401 / invalid_token): it is replaced even though mallsync's clock says it still lives.
+///
+/// One refresh at a time per store (BASE rotates the refresh token: a second refresh with the
+/// same one would be a reuse the cart may punish by revoking the grant). The instance holding the
+/// lease refreshes; the others wait for the token it saves. A refresh token the cart refuses
+/// marks the store "needs reconnection".
+pub fn fresh_token<C: CartBinding>(
+    io: &impl Io,
+    store_id: &str,
+    api: &mut Api<C::Credentials>,
+    pacer: &mut Pacer,
+    deadline: DateTime<Utc>,
+    rejected: Option<&AccessToken>,
+) -> Result<(), ApiError> {
+    let lease_name = format!("token-refresh:{store_id}");
+    loop {
+        let now = io.now();
+        api.access_token = load_token(io, store_id)?;
+        if let (Some(current), Some(bad)) = (api.access_token.as_mut(), rejected) {
+            if current.token == bad.token {
+                // Refused by the cart: treat it as expired, keeping its refresh token.
+                current.expires_at = Some(now);
+            }
+        }
+        let Some(request) = C::token_request(api, now)? else {
+            return Ok(());
+        };
+        let owner = random_hex(io, 8)?;
+        if !lease::take(io, &lease_name, &owner, now.timestamp() + REFRESH_LEASE_SECS)? {
+            if io.now() >= deadline {
+                return Err(ApiError::Cart(CartError::Transient {
+                    status: None,
+                    message: "another run is renewing this store's access token".into(),
+                }));
+            }
+            io.sleep(std::time::Duration::from_millis(REFRESH_POLL_MILLIS));
+            continue;
+        }
+        // Another instance may have saved a new token between our read and the lease.
+        let stored = load_token(io, store_id)?;
+        if stored.as_ref().map(|t| &t.token) != api.access_token.as_ref().map(|t| &t.token) {
+            lease::give_back(io, &lease_name, &owner)?;
+            continue;
+        }
+        let result = pacer
+            .send(io, deadline, request)
+            .map_err(CartError::from)
+            .and_then(|response| C::parse_token(response, now));
+        let outcome = match result {
+            Ok(token) => {
+                let token = token.keeping_refresh_token(api.access_token.as_ref());
+                save_token(io, store_id, &token)?;
+                alerts::clear(io, store_id, alerts::NEEDS_RECONNECTION)?;
+                api.access_token = Some(token);
+                Ok(())
+            }
+            Err(error @ CartError::CredentialsRejected { .. }) => {
+                alerts::raise_needs_reconnection::<C>(io, store_id, &error)?;
+                Err(ApiError::Cart(error))
+            }
+            Err(error) => {
+                pacer.note_refusal(io, &error)?;
+                Err(ApiError::Cart(error))
+            }
+        };
+        lease::give_back(io, &lease_name, &owner)?;
+        return outcome;
+    }
 }
 
 /// The store's API handle before any token: the cart's URL, moved to `api_origin` where set,

@@ -9,13 +9,15 @@ use serde::Serialize;
 use crate::api_error::ApiError;
 use crate::io::{random_hex, Io};
 use crate::shops::{self, Store};
-use crate::{import, lease, schema, with_cart, write_back};
+use crate::{import, lease, runlog, schema, with_cart, write_back};
 
 /// A tick stops starting new work after this long (Spin stops a handler at 30 s).
 pub const TICK_BUDGET_SECS: i64 = 20;
 /// A lease outlives its tick's budget by this much (the last run may end after the budget), so
 /// a crashed tick's lease lapses soon after.
 const LEASE_GRACE_SECS: i64 = 30;
+/// A run still open this long after it started was cut off (Spin's limit is 30 s).
+const INTERRUPTED_AFTER_SECS: i64 = 120;
 const LAST_IMPORT: &str = "last_scheduled_import";
 const LAST_EXPORT: &str = "last_scheduled_export";
 /// The cursor row of the dispatcher itself (no store).
@@ -77,7 +79,12 @@ pub fn dispatch_within(
             ..DispatchReport::default()
         });
     }
-    let result = walk(io, cart, &scope, deadline);
+    // A run that started this long ago and never finished was cut off (Spin stops an
+    // invocation at 30 s): close it in the log so the operator sees it was interrupted.
+    let cut_off = started - Duration::seconds(INTERRUPTED_AFTER_SECS);
+    let result = runlog::close_interrupted(io, cut_off)
+        .map_err(ApiError::from)
+        .and_then(|_| walk(io, cart, &scope, deadline));
     lease::give_back(io, &scope, &owner)?;
     result
 }
@@ -148,18 +155,19 @@ fn run_due(
         && io.now() < deadline
         && due(io, store, LAST_EXPORT, export.auto_export_interval_minutes)?
     {
-        let outcome = write_back::orders_for(io, store, Trigger::Scheduled)
-            .map_err(ApiError::from)
-            .and_then(|orders| {
-                with_cart!(store.cart, C => write_back::run::<C>(io, store, Trigger::Scheduled, &orders, deadline))
-            });
-        if outcome.as_ref().is_ok_and(|r| r.out_of_time) {
-            // Cut short by the budget, not by the cart: due again on the next tick.
-            lease::set_cursor(io, &store.id, LAST_EXPORT, "0")?;
+        // Only the orders with work left that is due: nothing due, no run (and no log line).
+        let orders = write_back::orders_for(io, store, Trigger::Scheduled)?;
+        if !orders.is_empty() {
+            let outcome = with_cart!(store.cart, C => write_back::run::<C>(io, store, Trigger::Scheduled, &orders, deadline));
+            if outcome.as_ref().is_ok_and(|r| r.out_of_time) {
+                // Work deferred (time or request budget, a cart limit): due again on the next
+                // tick; the account's budget decides when the cart is actually called.
+                lease::set_cursor(io, &store.id, LAST_EXPORT, "0")?;
+            }
+            report
+                .work
+                .push(work(store, "write_back", outcome.map(|r| r.run_id))?);
         }
-        report
-            .work
-            .push(work(store, "write_back", outcome.map(|r| r.run_id))?);
     }
     Ok(())
 }

@@ -10,7 +10,6 @@ use crate::api_error::ApiError;
 use crate::carts::{self, CartBinding};
 use crate::io::Io;
 use crate::orders;
-use crate::pacing::Pacer;
 use crate::runlog;
 use crate::shops::Store;
 use crate::write_back::RUN_BUDGET_SECS;
@@ -35,14 +34,19 @@ pub fn run<C: CartBinding>(
     let settings = carts::settings_for::<C>(store)?;
     let run_id = runlog::start(io, &store.id, "import", trigger)?;
     let deadline = io.now() + Duration::seconds(RUN_BUDGET_SECS);
-    let mut pacer = Pacer::new(C::RATE_LIMIT);
-    let fetched = carts::api::<C>(io, &store.id, settings).and_then(|api| {
+    let fetched = carts::api_without_token::<C>(io, settings)
+        .and_then(|unconnected| carts::pacer::<C>(settings, &unconnected))
+        .and_then(|mut pacer| {
+            let api = carts::api::<C>(io, &store.id, settings, &mut pacer, deadline)?;
         let query = carts::import_query::<C>(settings, window);
-        drive(C::list_orders(&api, &query), |request| {
-            pacer.send(io, deadline, request)
-        })
-        .map_err(ApiError::from)
-    });
+            let orders = drive(C::list_orders(&api, &query), |request| {
+                pacer.send(io, deadline, request)
+            });
+            if let Err(error) = &orders {
+                pacer.note_refusal(io, error)?;
+            }
+            orders.map_err(ApiError::from)
+        });
     let fetched = match fetched {
         Ok(orders) => orders,
         Err(e) => {

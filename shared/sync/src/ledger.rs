@@ -17,11 +17,15 @@ pub fn load(io: &impl Io, store_id: &str, order_ids: &[&str]) -> Result<Ledger, 
         params.push(store_id.into());
         params.extend(chunk.iter().map(|id| Value::from(*id)));
         let rows = io.sql(
-            &format!("SELECT ledger_key, data_hash FROM ledger WHERE store_id = ? AND order_id IN ({marks})"),
+            &format!("SELECT ledger_key, data_hash, note FROM ledger WHERE store_id = ? AND order_id IN ({marks})"),
             &params,
         )?;
         for row in rows.iter() {
-            ledger.record(row.text("ledger_key")?, parse_hash(row.text("data_hash")?)?);
+            let key = row.text("ledger_key")?;
+            ledger.record(key, parse_hash(row.text("data_hash")?)?);
+            if let Some(note) = row.opt_text("note") {
+                ledger.record_note(key, note);
+            }
         }
     }
     Ok(ledger)
@@ -48,18 +52,20 @@ pub fn accepted(
         .transpose()
 }
 
-/// Records that the cart accepted `hash` under `ledger_key`.
+/// Records that the cart accepted `hash` under `ledger_key`, with what the buyer was told
+/// (`note`, e.g. BASE's dispatched tracking number) where the cart's rules keep it.
 pub fn record(
     io: &impl Io,
     store_id: &str,
     ledger_key: &str,
     order_id: &str,
     hash: DataHash,
+    note: Option<String>,
     run_id: i64,
 ) -> Result<(), IoError> {
     io.sql(
-        "INSERT INTO ledger (store_id, ledger_key, order_id, data_hash, accepted_at, run_id) VALUES (?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (store_id, ledger_key) DO UPDATE SET data_hash = excluded.data_hash, accepted_at = excluded.accepted_at, run_id = excluded.run_id",
+        "INSERT INTO ledger (store_id, ledger_key, order_id, data_hash, accepted_at, run_id, note) VALUES (?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (store_id, ledger_key) DO UPDATE SET data_hash = excluded.data_hash, accepted_at = excluded.accepted_at, run_id = excluded.run_id, note = excluded.note",
         &[
             store_id.into(),
             ledger_key.into(),
@@ -67,6 +73,7 @@ pub fn record(
             hash.to_hex().into(),
             io.now().timestamp().into(),
             run_id.into(),
+            note.into(),
         ],
     )?;
     Ok(())
@@ -158,9 +165,9 @@ mod tests {
     #[test]
     fn the_ledger_of_some_orders_holds_only_their_rows() {
         let io = io();
-        record(&io, "s", "A1/1", "A1", DataHash(1), 1).unwrap();
-        record(&io, "s", "B2/1", "B2", DataHash(2), 1).unwrap();
-        record(&io, "other", "A1/1", "A1", DataHash(3), 1).unwrap();
+        record(&io, "s", "A1/1", "A1", DataHash(1), None, 1).unwrap();
+        record(&io, "s", "B2/1", "B2", DataHash(2), None, 1).unwrap();
+        record(&io, "other", "A1/1", "A1", DataHash(3), Some("note".into()), 1).unwrap();
         let ledger = load(&io, "s", &["A1"]).unwrap();
         assert_eq!(ledger.len(), 1);
         assert_eq!(accepted(&io, "s", "B2/1").unwrap(), Some(DataHash(2)));

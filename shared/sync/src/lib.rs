@@ -17,6 +17,7 @@
 //! statement — `INSERT … ON CONFLICT … RETURNING` claims, lease rows taken with
 //! `… WHERE until < now RETURNING`, upserts that never overwrite newer data.
 
+pub mod alerts;
 pub mod api_error;
 pub mod auth;
 pub mod carts;
@@ -30,6 +31,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod orders;
 pub mod pacing;
+pub mod pending;
 pub mod routes;
 pub mod runlog;
 pub mod schema;

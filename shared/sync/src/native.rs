@@ -26,6 +26,8 @@ pub struct NativeIo {
     /// How far each `send` moves the clock: the cart's response time, as a run's budget sees it.
     send_latency: chrono::Duration,
     sender: Sender,
+    /// Told whenever the clock moves (a fake cart's clock follows mallsync's).
+    on_advance: Option<Box<dyn Fn(chrono::Duration) + Send + Sync>>,
 }
 
 impl NativeIo {
@@ -67,6 +69,7 @@ impl NativeIo {
             clock: Mutex::new(now),
             send_latency: chrono::Duration::zero(),
             sender: Box::new(sender),
+            on_advance: None,
         }
     }
 
@@ -91,6 +94,16 @@ impl NativeIo {
         if let Ok(mut clock) = self.clock.lock() {
             *clock += by;
         }
+        if let Some(follow) = &self.on_advance {
+            follow(by);
+        }
+    }
+
+    /// Calls `follow` with every move of the clock (waits, `advance`), so a fake cart's clock
+    /// keeps step with the service's: a paced run is then paced in the cart's eyes too.
+    pub fn on_advance(mut self, follow: impl Fn(chrono::Duration) + Send + Sync + 'static) -> NativeIo {
+        self.on_advance = Some(Box::new(follow));
+        self
     }
 }
 

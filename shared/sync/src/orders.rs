@@ -252,6 +252,31 @@ pub fn updated_since(
     .collect()
 }
 
+/// The stored orders with these ids (those the store has).
+pub fn by_ids(io: &impl Io, store_id: &str, order_ids: &[&str]) -> Result<Vec<Order>, IoError> {
+    let mut out = Vec::with_capacity(order_ids.len());
+    for chunk in order_ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let mut params: Vec<Value> = vec![store_id.into()];
+        params.extend(chunk.iter().map(|id| Value::from(*id)));
+        for row in io
+            .sql(
+                &format!("SELECT order_id, body FROM orders WHERE store_id = ? AND order_id IN ({marks})"),
+                &params,
+            )?
+            .iter()
+        {
+            out.push(serde_json::from_str(row.text("body")?).map_err(|e| {
+                IoError(format!(
+                    "stored order {} does not parse: {e}",
+                    row.opt_text("order_id").unwrap_or("?")
+                ))
+            })?);
+        }
+    }
+    Ok(out)
+}
+
 /// Orders updated within the last `days` days.
 pub fn updated_within(
     io: &impl Io,

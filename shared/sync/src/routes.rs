@@ -233,6 +233,41 @@ pub struct Ctx<'a, I> {
     pub io: &'a I,
     pub request: &'a Request,
     params: Vec<(&'static str, String)>,
+    /// Work a handler leaves for after its response (the webhook's write-back).
+    follow_up: std::cell::RefCell<Option<FollowUp>>,
+}
+
+/// Work that goes on after the response: the OMS gets its answer as soon as the batch is stored,
+/// and the write-back runs in the same invocation right after (wasi-http lets a handler set its
+/// response and keep working; Spin runs it to the end within its 30 s).
+#[derive(Debug, Clone)]
+pub enum FollowUp {
+    /// Write back the orders a webhook changed, in the run already opened in the log.
+    WriteBack {
+        store_id: String,
+        run_id: i64,
+        order_ids: Vec<String>,
+    },
+}
+
+impl FollowUp {
+    /// Runs the work; its outcome is in the run log (and returned for callers that wait).
+    pub fn run(self, cart: Cart, io: &impl Io) -> Result<serde_json::Value, ApiError> {
+        match self {
+            FollowUp::WriteBack {
+                store_id,
+                run_id,
+                order_ids,
+            } => {
+                let store = shops::store(io, cart, &store_id)?;
+                let ids: Vec<&str> = order_ids.iter().map(String::as_str).collect();
+                let orders = orders::by_ids(io, &store.id, &ids)?;
+                let deadline = io.now() + Duration::seconds(write_back::RUN_BUDGET_SECS);
+                let report = with_cart!(store.cart, C => write_back::run_logged::<C>(io, &store, Trigger::Webhook, &orders, deadline, run_id))?;
+                Ok(json!(report))
+            }
+        }
+    }
 }
 
 impl<I: Io> Ctx<'_, I> {
@@ -254,12 +289,36 @@ impl<I: Io> Ctx<'_, I> {
     }
 }
 
-/// Serves one request for `cart`: all of a cart component's routes.
+/// Serves one request for `cart`, all of a cart component's routes, doing any follow-up work
+/// before it returns: the webhook's answer then carries the write-back's report (native callers
+/// and tests; the Spin shell answers first, see [`handle_then`]).
 pub fn handle(cart: Cart, io: &impl Io, request: Request) -> Response {
-    serve(cart, io, &request).unwrap_or_else(ApiError::into_response)
+    let (mut response, follow_up) = handle_then(cart, io, request);
+    if let Some(follow_up) = follow_up {
+        let report = follow_up
+            .run(cart, io)
+            .unwrap_or_else(|e| json!({ "error": e.message() }));
+        if let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(response.body()) {
+            body["write_back"] = report;
+            *response.body_mut() = body.to_string().into_bytes();
+        }
+    }
+    response
 }
 
-fn serve<I: Io>(cart: Cart, io: &I, request: &Request) -> Result<Response, ApiError> {
+/// Serves one request and hands back the work that should go on after the response is sent.
+pub fn handle_then(cart: Cart, io: &impl Io, request: Request) -> (Response, Option<FollowUp>) {
+    let cell = std::cell::RefCell::new(None);
+    let response = serve(cart, io, &request, &cell).unwrap_or_else(ApiError::into_response);
+    (response, cell.into_inner())
+}
+
+fn serve<I: Io>(
+    cart: Cart,
+    io: &I,
+    request: &Request,
+    follow_up: &std::cell::RefCell<Option<FollowUp>>,
+) -> Result<Response, ApiError> {
     let path = request.uri().path();
     let prefix = format!("/{}", cart.slug());
     let below = path
@@ -301,8 +360,11 @@ fn serve<I: Io>(cart: Cart, io: &I, request: &Request) -> Result<Response, ApiEr
         io,
         request,
         params,
+        follow_up: std::cell::RefCell::new(None),
     };
-    (route.handler)(&ctx)
+    let response = (route.handler)(&ctx)?;
+    *follow_up.borrow_mut() = ctx.follow_up.into_inner();
+    Ok(response)
 }
 
 fn match_path(pattern: &'static str, segments: &[&str]) -> Option<Vec<(&'static str, String)>> {
@@ -504,8 +566,11 @@ fn connection_test<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let io = ctx.io;
     with_cart!(store.cart, C => {
         let settings = crate::carts::settings_for::<C>(&store)?;
-        let api = crate::carts::api::<C>(io, &store.id, settings)?;
-        mallsync_carts::drive(<C as mallsync_carts::Connector>::connection_test(&api), |r| io.send(r))?;
+        // The test is a request like any other: it counts against the account's budget.
+        let deadline = io.now() + Duration::seconds(write_back::RUN_BUDGET_SECS);
+        let mut pacer = crate::carts::pacer::<C>(settings, &crate::carts::api_without_token::<C>(io, settings)?)?;
+        let api = crate::carts::api::<C>(io, &store.id, settings, &mut pacer, deadline)?;
+        mallsync_carts::drive(<C as mallsync_carts::Connector>::connection_test(&api), |r| pacer.send(io, deadline, r))?;
     });
     ok(json!({ "ok": true, "cart": store.cart }))
 }
@@ -536,12 +601,19 @@ fn receive_orders<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let received = batch.len();
     let upserted = orders::upsert_received(ctx.io, &store.id, batch)?;
     let changed = &upserted.changed;
+    // Every new version has shipping work until a run settles it (the schedule's safety net).
+    let changed_ids: Vec<&str> = changed.iter().map(|o| o.order_id.as_str()).collect();
+    crate::pending::mark_due(ctx.io, &store.id, &changed_ids)?;
+    // The OMS is answered now; the write-back follows in the same invocation, in a run the
+    // log already shows as started.
     let write_back = if store.settings.export().auto_export && !changed.is_empty() {
-        let deadline = ctx.io.now() + Duration::seconds(write_back::RUN_BUDGET_SECS);
-        let io = ctx.io;
-        Some(
-            with_cart!(store.cart, C => write_back::run::<C>(io, &store, Trigger::Webhook, changed, deadline))?,
-        )
+        let run_id = runlog::start(ctx.io, &store.id, "write_back", "webhook")?;
+        *ctx.follow_up.borrow_mut() = Some(FollowUp::WriteBack {
+            store_id: store.id.clone(),
+            run_id,
+            order_ids: changed.iter().map(|o| o.order_id.clone()).collect(),
+        });
+        Some(json!({ "run_id": run_id, "status": "started" }))
     } else {
         None
     };

@@ -7,20 +7,38 @@ use serde::Serialize;
 use crate::io::{Io, IoError, Row, Value};
 use crate::shops::time;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Sent,
     Excluded,
     Failed,
+    /// Left for the next run (time or request budget): not a failure.
+    Deferred,
+    /// Something the operator should know about an order (BASE: a correction it cannot send):
+    /// not an outcome of its own, not counted.
+    Warning,
 }
 
 impl Outcome {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Sent => "sent",
             Outcome::Excluded => "excluded",
             Outcome::Failed => "failed",
+            Outcome::Deferred => "deferred",
+            Outcome::Warning => "warning",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Outcome, IoError> {
+        match s {
+            "sent" => Ok(Outcome::Sent),
+            "excluded" => Ok(Outcome::Excluded),
+            "failed" => Ok(Outcome::Failed),
+            "deferred" => Ok(Outcome::Deferred),
+            "warning" => Ok(Outcome::Warning),
+            other => Err(IoError(format!("run line outcome {other:?} is unknown"))),
         }
     }
 }
@@ -31,7 +49,7 @@ pub struct OrderLine {
     pub order_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger_key: Option<String>,
-    pub outcome: String,
+    pub outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,7 +66,7 @@ impl OrderLine {
         OrderLine {
             order_id: order_id.to_string(),
             ledger_key: None,
-            outcome: outcome.as_str().to_string(),
+            outcome,
             reason_code: None,
             message: None,
             message_ja: None,
@@ -71,6 +89,7 @@ pub struct Run {
     pub sent: i64,
     pub excluded: i64,
     pub failed: i64,
+    pub deferred: i64,
     pub imported: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -100,7 +119,7 @@ pub fn add_line(io: &impl Io, run_id: i64, line: &OrderLine) -> Result<(), IoErr
             run_id.into(),
             line.order_id.clone().into(),
             line.ledger_key.clone().into(),
-            line.outcome.clone().into(),
+            line.outcome.as_str().into(),
             line.reason_code.clone().into(),
             line.message.clone().into(),
             line.message_ja.clone().into(),
@@ -116,6 +135,7 @@ pub struct Counts {
     pub sent: usize,
     pub excluded: usize,
     pub failed: usize,
+    pub deferred: usize,
     pub imported: usize,
 }
 
@@ -131,12 +151,13 @@ pub fn finish(
     note: Option<&str>,
 ) -> Result<(), IoError> {
     io.sql(
-        "UPDATE runs SET ended_at = ?, sent = ?, excluded = ?, failed = ?, imported = ?, note = ? WHERE id = ?",
+        "UPDATE runs SET ended_at = ?, sent = ?, excluded = ?, failed = ?, deferred = ?, imported = ?, note = ? WHERE id = ?",
         &[
             io.now().timestamp().into(),
             count(counts.sent),
             count(counts.excluded),
             count(counts.failed),
+            count(counts.deferred),
             count(counts.imported),
             note.map(str::to_string).into(),
             run_id.into(),
@@ -146,7 +167,7 @@ pub fn finish(
 }
 
 const RUN_COLUMNS: &str =
-    "id, store_id, kind, trigger, started_at, ended_at, sent, excluded, failed, imported, note";
+    "id, store_id, kind, trigger, started_at, ended_at, sent, excluded, failed, deferred, imported, note";
 
 fn run_from_row(r: Row<'_>) -> Result<Run, IoError> {
     Ok(Run {
@@ -159,6 +180,7 @@ fn run_from_row(r: Row<'_>) -> Result<Run, IoError> {
         sent: r.int("sent")?,
         excluded: r.int("excluded")?,
         failed: r.int("failed")?,
+        deferred: r.int("deferred")?,
         imported: r.int("imported")?,
         note: r.opt_text("note").map(str::to_string),
         orders: Vec::new(),
@@ -196,7 +218,7 @@ pub fn read(io: &impl Io, store_id: &str, run_id: i64) -> Result<Option<Run>, Io
             Ok(OrderLine {
                 order_id: r.text("order_id")?.to_string(),
                 ledger_key: r.opt_text("ledger_key").map(str::to_string),
-                outcome: r.text("outcome")?.to_string(),
+                outcome: Outcome::parse(r.text("outcome")?)?,
                 reason_code: r.opt_text("reason_code").map(str::to_string),
                 message: r.opt_text("message").map(str::to_string),
                 message_ja: r.opt_text("message_ja").map(str::to_string),
@@ -205,4 +227,23 @@ pub fn read(io: &impl Io, store_id: &str, run_id: i64) -> Result<Option<Run>, Io
         })
         .collect::<Result<_, IoError>>()?;
     Ok(Some(run))
+}
+
+/// Closes the runs a crash or a stopped instance left open (started before `started_before`,
+/// never finished), with the counts of the lines they logged. Returns how many.
+pub fn close_interrupted(io: &impl Io, started_before: DateTime<Utc>) -> Result<usize, IoError> {
+    let rows = io.sql(
+        "UPDATE runs SET ended_at = ?, \
+           sent = (SELECT COUNT(*) FROM run_orders WHERE run_id = runs.id AND outcome = 'sent'), \
+           excluded = (SELECT COUNT(*) FROM run_orders WHERE run_id = runs.id AND outcome = 'excluded'), \
+           failed = (SELECT COUNT(*) FROM run_orders WHERE run_id = runs.id AND outcome = 'failed'), \
+           deferred = (SELECT COUNT(*) FROM run_orders WHERE run_id = runs.id AND outcome = 'deferred'), \
+           note = 'interrupted: the run stopped before it finished (crash or restart); what it logged is kept, and the next run sends what is left / 中断されました（処理の途中で停止）。残りは次回の処理で送信します' \
+         WHERE ended_at IS NULL AND started_at < ? RETURNING id",
+        &[
+            io.now().timestamp().into(),
+            started_before.timestamp().into(),
+        ],
+    )?;
+    Ok(rows.rows.len())
 }

@@ -3,8 +3,8 @@
 
 use crate::io::{Io, IoError, Value};
 
-/// Bump when `STATEMENTS` changes; every statement must stay safe to run again.
-pub const VERSION: i64 = 2;
+/// Bump when `STATEMENTS` or `UPGRADES` change; every statement must stay safe to run again.
+pub const VERSION: i64 = 3;
 
 /// One statement per entry (Spin runs one statement per call).
 const STATEMENTS: &[&str] = &[
@@ -34,10 +34,32 @@ const STATEMENTS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS cursors (store_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (store_id, kind))",
     // BASE OAuth: the state handed to the browser, hashed, bound to one store, with an expiry.
+    "CREATE TABLE IF NOT EXISTS oauth_states (state_hash TEXT PRIMARY KEY, store_id TEXT NOT NULL, expires_at INTEGER NOT NULL)",
     // Signed webhook deliveries seen, kept until their signature's time window has passed: a
     // replay inside the window is refused.
     "CREATE TABLE IF NOT EXISTS webhook_deliveries (store_id TEXT NOT NULL, signature TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (store_id, signature))",
-    "CREATE TABLE IF NOT EXISTS oauth_states (state_hash TEXT PRIMARY KEY, store_id TEXT NOT NULL, expires_at INTEGER NOT NULL)",
+    // One request budget per cart account (pacing.rs): a token bucket (`tat_ms`), hour and JST
+    // day counters, and a lockout the cart reported.
+    "CREATE TABLE IF NOT EXISTS rate_budget (account TEXT PRIMARY KEY, tat_ms INTEGER NOT NULL, blocked_until_ms INTEGER NOT NULL, hour INTEGER NOT NULL, hour_used INTEGER NOT NULL, day INTEGER NOT NULL, day_used INTEGER NOT NULL)",
+    // Orders with shipping work left (pending.rs): due at `due_at`; `generation` grows with every
+    // new version of the order, so a run never settles a version it did not plan.
+    "CREATE TABLE IF NOT EXISTS pending (store_id TEXT NOT NULL, order_id TEXT NOT NULL, due_at INTEGER NOT NULL, generation INTEGER NOT NULL DEFAULT 1, attempts INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (store_id, order_id))",
+    "CREATE INDEX IF NOT EXISTS pending_by_due ON pending (store_id, due_at)",
+    // Stores whose credentials the cart refused for good: the operator must reconnect.
+    "CREATE TABLE IF NOT EXISTS store_alerts (store_id TEXT NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL, message_ja TEXT NOT NULL, since INTEGER NOT NULL, PRIMARY KEY (store_id, kind))",
+];
+
+/// Changes to tables created by an earlier version, each run once per database (SQLite has no
+/// `ADD COLUMN IF NOT EXISTS`: a column that is already there is not an error here).
+const UPGRADES: &[(i64, &str)] = &[
+    // Work a run left for the next one (time or request budget), counted apart from failures.
+    (
+        2,
+        "ALTER TABLE runs ADD COLUMN deferred INTEGER NOT NULL DEFAULT 0",
+    ),
+    // What the buyer was told with an accepted update (BASE: the tracking number dispatched), so
+    // a later correction can name it.
+    (2, "ALTER TABLE ledger ADD COLUMN note TEXT"),
 ];
 
 /// Creates or upgrades the schema when the version row says so; otherwise one cheap SELECT.
@@ -51,6 +73,17 @@ pub fn ensure(io: &impl Io) -> Result<(), IoError> {
     }
     for statement in STATEMENTS {
         io.sql(statement, &[])?;
+    }
+    for (version, statement) in UPGRADES {
+        if current.is_none_or(|v| v < *version) {
+            match io.sql(statement, &[]) {
+                Ok(_) => {}
+                // Another instance upgraded at the same time, or the table was just created
+                // with the column.
+                Err(e) if e.0.contains("duplicate column") => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
     io.sql(
         "INSERT INTO schema_version (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version WHERE schema_version.version < excluded.version",

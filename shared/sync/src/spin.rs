@@ -39,6 +39,14 @@ impl SpinIo {
     }
 }
 
+/// Tries of a statement that met a locked database (10 ms doubling: about 1.2 s in all).
+const BUSY_RETRIES: u32 = 7;
+
+fn is_busy(error: &sqlite::Error) -> bool {
+    let text = error.to_string().to_ascii_lowercase();
+    text.contains("database is locked") || text.contains("busy")
+}
+
 fn to_spin(value: &Value) -> sqlite::Value {
     match value {
         Value::Null => sqlite::Value::Null,
@@ -60,12 +68,21 @@ fn from_spin(value: sqlite::Value) -> Value {
 }
 
 impl Io for SpinIo {
+    /// One statement. A database another instance holds for writing (`database is locked` /
+    /// busy) is tried again a few times, briefly: concurrent webhooks must not become 500s.
     fn sql(&self, statement: &str, params: &[Value]) -> Result<Rows, IoError> {
         let params: Vec<sqlite::Value> = params.iter().map(to_spin).collect();
-        let result = self
-            .db()?
-            .execute(statement, &params)
-            .map_err(|e| IoError(format!("sqlite: {e}")))?;
+        let mut tries = 0;
+        let result = loop {
+            match self.db()?.execute(statement, &params) {
+                Ok(result) => break result,
+                Err(e) if tries < BUSY_RETRIES && is_busy(&e) => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(10 << tries.min(5)));
+                }
+                Err(e) => return Err(IoError(format!("sqlite: {e}"))),
+            }
+        };
         Ok(Rows {
             columns: result.columns,
             rows: result
@@ -165,11 +182,25 @@ fn bad_request(message: String) -> spin_sdk::http::Response {
     from_http(crate::ApiError::invalid("$", message).into_response())
 }
 
-/// The whole body of a cart component: `mallsync_sync::spin::serve(Cart::Base, request)`.
-pub fn serve(cart: Cart, request: spin_sdk::http::Request) -> spin_sdk::http::Response {
+/// The whole body of a cart component: the response, and the work to do once it is sent
+/// (`follow_up`).
+pub fn serve_then(
+    cart: Cart,
+    request: spin_sdk::http::Request,
+) -> (spin_sdk::http::Response, Option<crate::routes::FollowUp>) {
     match to_http(&request) {
-        Ok(request) => from_http(crate::handle(cart, &SpinIo::default(), request)),
-        Err(message) => bad_request(message),
+        Ok(request) => {
+            let (response, follow_up) = crate::routes::handle_then(cart, &SpinIo::default(), request);
+            (from_http(response), follow_up)
+        }
+        Err(message) => (bad_request(message), None),
+    }
+}
+
+/// Runs the work a request left for after its response; the outcome is in the run log.
+pub fn follow_up(cart: Cart, work: crate::routes::FollowUp) {
+    if let Err(e) = work.run(cart, &SpinIo::default()) {
+        eprintln!("mallsync {}: follow-up work failed: {}", cart.slug(), e.message());
     }
 }
 

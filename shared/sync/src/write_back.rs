@@ -6,11 +6,12 @@
 //! two overlapping runs only one sends; the claim is given back after the send, once the ledger
 //! holds the result.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use mallsync_carts::{drive, Api, CartError, Connector};
-use mallsync_rules::{Exclusion, Order, Reason, Trigger, Warning, WriteBack};
+use mallsync_carts::{drive, Api, CartError};
+use mallsync_rules::{Exclusion, Order, Plan, PlanWarning, Reason, Trigger, Warning, WriteBack};
 use serde::Serialize;
 
 use crate::api_error::ApiError;
@@ -19,17 +20,18 @@ use crate::io::{Io, IoError};
 use crate::ledger;
 use crate::orders;
 use crate::pacing::Pacer;
+use crate::pending::{self, Settlement};
 use crate::runlog::{self, OrderLine, Outcome};
 use crate::shops::Store;
 
 /// How long one invocation may spend sending: Spin stops a handler at 30 s, and the run log
 /// and the response need the rest.
 pub const RUN_BUDGET_SECS: i64 = 20;
-/// The longest wait before a retry inside a run; a longer Retry-After ends the run instead.
+/// The longest wait before a retry inside a run; a longer Retry-After leaves it to the next run.
 pub const MAX_WAIT_SECS: u64 = 5;
 /// Tries per update within one run (the next run tries again).
 pub const MAX_ATTEMPTS: u32 = 3;
-/// How far back a scheduled run looks for a cart without a period of its own (BASE, futureshop).
+/// The period of a manual run for a cart without one of its own (BASE, futureshop).
 pub const DEFAULT_LOOKBACK_DAYS: u32 = 7;
 /// A claim outlives its run's budget by this much, so a crashed run's claims lapse soon.
 const CLAIM_GRACE_SECS: i64 = 30;
@@ -43,21 +45,73 @@ pub enum SendOutcome {
     AlreadyAccepted,
     /// Another run is sending exactly this right now: nothing was sent.
     ClaimedElsewhere,
+    /// Not sent in this run (`code`: `time_budget`, `request_budget` or `rate_limited`, a limit
+    /// the cart reported); the next run sends it.
+    Deferred { code: &'static str, why: String },
     /// The cart refused or failed, after any retries the budget allowed.
     Failed(CartError),
 }
 
+/// A store's cart, connected for one run: its API handle (with a fresh token), the account's
+/// request budget and the run's lookups (BASE's carrier ids, fetched once). Made on the first
+/// planned update, so a run with nothing to send calls nothing.
+pub struct Connection<C: CartBinding> {
+    pub api: Api<C::Credentials>,
+    pub pacer: Pacer,
+    lookups: Option<C::RunLookups>,
+}
+
+impl<C: CartBinding> Connection<C> {
+    /// Connects (a token request where the cart needs one), within the account's budget.
+    pub fn open(
+        io: &impl Io,
+        store_id: &str,
+        settings: &C::Settings,
+        deadline: DateTime<Utc>,
+    ) -> Result<Connection<C>, (Pacer, ApiError)> {
+        // A store URL outside the cart's origins is refused before any request.
+        let unconnected = match carts::api_without_token::<C>(io, settings) {
+            Ok(api) => api,
+            Err(e) => return Err((Pacer::new("", C::RATE_LIMIT), e)),
+        };
+        let mut pacer = match carts::pacer::<C>(settings, &unconnected) {
+            Ok(pacer) => pacer,
+            Err(e) => return Err((Pacer::new("", C::RATE_LIMIT), e)),
+        };
+        match carts::api::<C>(io, store_id, settings, &mut pacer, deadline) {
+            Ok(api) => Ok(Connection {
+                api,
+                pacer,
+                lookups: None,
+            }),
+            Err(e) => Err((pacer, e)),
+        }
+    }
+
+    /// Fetches the run's lookups once (through the budget). A failed lookup leaves the default,
+    /// with which the cart looks up what it needs itself: slower, still correct.
+    fn ensure_lookups(&mut self, io: &impl Io, deadline: DateTime<Utc>) {
+        if self.lookups.is_none() {
+            let Connection { api, pacer, .. } = self;
+            let fetched = drive(C::run_lookups(api), |request| {
+                pacer.send(io, deadline, request)
+            });
+            self.lookups = Some(fetched.unwrap_or_default());
+        }
+    }
+}
+
 /// Sends one planned update: claim it, check the ledger, call the cart (retrying what the cart
-/// says is retryable, within `deadline`), record what it accepted, give the claim back.
-pub fn send_one<C: Connector>(
+/// says is retryable, within `deadline`; renewing a token the cart refused, once), record what
+/// it accepted, give the claim back.
+pub fn send_one<C: CartBinding>(
     io: &impl Io,
     store_id: &str,
-    api: &Api<C::Credentials>,
+    connection: &mut Connection<C>,
     update: &C::Update,
     run_id: i64,
-    pacer: &mut Pacer,
     deadline: DateTime<Utc>,
-) -> Result<SendOutcome, IoError> {
+) -> Result<SendOutcome, ApiError> {
     let key = update.ledger_key();
     let hash = update.data_hash();
     let owner = format!("run-{run_id}");
@@ -66,45 +120,178 @@ pub fn send_one<C: Connector>(
         return Ok(SendOutcome::ClaimedElsewhere);
     }
     let outcome = if ledger::accepted(io, store_id, &key)? == Some(hash) {
-        SendOutcome::AlreadyAccepted
+        Ok(SendOutcome::AlreadyAccepted)
     } else {
-        let mut attempt = 1;
-        loop {
-            match drive(C::write_back(api, update), |request| {
+        connection.ensure_lookups(io, deadline);
+        with_retries(io, store_id, connection, deadline, |c| {
+            let Connection { api, pacer, lookups } = c;
+            let lookups = lookups.get_or_insert_with(Default::default);
+            drive(C::write_back(api, lookups, update), |request| {
                 pacer.send(io, deadline, request)
-            }) {
-                Ok(()) => {
-                    ledger::record(io, store_id, &key, update.order_id(), hash, run_id)?;
-                    break SendOutcome::Sent;
-                }
-                Err(error) => match retry_wait::<C>(&error, attempt, io.now(), deadline) {
-                    Some(wait) => {
-                        io.sleep(wait);
-                        attempt += 1;
-                    }
-                    None => break SendOutcome::Failed(error),
-                },
+            })
+        })
+        .and_then(|result| match result {
+            Ok(()) => {
+                ledger::record(io, store_id, &key, update.order_id(), hash, update.ledger_note(), run_id)?;
+                Ok(SendOutcome::Sent)
             }
-        }
+            Err(unsent) => Ok(unsent),
+        })
     };
     ledger::release(io, store_id, &key, hash, &owner)?;
-    Ok(outcome)
+    outcome
 }
 
-/// How long to wait before trying again, or `None` to give up for this run: not retryable, out
-/// of tries, a lockout, or a wait that does not fit the budget.
-fn retry_wait<C: Connector>(
+/// Sends up to `C::MAX_BATCH` batchable updates in one call (futureshop's 発送API: 100 orders),
+/// each claimed and checked against the ledger first; one outcome per update, in order.
+pub fn send_batch<C: CartBinding>(
+    io: &impl Io,
+    store_id: &str,
+    connection: &mut Connection<C>,
+    updates: &[&C::Update],
+    run_id: i64,
+    deadline: DateTime<Utc>,
+) -> Result<Vec<SendOutcome>, ApiError> {
+    let owner = format!("run-{run_id}");
+    let until = deadline.timestamp() + CLAIM_GRACE_SECS;
+    let mut outcomes: Vec<Option<SendOutcome>> = Vec::with_capacity(updates.len());
+    let mut claimed = Vec::new();
+    for update in updates {
+        let (key, hash) = (update.ledger_key(), update.data_hash());
+        if !ledger::claim(io, store_id, &key, hash, &owner, until)? {
+            outcomes.push(Some(SendOutcome::ClaimedElsewhere));
+            continue;
+        }
+        claimed.push((key.clone(), hash));
+        if ledger::accepted(io, store_id, &key)? == Some(hash) {
+            outcomes.push(Some(SendOutcome::AlreadyAccepted));
+        } else {
+            outcomes.push(None);
+        }
+    }
+    let to_send: Vec<&C::Update> = updates
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, o)| o.is_none())
+        .map(|(u, _)| *u)
+        .collect();
+    let result = if to_send.is_empty() {
+        Ok(Ok(Vec::new()))
+    } else {
+        connection.ensure_lookups(io, deadline);
+        with_retries(io, store_id, connection, deadline, |c| {
+            let Connection { api, pacer, lookups } = c;
+            let lookups = lookups.get_or_insert_with(Default::default);
+            drive(C::write_back_batch(api, lookups, &to_send), |request| {
+                pacer.send(io, deadline, request)
+            })
+        })
+    };
+    let sent_outcomes: Vec<SendOutcome> = match result {
+        Ok(Ok(results)) => {
+            let mut out = Vec::with_capacity(to_send.len());
+            for (i, update) in to_send.iter().enumerate() {
+                out.push(match results.get(i) {
+                    Some(Ok(())) => {
+                        ledger::record(io, store_id, &update.ledger_key(), update.order_id(), update.data_hash(), update.ledger_note(), run_id)?;
+                        SendOutcome::Sent
+                    }
+                    Some(Err(error)) => SendOutcome::Failed(error.clone()),
+                    None => SendOutcome::Failed(CartError::malformed(format!(
+                        "the batch answer has {} results for {} orders",
+                        results.len(),
+                        to_send.len()
+                    ))),
+                });
+            }
+            out
+        }
+        Ok(Err(unsent)) => vec![unsent; to_send.len()],
+        Err(e) => {
+            for (key, hash) in &claimed {
+                ledger::release(io, store_id, key, *hash, &owner)?;
+            }
+            return Err(e);
+        }
+    };
+    for (key, hash) in &claimed {
+        ledger::release(io, store_id, key, *hash, &owner)?;
+    }
+    let mut sent = sent_outcomes.into_iter();
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| sent.next().unwrap_or(SendOutcome::Failed(CartError::malformed("missing batch result")))))
+        .collect())
+}
+
+/// Calls the cart with the retries its answers allow: a transient failure again after a short
+/// back-off within the budget, a refused access token once after renewing it; a rate limit is
+/// remembered for the account and defers. `Err(outcome)` when it gave up.
+fn with_retries<C: CartBinding, T>(
+    io: &impl Io,
+    store_id: &str,
+    connection: &mut Connection<C>,
+    deadline: DateTime<Utc>,
+    mut call: impl FnMut(&mut Connection<C>) -> Result<T, CartError>,
+) -> Result<Result<T, SendOutcome>, ApiError> {
+    let mut attempt = 1;
+    let mut token_renewed = false;
+    loop {
+        let error = match call(connection) {
+            Ok(value) => return Ok(Ok(value)),
+            Err(error) => error,
+        };
+        if let Some(refusal) = connection.pacer.refused() {
+            return Ok(Err(SendOutcome::Deferred {
+                code: "request_budget",
+                why: refusal.why.clone(),
+            }));
+        }
+        match &error {
+            CartError::CredentialsRejected { .. }
+                if C::CAPABILITIES.issues_tokens && !token_renewed =>
+            {
+                // The cart refused the access token before mallsync's clock says it expired:
+                // get a new one, once, and try again.
+                token_renewed = true;
+                let rejected = connection.api.access_token.clone();
+                let Connection { api, pacer, .. } = &mut *connection;
+                match carts::fresh_token::<C>(io, store_id, api, pacer, deadline, rejected.as_ref()) {
+                    Ok(()) => continue,
+                    Err(ApiError::Cart(e)) => return Ok(Err(SendOutcome::Failed(e))),
+                    Err(other) => return Err(other),
+                }
+            }
+            CartError::RateLimited { .. } => {
+                // Remembered for every run and component calling this account (Bカート locks it
+                // for minutes; BASE until the next hour or day): nothing more goes out until it
+                // ends, and the rest waits for a later run.
+                connection.pacer.note_refusal(io, &error)?;
+                return Ok(Err(SendOutcome::Deferred {
+                    code: "rate_limited",
+                    why: error.to_string(),
+                }));
+            }
+            _ => match retry_wait(&error, attempt, io.now(), deadline) {
+                Some(wait) => {
+                    io.sleep(wait);
+                    attempt += 1;
+                }
+                None => return Ok(Err(SendOutcome::Failed(error))),
+            },
+        }
+    }
+}
+
+/// How long to wait before trying a transient failure again, or `None` to give up for this run:
+/// not retryable, out of tries, or a wait that does not fit the budget.
+fn retry_wait(
     error: &CartError,
     attempt: u32,
     now: DateTime<Utc>,
     deadline: DateTime<Utc>,
 ) -> Option<Duration> {
     if !error.is_retryable() || attempt >= MAX_ATTEMPTS {
-        return None;
-    }
-    let rate_limited = matches!(error, CartError::RateLimited { .. });
-    if rate_limited && C::RATE_LIMIT.lockout_secs.is_some() {
-        // Bカート locks a client out for minutes: only the next run may call again.
         return None;
     }
     let wait = error
@@ -121,10 +308,12 @@ pub struct RunReport {
     pub sent: usize,
     pub excluded: usize,
     pub failed: usize,
+    /// Left for the next run (time or request budget, a limit the cart reported): not failures.
+    pub deferred: usize,
     /// Why the run stopped before the end, leaving the rest to the next run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
-    /// The run's time ran out with updates left: the next tick should go on at once.
+    /// The run deferred work: the next tick should go on at once.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub out_of_time: bool,
     pub orders: Vec<OrderLine>,
@@ -136,8 +325,23 @@ impl RunReport {
             sent: self.sent,
             excluded: self.excluded,
             failed: self.failed,
+            deferred: self.deferred,
             imported: 0,
         }
+    }
+
+    /// Logs one order's line and counts it by its outcome.
+    fn log(&mut self, io: &impl Io, line: OrderLine) -> Result<(), IoError> {
+        match line.outcome {
+            Outcome::Sent => self.sent += 1,
+            Outcome::Excluded => self.excluded += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Deferred => self.deferred += 1,
+            Outcome::Warning => {}
+        }
+        runlog::add_line(io, self.run_id, &line)?;
+        self.orders.push(line);
+        Ok(())
     }
 }
 
@@ -149,17 +353,26 @@ fn trigger_label(trigger: Trigger) -> &'static str {
     }
 }
 
-/// The orders a run considers: a webhook's changed orders, otherwise the stored orders updated
-/// within the run's period (a manual run's own, else the store's, else `DEFAULT_LOOKBACK_DAYS`).
+/// The orders a run considers: on the schedule, the store's pending orders that are due (work
+/// left from earlier, whatever their age); a manual run, the stored orders updated within its
+/// period.
 pub fn orders_for(io: &impl Io, store: &Store, trigger: Trigger) -> Result<Vec<Order>, IoError> {
-    let days = match trigger {
-        Trigger::Manual { period_days } => period_days,
-        Trigger::Scheduled | Trigger::Webhook => store
-            .settings
-            .period_days()
-            .unwrap_or(DEFAULT_LOOKBACK_DAYS),
-    };
-    orders::updated_within(io, &store.id, days, io.now())
+    match trigger {
+        Trigger::Scheduled => Ok(pending::due(io, &store.id)?
+            .into_iter()
+            .map(|p| p.order)
+            .collect()),
+        Trigger::Manual { period_days } => {
+            orders::updated_within(io, &store.id, period_days, io.now())
+        }
+        Trigger::Webhook => {
+            let days = store
+                .settings
+                .period_days()
+                .unwrap_or(DEFAULT_LOOKBACK_DAYS);
+            orders::updated_within(io, &store.id, days, io.now())
+        }
+    }
 }
 
 pub fn exclusion_line(exclusion: &Exclusion) -> OrderLine {
@@ -170,18 +383,23 @@ pub fn exclusion_line(exclusion: &Exclusion) -> OrderLine {
     line
 }
 
-fn failed_line(
+/// The line of an update that was not sent, with what the operator should know in both
+/// languages.
+fn unsent_line(
     order_id: &str,
     key: String,
-    fields: serde_json::Value,
+    fields: Option<serde_json::Value>,
+    outcome: Outcome,
     code: &str,
     message: String,
+    message_ja: String,
 ) -> OrderLine {
-    let mut line = OrderLine::new(order_id, Outcome::Failed);
+    let mut line = OrderLine::new(order_id, outcome);
     line.ledger_key = Some(key);
-    line.fields = Some(fields);
+    line.fields = fields;
     line.reason_code = Some(code.to_string());
     line.message = Some(message);
+    line.message_ja = Some(message_ja);
     line
 }
 
@@ -197,9 +415,42 @@ pub fn error_code(error: &CartError) -> &'static str {
     }
 }
 
-/// Plans and sends one store's write-back, logging every order's outcome. Stops early, leaving
-/// the rest for the next run, at `deadline`, on a retryable error the budget cannot wait out, or
-/// when the cart refuses the credentials.
+/// What a cart error means for the operator, in Japanese (the cart's own text follows).
+pub fn error_message_ja(error: &CartError) -> String {
+    let what = match error {
+        CartError::CredentialsRejected { .. } => {
+            "カートが認証情報を受け付けませんでした。ストアの接続設定を確認してください"
+        }
+        CartError::RateLimited { .. } => "カートのAPI利用上限に達しました。次回の処理で送信します",
+        CartError::Rejected { .. } => "カートがこの更新を受け付けませんでした",
+        CartError::Transient { .. } => "カートに接続できないか、カートでエラーが起きました。次回の処理で再送します",
+        CartError::Malformed { .. } => "カートの応答が想定と異なります",
+        CartError::InvalidRequest { .. } => "ストアの設定または受注データからリクエストを作れません。設定を確認してください",
+    };
+    format!("{what}（{error}）")
+}
+
+/// What a run found for one order, the worst first wins: work left now, then a refusal to retry
+/// later, then a ship date to wait for.
+fn worse(a: Settlement, b: Settlement) -> Settlement {
+    fn rank(s: Settlement) -> u8 {
+        match s {
+            Settlement::DueNow => 3,
+            Settlement::Refused => 2,
+            Settlement::DueOn(_) => 1,
+            Settlement::Done => 0,
+        }
+    }
+    match (a, b) {
+        (Settlement::DueOn(x), Settlement::DueOn(y)) => Settlement::DueOn(x.min(y)),
+        _ if rank(b) > rank(a) => b,
+        _ => a,
+    }
+}
+
+/// Plans and sends one store's write-back, logging every order's outcome, then settles each
+/// order's pending work. Defers the rest to the next run at `deadline` or when the account's
+/// request budget is used up. A storage error still closes the run in the log.
 pub fn run<C: CartBinding>(
     io: &impl Io,
     store: &Store,
@@ -207,119 +458,284 @@ pub fn run<C: CartBinding>(
     orders: &[Order],
     deadline: DateTime<Utc>,
 ) -> Result<RunReport, ApiError> {
-    let settings = carts::settings_for::<C>(store)?;
-    let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
-    let ledger = ledger::load(io, &store.id, &ids)?;
-    let plan = C::plan(settings, orders, trigger, &ledger, io.now());
     let run_id = runlog::start(io, &store.id, "write_back", trigger_label(trigger))?;
+    run_logged::<C>(io, store, trigger, orders, deadline, run_id)
+}
+
+/// [`run`] in a run the log already holds (the webhook opens it before answering the OMS).
+pub fn run_logged<C: CartBinding>(
+    io: &impl Io,
+    store: &Store,
+    trigger: Trigger,
+    orders: &[Order],
+    deadline: DateTime<Utc>,
+    run_id: i64,
+) -> Result<RunReport, ApiError> {
+    let prepared = (|| {
+        let settings = carts::settings_for::<C>(store)?;
+        let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
+        let ledger = ledger::load(io, &store.id, &ids)?;
+        let generations: HashMap<String, i64> =
+            pending::generations(io, &store.id, &ids)?.into_iter().collect();
+        Ok::<_, ApiError>((settings, ledger, generations))
+    })();
+    let (settings, ledger, generations) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            let note = format!("stopped by an internal error: {}", error.message());
+            if let Err(e) = runlog::finish(io, run_id, runlog::Counts::default(), Some(&note)) {
+                eprintln!("mallsync write-back: run {run_id} could not be closed: {e}");
+            }
+            return Err(error);
+        }
+    };
+    let plan = C::plan(settings, orders, trigger, &ledger, io.now());
     let mut report = RunReport {
         run_id,
         sent: 0,
         excluded: 0,
         failed: 0,
+        deferred: 0,
         stopped: None,
         out_of_time: false,
         orders: Vec::new(),
     };
-    let log = |io: &_, line: OrderLine, report: &mut RunReport| -> Result<(), IoError> {
-        match line.outcome.as_str() {
-            "sent" => report.sent += 1,
-            "excluded" => report.excluded += 1,
-            _ => report.failed += 1,
+    let result = carry_out::<C>(io, store, settings, trigger, orders, &plan, deadline, &mut report)
+        .and_then(|settlements| {
+            for order in orders {
+                let settlement = settlements
+                    .get(order.order_id.as_str())
+                    .copied()
+                    .unwrap_or(Settlement::Done);
+                let generation = generations.get(&order.order_id).copied();
+                pending::settle(io, &store.id, &order.order_id, generation, settlement)?;
+            }
+            Ok(())
+        });
+    match result {
+        Ok(()) => {
+            runlog::finish(io, run_id, report.counts(), report.stopped.as_deref())?;
+            Ok(report)
         }
-        runlog::add_line(io, run_id, &line)?;
-        report.orders.push(line);
-        Ok(())
+        Err(error) => {
+            // Close the run with what it did; the error itself goes to the caller.
+            let note = format!("stopped by an internal error: {}", error.message());
+            if let Err(e) = runlog::finish(io, run_id, report.counts(), Some(&note)) {
+                eprintln!("mallsync write-back: run {run_id} could not be closed: {e}");
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Logs the exclusions and sends the planned updates; returns each order's settlement.
+#[allow(clippy::too_many_arguments)]
+fn carry_out<'o, C: CartBinding>(
+    io: &impl Io,
+    store: &Store,
+    settings: &C::Settings,
+    trigger: Trigger,
+    orders: &'o [Order],
+    plan: &Plan<C::Update>,
+    deadline: DateTime<Utc>,
+    report: &mut RunReport,
+) -> Result<HashMap<&'o str, Settlement>, ApiError> {
+    let now = io.now();
+    let mut settlements: HashMap<&str, Settlement> = orders
+        .iter()
+        .map(|o| {
+            let s = pending::ship_day_ahead(o, now).map_or(Settlement::Done, Settlement::DueOn);
+            (o.order_id.as_str(), s)
+        })
+        .collect();
+    let mut settle = |order_id: &str, s: Settlement| {
+        if let Some(current) = settlements.get_mut(order_id) {
+            *current = worse(*current, s);
+        }
     };
+    for warning in &plan.warnings {
+        let mut line = OrderLine::new(&warning.order_id, Outcome::Warning);
+        line.reason_code = Some(warning.code.clone());
+        line.message = Some(warning.message_en.clone());
+        line.message_ja = Some(warning.message_ja.clone());
+        report.log(io, line)?;
+    }
     for exclusion in &plan.excluded {
-        // A scheduled run meets every order it already sent, every time: counted, not listed.
+        if let Reason::ShipDateInFuture { ship_date } = exclusion.reason {
+            settle(&exclusion.order_id, Settlement::DueOn(ship_date));
+        }
+        // A scheduled run meets orders it already sent again and again: counted, not listed.
         if trigger == Trigger::Scheduled && exclusion.reason == Reason::AlreadyAccepted {
             report.excluded += 1;
             continue;
         }
-        log(io, exclusion_line(exclusion), &mut report)?;
+        report.log(io, exclusion_line(exclusion))?;
     }
-    // Connecting (a token refresh) only when there is something to send.
-    let api = if plan.updates.is_empty() {
-        None
-    } else {
-        match carts::api::<C>(io, &store.id, settings) {
-            Ok(api) => Some(api),
-            Err(ApiError::Cart(e)) => {
-                report.stopped = Some(format!("could not connect to the cart: {e}"));
-                None
-            }
-            Err(other) => {
-                runlog::finish(io, run_id, report.counts(), Some(&other.message()))?;
-                return Err(other);
-            }
-        }
-    };
-    let mut pacer = Pacer::new(C::RATE_LIMIT);
-    for update in &plan.updates {
-        let key = update.ledger_key();
-        let fields = serde_json::to_value(update).unwrap_or_default();
-        let Some(api) = api.as_ref().filter(|_| report.stopped.is_none()) else {
-            let why = report.stopped.clone().unwrap_or_default();
-            let line = failed_line(
-                update.order_id(),
-                key,
-                fields,
-                "deferred",
-                format!("not sent in this run ({why}); the next run sends it"),
-            );
-            log(io, line, &mut report)?;
-            continue;
-        };
-        if io.now() >= deadline {
-            report.stopped = Some("the run's time budget ran out".into());
-            report.out_of_time = true;
-            let line = failed_line(
-                update.order_id(),
-                key,
-                fields,
-                "deferred",
-                "not sent in this run (time budget); the next run sends it".into(),
-            );
-            log(io, line, &mut report)?;
-            continue;
-        }
-        let line = match send_one::<C>(io, &store.id, api, update, run_id, &mut pacer, deadline)? {
-            SendOutcome::Sent => {
-                let mut line = OrderLine::new(update.order_id(), Outcome::Sent);
-                line.ledger_key = Some(key);
-                line.fields = Some(fields);
-                line
-            }
-            SendOutcome::AlreadyAccepted => exclusion_line(&Exclusion {
-                order_id: update.order_id().to_string(),
-                reason: Reason::AlreadyAccepted,
-            }),
-            SendOutcome::ClaimedElsewhere => {
-                let mut line = OrderLine::new(update.order_id(), Outcome::Excluded);
-                line.ledger_key = Some(key);
-                line.reason_code = Some("sending_elsewhere".into());
-                line.message = Some("another run is sending exactly this data right now".into());
-                line.message_ja = Some("別の処理が同じ内容を送信中です".into());
-                line
-            }
-            SendOutcome::Failed(error) => {
-                if error.is_retryable() || matches!(error, CartError::CredentialsRejected { .. }) {
-                    report.stopped = Some(format!("the cart failed: {error}"));
+    // Batchable updates first, in batches of the cart's size (futureshop: 100 orders per
+    // 発送API call), then the others one by one: a 処理済 step follows its order's shipping data.
+    let (batched, single): (Vec<&C::Update>, Vec<&C::Update>) = plan
+        .updates
+        .iter()
+        .partition(|u| C::MAX_BATCH > 1 && C::batches(u));
+    let units = batched
+        .chunks(C::MAX_BATCH.max(1))
+        .map(|chunk| chunk.to_vec())
+        .chain(single.into_iter().map(|u| vec![u]));
+    let mut connection: Option<Result<Connection<C>, String>> = None;
+    let mut cart_failed: Option<String> = None;
+    // Orders whose batched shipping data did not reach the cart in this run.
+    let mut unshipped: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for unit in units {
+        // Connecting (a token request) only when there is something to send.
+        let connection = connection.get_or_insert_with(|| {
+            Connection::<C>::open(io, &store.id, settings, deadline).map_err(|(pacer, e)| {
+                match pacer.refused() {
+                    Some(refusal) => format!("deferred:{}", refusal.why),
+                    None => e.message(),
                 }
-                failed_line(
-                    update.order_id(),
-                    key,
-                    fields,
-                    error_code(&error),
-                    error.to_string(),
-                )
+            })
+        });
+        let is_batch = C::MAX_BATCH > 1 && unit.iter().all(|u| C::batches(u));
+        let unsent = if io.now() >= deadline {
+            Some(SendOutcome::Deferred {
+                code: "time_budget",
+                why: "the run's time budget ran out".into(),
+            })
+        } else if let Some(why) = &cart_failed {
+            // The cart is failing: the rest waits for the next run instead of hammering it.
+            Some(SendOutcome::Deferred {
+                code: "cart_failing",
+                why: why.clone(),
+            })
+        } else if !is_batch && unit.iter().any(|u| unshipped.contains(u.order_id())) {
+            Some(SendOutcome::Deferred {
+                code: "waits_for_shipping_data",
+                why: "the order's shipping data did not reach the cart in this run".into(),
+            })
+        } else {
+            match connection {
+                Err(why) => Some(match why.strip_prefix("deferred:") {
+                    Some(why) => SendOutcome::Deferred {
+                        code: "request_budget",
+                        why: why.to_string(),
+                    },
+                    None => SendOutcome::Failed(CartError::Transient {
+                        status: None,
+                        message: format!("could not connect to the cart: {why}"),
+                    }),
+                }),
+                Ok(c) => c.pacer.refused().map(|refusal| SendOutcome::Deferred {
+                    code: "request_budget",
+                    why: refusal.why.clone(),
+                }),
             }
         };
-        log(io, line, &mut report)?;
+        let outcomes = match (unsent, connection) {
+            (Some(outcome), _) => vec![outcome; unit.len()],
+            (None, Ok(c)) if is_batch => {
+                send_batch::<C>(io, &store.id, c, &unit, report.run_id, deadline)?
+            }
+            (None, Ok(c)) => vec![send_one::<C>(io, &store.id, c, unit[0], report.run_id, deadline)?],
+            (None, Err(why)) => vec![
+                SendOutcome::Failed(CartError::Transient {
+                    status: None,
+                    message: why.clone(),
+                });
+                unit.len()
+            ],
+        };
+        for (update, outcome) in unit.iter().zip(outcomes) {
+            if is_batch && !matches!(outcome, SendOutcome::Sent | SendOutcome::AlreadyAccepted) {
+                unshipped.insert(update.order_id().to_string());
+            }
+            let line = outcome_line(*update, outcome, report, &mut cart_failed, &mut settle)?;
+            report.log(io, line)?;
+        }
     }
-    runlog::finish(io, run_id, report.counts(), report.stopped.as_deref())?;
-    Ok(report)
+    Ok(settlements)
+}
+
+/// The run-log line of one planned update's outcome; also settles its order and notes why the
+/// run stopped early.
+fn outcome_line<U: WriteBack + Serialize>(
+    update: &U,
+    outcome: SendOutcome,
+    report: &mut RunReport,
+    cart_failed: &mut Option<String>,
+    settle: &mut impl FnMut(&str, Settlement),
+) -> Result<OrderLine, ApiError> {
+    let key = update.ledger_key();
+    let fields = serde_json::to_value(update).map_err(|e| {
+        ApiError::Internal(format!("planned update {key} does not serialize: {e}"))
+    })?;
+    let order_id = update.order_id();
+    Ok(match outcome {
+        SendOutcome::Sent => {
+            let mut line = OrderLine::new(order_id, Outcome::Sent);
+            line.ledger_key = Some(key);
+            line.fields = Some(fields);
+            line
+        }
+        SendOutcome::AlreadyAccepted => exclusion_line(&Exclusion {
+            order_id: order_id.to_string(),
+            reason: Reason::AlreadyAccepted,
+        }),
+        SendOutcome::ClaimedElsewhere => {
+            settle(order_id, Settlement::DueNow);
+            let mut line = OrderLine::new(order_id, Outcome::Excluded);
+            line.ledger_key = Some(key);
+            line.reason_code = Some("sending_elsewhere".into());
+            line.message = Some("another run is sending exactly this data right now".into());
+            line.message_ja = Some("別の処理が同じ内容を送信中です".into());
+            line
+        }
+        SendOutcome::Deferred { code, why } => {
+            settle(order_id, Settlement::DueNow);
+            report.out_of_time = true;
+            report.stopped.get_or_insert_with(|| why.clone());
+            let ja = match code {
+                "time_budget" => "この処理の時間内に送信できませんでした。次回の処理で送信します",
+                "cart_failing" => "カートでエラーが続いたため、この処理では送信していません。次回の処理で送信します",
+                "waits_for_shipping_data" => "発送情報がまだカートに届いていないため、処理済みにしていません。次回の処理で行います",
+                _ => "カートのAPI利用上限のため、この処理では送信していません。上限が解除された後の処理で送信します",
+            };
+            unsent_line(
+                order_id,
+                key,
+                Some(fields),
+                Outcome::Deferred,
+                code,
+                format!("not sent in this run ({why}); the next run sends it"),
+                ja.into(),
+            )
+        }
+        SendOutcome::Failed(error) => {
+            let retry_soon =
+                error.is_retryable() || matches!(error, CartError::CredentialsRejected { .. });
+            settle(
+                order_id,
+                if retry_soon {
+                    Settlement::DueNow
+                } else {
+                    Settlement::Refused
+                },
+            );
+            if retry_soon {
+                let why = format!("the cart failed: {error}");
+                report.stopped.get_or_insert_with(|| why.clone());
+                *cart_failed = Some(why);
+            }
+            unsent_line(
+                order_id,
+                key,
+                Some(fields),
+                Outcome::Failed,
+                error_code(&error),
+                error.to_string(),
+                error_message_ja(&error),
+            )
+        }
+    })
 }
 
 /// One planned call in a preview: the order, the unit the cart writes, and the exact fields.
@@ -345,7 +761,10 @@ pub struct ExcludedOrder {
 pub struct Preview {
     pub planned: Vec<PlannedCall>,
     pub excluded: Vec<ExcludedOrder>,
+    /// About the store's settings (e.g. futureshop's points).
     pub warnings: Vec<Warning>,
+    /// About single orders (e.g. BASE keeps one tracking number per order).
+    pub order_warnings: Vec<PlanWarning>,
 }
 
 pub fn preview<C: CartBinding>(
@@ -380,5 +799,6 @@ pub fn preview<C: CartBinding>(
             })
             .collect(),
         warnings: store.settings.warnings(),
+        order_warnings: plan.warnings,
     })
 }

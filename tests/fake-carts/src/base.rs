@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 use crate::seed::{jst, OrderSeed};
 use crate::server::{
-    id_value, to_chrono, AccessTokens, Cart, FakeServer, RateLimit, RecordedCall, Reply,
+    id_value, to_chrono, AccessTokens, Cart, FakeServer, Limited, RateLimit, RecordedCall, Reply,
+    Violation, ViolationKind,
 };
 
 /// The fake BASE, serving `/1/...` on loopback.
@@ -23,11 +24,11 @@ pub const REDIRECT_URI: &str = "http://127.0.0.1/oauth/base/callback";
 pub const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 /// About 30 days, as BASE documents.
 pub const REFRESH_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
-/// BASE's documented 5,000 requests an hour.
-pub const HOURLY_LIMIT: RateLimit = RateLimit {
-    max_requests: 5000,
-    window: Duration::from_secs(3600),
-    lockout: None,
+/// BASE's documented 5,000 requests per clock hour and 100,000 per Japan day (counters reset at
+/// :00 and at JST midnight); over either is a 400 `hour_api_limit` / `day_api_limit`.
+pub const RATE_LIMIT: RateLimit = RateLimit::ClockAligned {
+    per_hour: 5_000,
+    per_day: 100_000,
 };
 const MAX_LIMIT: usize = 100;
 
@@ -45,6 +46,7 @@ pub struct BaseCart {
     codes: Vec<String>,
     access_tokens: AccessTokens,
     refresh_tokens: HashMap<String, RefreshToken>,
+    violations: Vec<Violation>,
 }
 
 #[derive(Debug, Clone)]
@@ -120,14 +122,15 @@ impl Default for BaseCart {
             codes: Vec::new(),
             access_tokens: AccessTokens::default(),
             refresh_tokens: HashMap::new(),
+            violations: Vec::new(),
         }
     }
 }
 
 impl FakeServer<BaseCart> {
-    /// A fake BASE with the documented hourly limit.
+    /// A fake BASE with the documented hourly and daily limits.
     pub fn start() -> FakeBase {
-        FakeServer::serve(BaseCart::default(), Some(HOURLY_LIMIT))
+        FakeServer::serve(BaseCart::default(), Some(RATE_LIMIT))
     }
 
     /// Puts an order in the shop. The seed's status is the order's `dispatch_status`
@@ -401,6 +404,14 @@ impl BaseCart {
             }
             Some("refresh_token") => {
                 let token = param("refresh_token").unwrap_or_default();
+                if self.refresh_tokens.get(token).is_some_and(|t| t.rotated) {
+                    // BASE rotates refresh tokens: using the old one again may revoke the grant.
+                    self.violations.push(Violation::new(
+                        ViolationKind::RefreshTokenReused,
+                        call,
+                        format!("refresh token {token} was already used once"),
+                    ));
+                }
                 if !self.refresh_token_usable(token, now) {
                     return error("invalid_grant", "リフレッシュトークンが無効です。");
                 }
@@ -507,6 +518,20 @@ impl BaseCart {
                     );
                 }
                 order.items[item_at].status = "dispatched".into();
+                if self
+                    .dispatch_emails
+                    .iter()
+                    .any(|e| e.unique_key == order.unique_key && e.order_item_id == item_id)
+                {
+                    self.violations.push(Violation::new(
+                        ViolationKind::DuplicateBuyerEmail,
+                        call,
+                        format!(
+                            "a second 発送メール for order {} item {item_id}",
+                            order.unique_key
+                        ),
+                    ));
+                }
                 if tracking_number.is_some() {
                     order.tracking_number = tracking_number.clone();
                 }
@@ -586,9 +611,17 @@ impl Cart for BaseCart {
         }
     }
 
-    fn rate_limited(&self, _retry_after: Option<Duration>) -> Reply {
-        // BASE answers its hourly limit with 400, not 429, and no Retry-After.
-        error("hour_api_limit", "1時間あたりのAPI利用上限を超えました。")
+    fn rate_limited(&self, limited: &Limited) -> Reply {
+        // BASE answers its limits with 400, not 429, and no Retry-After.
+        if limited.daily {
+            error("day_api_limit", "1日あたりのAPI利用上限を超えました。")
+        } else {
+            error("hour_api_limit", "1時間あたりのAPI利用上限を超えました。")
+        }
+    }
+
+    fn drain_violations(&mut self) -> Vec<Violation> {
+        std::mem::take(&mut self.violations)
     }
 
     fn token_expired(&self) -> Reply {

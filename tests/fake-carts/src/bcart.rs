@@ -7,14 +7,15 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::seed::{jst, OrderSeed};
-use crate::server::{id_value, Cart, FakeServer, RateLimit, RecordedCall, Reply};
+use crate::server::{id_value, Cart, FakeServer, Limited, RateLimit, RecordedCall, Reply};
 
 /// The fake Bカート, serving `/api/v1/...` on loopback.
 pub type FakeBcart = FakeServer<BcartCart>;
 
 pub const ACCESS_TOKEN: &str = "bcart-personal-access-token";
-/// 300 requests per 300 s, then locked out for 300 s (Bカート's published limit).
-pub const RATE_LIMIT: RateLimit = RateLimit {
+/// 300 requests in any 300 s, then locked out for 300 s (Bカート's published limit); every
+/// request during the lockout is refused with 429 + Retry-After and counted as a violation.
+pub const RATE_LIMIT: RateLimit = RateLimit::Sliding {
     max_requests: 300,
     window: Duration::from_secs(300),
     lockout: Some(Duration::from_secs(300)),
@@ -435,8 +436,9 @@ impl Cart for BcartCart {
         }
     }
 
-    fn rate_limited(&self, retry_after: Option<Duration>) -> Reply {
-        let secs = retry_after
+    fn rate_limited(&self, limited: &Limited) -> Reply {
+        let secs = limited
+            .retry_after
             .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
             .unwrap_or(300);
         error(429, "rate_limit", "リクエスト数が上限を超えました")

@@ -4,13 +4,12 @@
 //! the whole order unless the body holds only status and notify keys.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::seed::{jst, OrderSeed};
-use crate::server::{Cart, FakeServer, RecordedCall, Reply};
+use crate::server::{Cart, FakeServer, Limited, RecordedCall, Reply, Violation, ViolationKind};
 
 /// The fake CS-Cart store, serving `/api/...` (and `/api/2/...`) on loopback.
 pub type FakeCscart = FakeServer<CscartCart>;
@@ -40,6 +39,10 @@ pub struct CscartCart {
     pub recalculated_orders: Vec<String>,
     /// E-mails the customer was sent: (order id, `status` or `shipment`).
     pub customer_emails: Vec<(String, String)>,
+    /// What each e-mail told the customer: (order id, `status:<letter>` or
+    /// `shipment:<tracking number>:<items>`); telling the same thing twice is a violation.
+    told: Vec<(String, String)>,
+    violations: Vec<Violation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +100,8 @@ impl Default for CscartCart {
             shipments: Vec::new(),
             recalculated_orders: Vec::new(),
             customer_emails: Vec::new(),
+            told: Vec::new(),
+            violations: Vec::new(),
         }
     }
 }
@@ -235,6 +240,15 @@ impl CscartOrder {
             "shipping": self.shipping_groups.iter().enumerate().map(|(i, g)| json!({
                 "shipping_id": g.shipping_id, "shipping": "ヤマト運輸 宅急便",
                 "group_key": i, "delivery_date": delivery_date, "delivery_timing": "指定なし",
+            })).collect::<Vec<_>>(),
+            // What each group carries, as CS-Cart's order_info keeps it.
+            "product_groups": self.shipping_groups.iter().enumerate().map(|(i, g)| json!({
+                "group_key": i,
+                "products": self.products.iter()
+                    .filter(|p| g.item_ids.contains(&p.item_id))
+                    .map(|p| (p.item_id.clone(), json!({"item_id": p.item_id, "amount": p.amount.to_string()})))
+                    .collect::<Map<String, Value>>(),
+                "chosen_shippings": [{"shipping_id": g.shipping_id, "shipping": "ヤマト運輸 宅急便"}],
             })).collect::<Vec<_>>(),
             "shipping_ids": self.shipping_groups.iter().map(|g| g.shipping_id.as_str()).collect::<Vec<_>>().join(","),
             "shipment_ids": shipments.iter().map(|s| s.shipment_id.to_string()).collect::<Vec<_>>(),
@@ -411,6 +425,18 @@ impl CscartCart {
         if tracking_number.is_empty() && carrier.is_empty() {
             return error(400, "Bad Request: carrier or tracking_number is required");
         }
+        if body.get("products").is_none() {
+            // The cart cannot tell what the shipment carries: a bare 400, and the tracking number
+            // lands on no shipment.
+            self.violations.push(Violation::new(
+                ViolationKind::ShipmentWithoutProducts,
+                call,
+                format!(
+                    "order {order_id} shipping_id {shipping_id}: no products, tracking number {tracking_number:?} lost"
+                ),
+            ));
+            return Reply::empty(400);
+        }
         let order_status = text("order_status");
         if order_status
             .as_deref()
@@ -421,13 +447,13 @@ impl CscartCart {
         let Some(order) = self.order(&order_id) else {
             return error(400, "Bad Request: the order does not exist");
         };
-        let Some(group) = order
+        if !order
             .shipping_groups
             .iter()
-            .find(|g| g.shipping_id == shipping_id)
-        else {
+            .any(|g| g.shipping_id == shipping_id)
+        {
             return error(400, "Bad Request: the order has no such shipping_id");
-        };
+        }
         let shipped = self.shipments_of(&order_id);
         let left = |item_id: &str| {
             order
@@ -436,14 +462,9 @@ impl CscartCart {
                 .find(|p| p.item_id == item_id)
                 .map(|p| p.amount.saturating_sub(shipped_amount(&shipped, item_id)))
         };
-        // Asked amounts, capped at what is left; no products means the whole group.
+        // Asked amounts, capped at what is left.
         let mut products = BTreeMap::new();
         match body.get("products") {
-            None => {
-                for item in &group.item_ids {
-                    products.insert(item.clone(), left(item).unwrap_or(0));
-                }
-            }
             Some(Value::Object(asked)) => {
                 for (item, amount) in asked {
                     let amount = value_text(amount).and_then(|a| a.parse::<u32>().ok());
@@ -456,7 +477,7 @@ impl CscartCart {
                     products.insert(item.clone(), amount.min(left));
                 }
             }
-            Some(_) => return error(400, "Bad Request: products must be an object"),
+            _ => return error(400, "Bad Request: products must be an object"),
         }
         products.retain(|_, amount| *amount > 0);
         if products.is_empty() {
@@ -482,10 +503,16 @@ impl CscartCart {
             products,
         });
         // ≥4.16: order.shipment_updated e-mails the customer.
-        self.customer_emails
-            .push((order_id.clone(), "shipment".into()));
+        // The same tracking number for the same items is the same news; one parcel for two
+        // groups (the same number, other items) is not.
+        let told = self
+            .shipments
+            .last()
+            .map(|s| format!("shipment:{}:{:?}", s.tracking_number, s.products))
+            .unwrap_or_default();
+        self.email_customer(call, &order_id, "shipment", told);
         if let Some(status) = order_status {
-            self.change_status(&order_id, &status, false, now);
+            self.change_status(call, &order_id, &status, false, now);
         }
         Reply::json(201, &json!({ "shipment_id": shipment_id }))
     }
@@ -547,13 +574,20 @@ impl CscartCart {
             .and_then(value_text)
             .is_some_and(|v| !v.is_empty());
         if let Some(status) = status {
-            self.change_status(order_id, &status, notify, now);
+            self.change_status(call, order_id, &status, notify, now);
         }
         Reply::json(200, &json!({ "order_id": order_id }))
     }
 
     /// fn_change_order_status: nothing happens when the status is already that.
-    fn change_status(&mut self, order_id: &str, status: &str, notify: bool, now: DateTime<Utc>) {
+    fn change_status(
+        &mut self,
+        call: &RecordedCall,
+        order_id: &str,
+        status: &str,
+        notify: bool,
+        now: DateTime<Utc>,
+    ) {
         let Some(order) = self.orders.iter_mut().find(|o| o.order_id == order_id) else {
             return;
         };
@@ -563,9 +597,24 @@ impl CscartCart {
         order.status = status.to_string();
         order.updated_at = now;
         if notify {
-            self.customer_emails
-                .push((order_id.to_string(), "status".into()));
+            self.email_customer(call, order_id, "status", format!("status:{status}"));
         }
+    }
+
+    /// Sends the customer an e-mail; one that tells the customer the same thing again (the same
+    /// status, the same tracking number) is a violation.
+    fn email_customer(&mut self, call: &RecordedCall, order_id: &str, kind: &str, told: String) {
+        let told = (order_id.to_string(), told);
+        if self.told.contains(&told) {
+            self.violations.push(Violation::new(
+                ViolationKind::DuplicateBuyerEmail,
+                call,
+                format!("order {order_id}: the customer was already told {}", told.1),
+            ));
+        }
+        self.told.push(told);
+        self.customer_emails
+            .push((order_id.to_string(), kind.to_string()));
     }
 }
 
@@ -604,12 +653,16 @@ impl Cart for CscartCart {
     }
 
     /// Core CS-Cart has no rate limit; a host in front of it may answer 429.
-    fn rate_limited(&self, retry_after: Option<Duration>) -> Reply {
+    fn rate_limited(&self, limited: &Limited) -> Reply {
         let reply = error(429, "Too Many Requests");
-        match retry_after {
+        match limited.retry_after {
             Some(d) => reply.with_header("Retry-After", &d.as_secs().max(1).to_string()),
             None => reply,
         }
+    }
+
+    fn drain_violations(&mut self) -> Vec<Violation> {
+        std::mem::take(&mut self.violations)
     }
 
     fn token_expired(&self) -> Reply {

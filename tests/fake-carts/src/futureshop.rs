@@ -7,7 +7,10 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 
 use crate::seed::{jst, OrderSeed};
-use crate::server::{AccessTokens, Cart, FakeServer, RateLimit, RecordedCall, Reply};
+use crate::server::{
+    AccessTokens, Cart, FakeServer, Limited, RateLimit, RecordedCall, Reply, Violation,
+    ViolationKind,
+};
 
 /// The fake futureshop, serving `/oauth/token` and `/admin-api/v1/...` on loopback.
 pub type FakeFutureshop = FakeServer<FutureshopCart>;
@@ -17,12 +20,9 @@ pub const CLIENT_ID: &str = "fs-client-id";
 pub const CLIENT_SECRET: &str = "fs-client-secret";
 /// The lifetime the fake gives tokens (futureshop's own is not published).
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
-/// About one request a second per client; off by default, on with `set_rate_limit`.
-pub const ONE_PER_SECOND: RateLimit = RateLimit {
-    max_requests: 1,
-    window: Duration::from_secs(1),
-    lockout: None,
-};
+/// One request a second per client, token requests included: two requests less than 1,000 ms
+/// apart are one too many (429 `TooManyRequests`). On by default.
+pub const ONE_PER_SECOND: RateLimit = RateLimit::MinInterval(Duration::from_secs(1));
 /// Most orders one 発送API or 処理済 call takes.
 pub const MAX_ORDERS: usize = 100;
 /// `invoiceNo` is at most 100 bytes.
@@ -42,6 +42,7 @@ pub struct FutureshopCart {
     /// Every field a 発送API call set to "" (so blanking is never silent in a test).
     pub blanked_fields: Vec<BlankedField>,
     tokens: AccessTokens,
+    violations: Vec<Violation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,14 +99,24 @@ impl Default for FutureshopCart {
             orders: Vec::new(),
             blanked_fields: Vec::new(),
             tokens: AccessTokens::default(),
+            violations: Vec::new(),
         }
     }
 }
 
 impl FakeServer<FutureshopCart> {
-    /// A fake futureshop without a rate limit (`set_rate_limit(Some(ONE_PER_SECOND))` adds it).
+    /// A fake futureshop limited to one request a second ([`ONE_PER_SECOND`]).
     pub fn start() -> FakeFutureshop {
-        FakeServer::serve(FutureshopCart::default(), None)
+        FakeServer::serve(FutureshopCart::default(), Some(ONE_PER_SECOND))
+    }
+
+    /// Sets an order's 処理状況区分 (`CANCELLED`, `COMPLETED`, …) as if the shop had changed it.
+    pub fn set_status(&self, order_no: &str, status: &str) {
+        self.with_cart(|cart| {
+            if let Some(order) = cart.order_mut(order_no) {
+                order.status = status.to_string();
+            }
+        });
     }
 
     /// Puts an order in the shop. Seed shipment ids are the `shipmentNo`s (default `1`; an id
@@ -521,8 +532,18 @@ impl FutureshopCart {
             .iter()
             .map(|entry| {
                 let order_no = entry["orderNo"].as_str().unwrap_or_default();
-                match self.order_mut(order_no) {
+                let violations = &mut self.violations;
+                match self.orders.iter_mut().find(|o| o.order_no == order_no) {
                     Some(order) => {
+                        // The cart takes it (the API does not check), but the shop has lost a
+                        // cancellation: the order now reads 処理済.
+                        if order.status == "CANCELLED" {
+                            violations.push(Violation::new(
+                                ViolationKind::CompletedCancelledOrder,
+                                call,
+                                format!("注文取消 order {order_no} set to 処理済"),
+                            ));
+                        }
                         order.status = "COMPLETED".into();
                         result(order_no, None)
                     }
@@ -567,8 +588,12 @@ impl Cart for FutureshopCart {
         }
     }
 
-    fn rate_limited(&self, _retry_after: Option<Duration>) -> Reply {
+    fn rate_limited(&self, _limited: &Limited) -> Reply {
         fs_error(429, "TooManyRequests", "リクエストが多すぎます")
+    }
+
+    fn drain_violations(&mut self) -> Vec<Violation> {
+        std::mem::take(&mut self.violations)
     }
 
     fn token_expired(&self) -> Reply {

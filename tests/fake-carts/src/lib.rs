@@ -12,8 +12,15 @@
 //!
 //! Every fake is a [`FakeServer`]: `start()`, `url()`, `api_base_url()`, `calls()`/`calls_to()`,
 //! `faults()`, `clock()` (move time instead of waiting), `set_rate_limit()`, `with_cart()` (the
-//! state itself), plus its cart's `seed_order(&OrderSeed)` and read-back methods. It stops when
-//! dropped. Bカート and BASE start with their documented rate limits, the others with none.
+//! state itself), `violations()` / `assert_no_violations()`, `peak_requests_within(window)` (on the
+//! fake's clock, for benchmarks), plus its cart's `seed_order(&OrderSeed)` and read-back methods.
+//! It stops when dropped.
+//!
+//! The fakes are strict: each counts every request the real cart would punish as a
+//! [`Violation`] (over its rate limit, during a lockout, a reused BASE refresh token, a buyer
+//! e-mail sent twice, 処理済 on a cancelled futureshop order, a CS-Cart shipment naming no
+//! products). Each starts with its cart's real rate limit on (CS-Cart has none); a test that is
+//! not about limits turns it off with `set_rate_limit(None)`.
 //!
 //! ```no_run
 //! use mallsync_fake_carts::{base::FakeBase, Fault, OrderSeed};
@@ -37,4 +44,6 @@ pub mod shopserve;
 
 pub use faults::{Fault, Faults};
 pub use seed::{ItemSeed, OrderSeed, ShipmentSeed};
-pub use server::{Cart, Clock, FakeServer, RateLimit, RecordedCall, Reply};
+pub use server::{
+    Cart, Clock, FakeServer, Limited, RateLimit, RecordedCall, Reply, Violation, ViolationKind,
+};

@@ -6,7 +6,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use base64::Engine;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use serde_json::Value;
 
 use crate::faults::{Fault, Faults};
@@ -17,7 +17,12 @@ pub trait Cart: Send + 'static {
     /// Answers one call as the cart documents, changing state as the cart would.
     fn handle(&mut self, call: &RecordedCall, now: DateTime<Utc>) -> Reply;
     /// The cart's answer when its rate limit is exceeded.
-    fn rate_limited(&self, retry_after: Option<Duration>) -> Reply;
+    fn rate_limited(&self, limited: &Limited) -> Reply;
+    /// The violations the last calls committed against the cart's own rules (a reused refresh
+    /// token, a buyer e-mail sent twice…), handed over once; rate limits are counted by the server.
+    fn drain_violations(&mut self) -> Vec<Violation> {
+        Vec::new()
+    }
     /// The cart's answer to an expired or unknown access token.
     fn token_expired(&self) -> Reply;
     /// The cart's answer to a server-side failure with this status.
@@ -41,6 +46,8 @@ pub struct RecordedCall {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub status: u16,
+    /// When the fake received it, on its own clock (for rates: requests per window).
+    pub at: DateTime<Utc>,
 }
 
 impl RecordedCall {
@@ -193,69 +200,212 @@ impl Clock {
     }
 }
 
-/// At most `max_requests` per `window`; going over answers "rate limited" until the window ends,
-/// or, with a `lockout`, for that long from the request that went over.
+/// How a cart limits its callers. Every limit counts on the fake's [`Clock`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    pub max_requests: u32,
-    pub window: Duration,
-    pub lockout: Option<Duration>,
+pub enum RateLimit {
+    /// At most `max_requests` in ANY `window` (a sliding window counted back from each request);
+    /// the request that goes over starts a `lockout` (Bカート: 300 per 300 s, then 300 s locked).
+    Sliding {
+        max_requests: u32,
+        window: Duration,
+        lockout: Option<Duration>,
+    },
+    /// Counters that reset on the clock: per clock hour (at :00, the same in JST and UTC) and
+    /// per Japan day (at JST midnight). BASE: 5,000 an hour, 100,000 a day.
+    ClockAligned { per_hour: u32, per_day: u32 },
+    /// Two requests closer together than this are one too many (futureshop: 1 per second).
+    MinInterval(Duration),
+}
+
+/// Why the limiter refused a request: what the cart answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Limited {
+    /// When the caller may try again, if the cart says so.
+    pub retry_after: Option<Duration>,
+    /// The daily counter ran out, not the hourly one (BASE `day_api_limit`).
+    pub daily: bool,
+}
+
+/// What a real cart would punish a client for. Every fake counts these; end-to-end tests assert
+/// there are none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ViolationKind {
+    /// A request over the cart's rate limit.
+    OverRateLimit,
+    /// A request while the account is locked out (Bカート).
+    DuringLockout,
+    /// A BASE refresh token used after it was rotated away.
+    RefreshTokenReused,
+    /// A buyer e-mail sent again for what the buyer was already told.
+    DuplicateBuyerEmail,
+    /// futureshop: 処理済 on an order the cart shows as cancelled.
+    CompletedCancelledOrder,
+    /// CS-Cart: `POST /api/shipments` that names no products.
+    ShipmentWithoutProducts,
+}
+
+/// One punishable request: its kind, the call (`POST /1/oauth/token`), and what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub kind: ViolationKind,
+    pub call: String,
+    pub message: String,
+}
+
+impl Violation {
+    pub fn new(kind: ViolationKind, call: &RecordedCall, message: impl Into<String>) -> Violation {
+        Violation {
+            kind,
+            call: format!("{} {}", call.method, call.path),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} on {}: {}", self.kind, self.call, self.message)
+    }
 }
 
 #[derive(Debug)]
 struct Limiter {
     limit: RateLimit,
-    window_start: Option<DateTime<Utc>>,
-    count: u32,
+    /// Sliding: the admitted requests still inside the window. MinInterval: the last request.
+    recent: std::collections::VecDeque<DateTime<Utc>>,
     locked_until: Option<DateTime<Utc>>,
+    /// ClockAligned: (hour start, count) and (JST day, count).
+    hour: (Option<DateTime<Utc>>, u32),
+    day: (Option<chrono::NaiveDate>, u32),
 }
 
 impl Limiter {
     fn new(limit: RateLimit) -> Limiter {
         Limiter {
             limit,
-            window_start: None,
-            count: 0,
+            recent: std::collections::VecDeque::new(),
             locked_until: None,
+            hour: (None, 0),
+            day: (None, 0),
         }
     }
 
-    /// Counts one request; `Err(retry_after)` when it is over the limit.
-    fn admit(&mut self, now: DateTime<Utc>) -> Result<(), Duration> {
-        if let Some(until) = self.locked_until {
-            if now < until {
-                return Err(until
-                    .signed_duration_since(now)
-                    .to_std()
-                    .unwrap_or_default());
-            }
-            self.locked_until = None;
-            self.window_start = None;
-        }
-        let window = chrono::Duration::from_std(self.limit.window).unwrap_or(chrono::Duration::MAX);
-        let start = match self.window_start {
-            Some(start) if now < start + window => start,
-            _ => {
-                self.window_start = Some(now);
-                self.count = 0;
-                now
-            }
-        };
-        self.count += 1;
-        if self.count <= self.limit.max_requests {
-            return Ok(());
-        }
-        match self.limit.lockout {
-            Some(lockout) => {
-                self.locked_until = Some(
-                    now + chrono::Duration::from_std(lockout).unwrap_or(chrono::Duration::MAX),
+    /// Counts one request; `Err` (what to answer, and the violation's kind and message) when the
+    /// real cart would refuse and punish it.
+    fn admit(&mut self, now: DateTime<Utc>) -> Result<(), (Limited, ViolationKind, String)> {
+        match self.limit {
+            RateLimit::Sliding {
+                max_requests,
+                window,
+                lockout,
+            } => {
+                if let Some(until) = self.locked_until {
+                    if now < until {
+                        let left = until
+                            .signed_duration_since(now)
+                            .to_std()
+                            .unwrap_or_default();
+                        return Err((
+                            Limited {
+                                retry_after: Some(left),
+                                daily: false,
+                            },
+                            ViolationKind::DuringLockout,
+                            format!("a request {} s before the lockout ends", left.as_secs_f64()),
+                        ));
+                    }
+                    self.locked_until = None;
+                    self.recent.clear();
+                }
+                let window = to_chrono(window);
+                while self.recent.front().is_some_and(|t| *t + window <= now) {
+                    self.recent.pop_front();
+                }
+                if self.recent.len() < max_requests as usize {
+                    self.recent.push_back(now);
+                    return Ok(());
+                }
+                let message = format!(
+                    "more than {max_requests} requests within {} s",
+                    window.num_seconds()
                 );
-                Err(lockout)
+                let retry_after = match lockout {
+                    Some(lockout) => {
+                        self.locked_until = Some(now + to_chrono(lockout));
+                        lockout
+                    }
+                    None => self
+                        .recent
+                        .front()
+                        .map(|t| (*t + window).signed_duration_since(now))
+                        .and_then(|d| d.to_std().ok())
+                        .unwrap_or_default(),
+                };
+                Err((
+                    Limited {
+                        retry_after: Some(retry_after),
+                        daily: false,
+                    },
+                    ViolationKind::OverRateLimit,
+                    message,
+                ))
             }
-            None => Err((start + window)
-                .signed_duration_since(now)
-                .to_std()
-                .unwrap_or_default()),
+            RateLimit::ClockAligned { per_hour, per_day } => {
+                let hour_start = now
+                    .date_naive()
+                    .and_hms_opt(now.hour(), 0, 0)
+                    .map(|t| t.and_utc());
+                let japan_day = (now + chrono::Duration::hours(9)).date_naive();
+                if self.hour.0 != hour_start {
+                    self.hour = (hour_start, 0);
+                }
+                if self.day.0 != Some(japan_day) {
+                    self.day = (Some(japan_day), 0);
+                }
+                if self.day.1 >= per_day {
+                    return Err((
+                        Limited {
+                            retry_after: None,
+                            daily: true,
+                        },
+                        ViolationKind::OverRateLimit,
+                        format!("more than {per_day} requests in the Japan day {japan_day}"),
+                    ));
+                }
+                if self.hour.1 >= per_hour {
+                    return Err((
+                        Limited::default(),
+                        ViolationKind::OverRateLimit,
+                        format!(
+                            "more than {per_hour} requests in the clock hour from {}",
+                            hour_start.map(|t| t.to_rfc3339()).unwrap_or_default()
+                        ),
+                    ));
+                }
+                self.hour.1 += 1;
+                self.day.1 += 1;
+                Ok(())
+            }
+            RateLimit::MinInterval(interval) => {
+                // Every request counts as the latest, refused or not: the cart sees them all.
+                let last = self.recent.pop_back();
+                self.recent.push_back(now);
+                match last {
+                    Some(last) if now.signed_duration_since(last) < to_chrono(interval) => Err((
+                        Limited {
+                            retry_after: Some(interval),
+                            daily: false,
+                        },
+                        ViolationKind::OverRateLimit,
+                        format!(
+                            "{} ms after the previous request (at least {} ms apart)",
+                            now.signed_duration_since(last).num_milliseconds(),
+                            interval.as_millis()
+                        ),
+                    )),
+                    _ => Ok(()),
+                }
+            }
         }
     }
 }
@@ -266,6 +416,7 @@ struct Shared<C> {
     faults: Faults,
     clock: Clock,
     limiter: Mutex<Option<Limiter>>,
+    violations: Mutex<Vec<Violation>>,
 }
 
 impl<C: Cart> Shared<C> {
@@ -274,10 +425,22 @@ impl<C: Cart> Shared<C> {
         let now = self.clock.now();
         let mut cart = lock(&self.cart);
         if let Some(limiter) = lock(&self.limiter).as_mut() {
-            if let Err(retry_after) = limiter.admit(now) {
-                return (cart.rate_limited(Some(retry_after)), None);
+            if let Err((limited, kind, message)) = limiter.admit(now) {
+                lock(&self.violations).push(Violation::new(kind, call, message));
+                return (cart.rate_limited(&limited), None);
             }
         }
+        let answer = self.answer_unlimited(&mut cart, call, now);
+        lock(&self.violations).extend(cart.drain_violations());
+        answer
+    }
+
+    fn answer_unlimited(
+        &self,
+        cart: &mut C,
+        call: &RecordedCall,
+        now: DateTime<Utc>,
+    ) -> (Reply, Option<Duration>) {
         match self.faults.take(&call.method, &call.path) {
             None => (cart.handle(call, now), None),
             Some(Fault::Status(status)) => (cart.server_error(status), None),
@@ -287,7 +450,7 @@ impl<C: Cart> Shared<C> {
             }
             Some(Fault::Delay(delay)) => (cart.handle(call, now), Some(delay)),
             Some(Fault::MalformedJson) => (Reply::malformed_json(), None),
-            Some(Fault::RateLimited) => (cart.rate_limited(None), None),
+            Some(Fault::RateLimited) => (cart.rate_limited(&Limited::default()), None),
             Some(Fault::TokenExpired) => (cart.token_expired(), None),
             Some(Fault::Answer(reply)) => (reply, None),
         }
@@ -320,6 +483,7 @@ impl<C: Cart> FakeServer<C> {
             faults: Faults::default(),
             clock: Clock::default(),
             limiter: Mutex::new(rate_limit.map(Limiter::new)),
+            violations: Mutex::new(Vec::new()),
         });
         let thread = {
             let (server, shared) = (Arc::clone(&server), Arc::clone(&shared));
@@ -366,9 +530,50 @@ impl<C: Cart> FakeServer<C> {
         &self.shared.clock
     }
 
-    /// Replaces the rate limit (None: unlimited), starting a fresh window.
+    /// Replaces the rate limit (None: unlimited, for a test that is not about limits), starting
+    /// fresh counters.
     pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
         *lock(&self.shared.limiter) = limit.map(Limiter::new);
+    }
+
+    /// Every request the real cart would have punished, in order. Tests assert this is empty.
+    pub fn violations(&self) -> Vec<Violation> {
+        lock(&self.shared.violations).clone()
+    }
+
+    /// Forgets the violations so far (a test that provoked some on purpose and goes on).
+    pub fn clear_violations(&self) {
+        lock(&self.shared.violations).clear();
+    }
+
+    /// Panics listing every violation, if there is any: the one line an end-to-end test ends with.
+    #[track_caller]
+    pub fn assert_no_violations(&self) {
+        let violations = self.violations();
+        if !violations.is_empty() {
+            let list: Vec<String> = violations.iter().map(Violation::to_string).collect();
+            panic!(
+                "the cart would have punished {} request(s):\n{}",
+                violations.len(),
+                list.join("\n")
+            );
+        }
+    }
+
+    /// The most requests received within any `window` (sliding), on the fake's clock: what a
+    /// benchmark compares with the cart's ceiling.
+    pub fn peak_requests_within(&self, window: Duration) -> usize {
+        let times: Vec<DateTime<Utc>> = lock(&self.shared.calls).iter().map(|c| c.at).collect();
+        let window = to_chrono(window);
+        let mut peak = 0;
+        let mut start = 0;
+        for (end, t) in times.iter().enumerate() {
+            while times[start] + window <= *t {
+                start += 1;
+            }
+            peak = peak.max(end + 1 - start);
+        }
+        peak
     }
 
     /// Reads or changes the cart's state directly, for what the typed methods do not cover.
@@ -378,18 +583,29 @@ impl<C: Cart> FakeServer<C> {
 }
 
 impl<C: Cart> Drop for FakeServer<C> {
+    /// Stops serving, and fails the test that used the fake if the cart was punished for
+    /// anything (over a limit, during a lockout, a reused refresh token, an e-mail twice…):
+    /// every test asserts there were none. A test that provokes one on purpose reads it with
+    /// `violations()` and then calls `clear_violations()`.
     fn drop(&mut self) {
         self.server.unblock();
         if let Some(thread) = self.thread.take() {
             // A panic in the serving thread has already been reported; nothing more to do here.
             let _ = thread.join();
         }
+        let violations = lock(&self.shared.violations).clone();
+        if !violations.is_empty() && !std::thread::panicking() {
+            panic!(
+                "the fake cart counted {} violation(s) a real cart would punish: {violations:#?}",
+                violations.len()
+            );
+        }
     }
 }
 
 fn serve_loop<C: Cart>(server: &tiny_http::Server, shared: &Shared<C>) {
     for mut request in server.incoming_requests() {
-        let mut call = record(&mut request);
+        let mut call = record(&mut request, shared.clock.now());
         let (reply, delay) = shared.answer(&call);
         call.status = reply.status;
         lock(&shared.calls).push(call);
@@ -406,7 +622,7 @@ fn serve_loop<C: Cart>(server: &tiny_http::Server, shared: &Shared<C>) {
     }
 }
 
-fn record(request: &mut tiny_http::Request) -> RecordedCall {
+fn record(request: &mut tiny_http::Request, at: DateTime<Utc>) -> RecordedCall {
     let (path, query) = match request.url().split_once('?') {
         Some((path, query)) => (path.to_string(), query.to_string()),
         None => (request.url().to_string(), String::new()),
@@ -432,6 +648,7 @@ fn record(request: &mut tiny_http::Request) -> RecordedCall {
             .collect(),
         body,
         status: 0,
+        at,
     }
 }
 
@@ -525,24 +742,34 @@ mod tests {
     use super::*;
 
     fn limit(max_requests: u32, lockout: Option<u64>) -> Limiter {
-        Limiter::new(RateLimit {
+        Limiter::new(RateLimit::Sliding {
             max_requests,
             window: Duration::from_secs(10),
             lockout: lockout.map(Duration::from_secs),
         })
     }
 
+    fn at(t0: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
+        t0 + chrono::Duration::seconds(secs)
+    }
+
+    fn retry_after(r: Result<(), (Limited, ViolationKind, String)>) -> Option<Duration> {
+        r.err().and_then(|(l, _, _)| l.retry_after)
+    }
+
     #[test]
-    fn a_window_admits_its_limit_then_refuses_until_it_ends() {
+    fn a_sliding_window_counts_back_from_each_request() {
         let mut limiter = limit(2, None);
         let t0 = Utc::now();
         assert!(limiter.admit(t0).is_ok());
-        assert!(limiter.admit(t0).is_ok());
+        assert!(limiter.admit(at(t0, 6)).is_ok());
+        // A fixed window from t0 would have restarted at t0+10; the sliding one still holds t0+6.
+        assert!(limiter.admit(at(t0, 10)).is_ok());
         assert_eq!(
-            limiter.admit(t0 + chrono::Duration::seconds(4)),
-            Err(Duration::from_secs(6))
+            retry_after(limiter.admit(at(t0, 12))),
+            Some(Duration::from_secs(4))
         );
-        assert!(limiter.admit(t0 + chrono::Duration::seconds(10)).is_ok());
+        assert!(limiter.admit(at(t0, 16)).is_ok());
     }
 
     #[test]
@@ -550,13 +777,50 @@ mod tests {
         let mut limiter = limit(1, Some(300));
         let t0 = Utc::now();
         assert!(limiter.admit(t0).is_ok());
-        assert_eq!(limiter.admit(t0), Err(Duration::from_secs(300)));
+        let over = limiter.admit(t0).unwrap_err();
+        assert_eq!(over.0.retry_after, Some(Duration::from_secs(300)));
+        assert_eq!(over.1, ViolationKind::OverRateLimit);
         // The window has ended but the lockout has not.
-        assert_eq!(
-            limiter.admit(t0 + chrono::Duration::seconds(100)),
-            Err(Duration::from_secs(200))
-        );
-        assert!(limiter.admit(t0 + chrono::Duration::seconds(300)).is_ok());
+        let during = limiter.admit(at(t0, 100)).unwrap_err();
+        assert_eq!(during.0.retry_after, Some(Duration::from_secs(200)));
+        assert_eq!(during.1, ViolationKind::DuringLockout);
+        assert!(limiter.admit(at(t0, 300)).is_ok());
+    }
+
+    #[test]
+    fn clock_aligned_counters_reset_at_the_hour_and_at_japan_midnight() {
+        let mut limiter = Limiter::new(RateLimit::ClockAligned {
+            per_hour: 2,
+            per_day: 3,
+        });
+        // 14:59:58 UTC = 23:59:58 JST.
+        let t0: DateTime<Utc> = "2026-11-30T14:59:58Z".parse().unwrap();
+        assert!(limiter.admit(t0).is_ok());
+        assert!(limiter.admit(t0).is_ok());
+        let hourly = limiter.admit(t0).unwrap_err();
+        assert!(!hourly.0.daily);
+        // 15:00 UTC is both a new hour and a new Japan day.
+        assert!(limiter.admit(at(t0, 2)).is_ok());
+        assert!(limiter.admit(at(t0, 2)).is_ok());
+        assert!(limiter.admit(at(t0, 3602)).is_ok());
+        let daily = limiter.admit(at(t0, 3602)).unwrap_err();
+        assert!(daily.0.daily, "{daily:?}");
+    }
+
+    #[test]
+    fn two_requests_closer_than_the_interval_are_one_too_many() {
+        let mut limiter = Limiter::new(RateLimit::MinInterval(Duration::from_secs(1)));
+        let t0: DateTime<Utc> = "2026-11-30T00:00:00Z".parse().unwrap();
+        assert!(limiter.admit(t0).is_ok());
+        let close = t0 + chrono::Duration::milliseconds(999);
+        assert!(limiter.admit(close).is_err());
+        // The refused request counts as the latest: a second must pass from it.
+        assert!(limiter
+            .admit(t0 + chrono::Duration::milliseconds(1500))
+            .is_err());
+        assert!(limiter
+            .admit(t0 + chrono::Duration::milliseconds(2500))
+            .is_ok());
     }
 
     #[test]

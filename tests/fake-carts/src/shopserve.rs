@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::seed::{jst, OrderSeed};
-use crate::server::{Cart, FakeServer, RecordedCall, Reply};
+use crate::server::{Cart, FakeServer, Limited, RateLimit, RecordedCall, Reply};
 
 /// The fake ショップサーブ, serving `/v2/...` on loopback.
 pub type FakeShopserve = FakeServer<ShopserveCart>;
@@ -31,6 +31,9 @@ const UPDATE_KEYS: [&str; 4] = [
     "slip_number",
     "scheduled_shipping_date",
 ];
+/// ショップサーブ's limit is not public (cart-apis.md: [?]); the fake ASSUMES one request a second,
+/// the common limit among Japanese cart APIs, so a client that paces to it is safe either way.
+pub const RATE_LIMIT: RateLimit = RateLimit::MinInterval(Duration::from_secs(1));
 const SHIPPED: &str = "発送済み";
 const NOT_SHIPPED: &str = "未発送";
 
@@ -85,7 +88,7 @@ impl Default for ShopserveCart {
 impl FakeServer<ShopserveCart> {
     /// A fake ショップサーブ (no published rate limit, so none by default).
     pub fn start() -> FakeShopserve {
-        FakeServer::serve(ShopserveCart::default(), None)
+        FakeServer::serve(ShopserveCart::default(), Some(RATE_LIMIT))
     }
 
     /// Puts an order in the shop. Seed shipments are 配送先 (`delivery_no`, default `1`); the
@@ -306,7 +309,7 @@ impl Cart for ShopserveCart {
         }
     }
 
-    fn rate_limited(&self, _retry_after: Option<Duration>) -> Reply {
+    fn rate_limited(&self, _limited: &Limited) -> Reply {
         error(429, "TooManyRequests", "リクエストが多すぎます")
     }
 

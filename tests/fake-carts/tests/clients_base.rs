@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{cart_send, drive, import_query, with_token};
 use mallsync_carts::base::{build_code_exchange, Base};
 use mallsync_carts::{AccessToken, Api, CartError, Connector};
@@ -89,7 +87,7 @@ fn a_dispatch_sends_carrier_and_tracking_once_and_a_repeat_sends_nothing() {
     let base = shop(1);
     let api = connected(&base);
     let update = dispatch("KEY0000", "40000", Some(Carrier::Yamato));
-    drive(Base::write_back(&api, &update)).unwrap();
+    drive(Base::write_back(&api, &Default::default(), &update)).unwrap();
     assert_eq!(
         base.item_status("KEY0000", "40000").as_deref(),
         Some("dispatched")
@@ -106,7 +104,7 @@ fn a_dispatch_sends_carrier_and_tracking_once_and_a_repeat_sends_nothing() {
     );
     assert_eq!(edit.form_param("status").as_deref(), Some("dispatched"));
 
-    drive(Base::write_back(&api, &update)).unwrap();
+    drive(Base::write_back(&api, &Default::default(), &update)).unwrap();
     assert_eq!(base.dispatch_emails_sent(), 1);
     assert_eq!(base.calls_to("POST", "/1/orders/edit_status").len(), 1);
 }
@@ -122,9 +120,9 @@ fn a_retry_after_a_lost_response_does_not_email_the_buyer_twice() {
         Fault::StatusAfterApplying(503),
     );
     let update = dispatch("KEY0000", "40000", None);
-    let e = drive(Base::write_back(&api, &update)).unwrap_err();
+    let e = drive(Base::write_back(&api, &Default::default(), &update)).unwrap_err();
     assert!(e.is_retryable(), "{e:?}");
-    drive(Base::write_back(&api, &update)).unwrap();
+    drive(Base::write_back(&api, &Default::default(), &update)).unwrap();
     assert_eq!(base.dispatch_emails_sent(), 1);
 }
 
@@ -144,19 +142,22 @@ fn an_expiring_token_is_refreshed_and_the_old_refresh_token_is_then_refused() {
     drive(Base::connection_test(&refreshed)).unwrap();
     let e = with_token::<Base>(api).unwrap_err();
     assert!(matches!(e, CartError::CredentialsRejected { .. }), "{e:?}");
+    // Provoked on purpose: forgotten so the fake's drop does not fail the test.
+    base.clear_violations();
 }
 
 #[test]
 fn the_hourly_limit_is_retryable() {
     let base = shop(1);
     let api = connected(&base);
-    base.set_rate_limit(Some(RateLimit {
-        max_requests: 0,
-        window: Duration::from_secs(3600),
-        lockout: None,
+    base.set_rate_limit(Some(RateLimit::ClockAligned {
+        per_hour: 0,
+        per_day: 100_000,
     }));
     let e = drive(Base::connection_test(&api)).unwrap_err();
     assert!(matches!(e, CartError::RateLimited { .. }), "{e:?}");
+    // Provoked on purpose: forgotten so the fake's drop does not fail the test.
+    base.clear_violations();
 }
 
 #[test]
@@ -179,7 +180,12 @@ fn a_cancelled_item_is_refused_without_calling_edit_status() {
             .item("7", "帽子", 1, 900),
     );
     let api = connected(&base);
-    let e = drive(Base::write_back(&api, &dispatch("C1", "7", None))).unwrap_err();
+    let e = drive(Base::write_back(
+        &api,
+        &Default::default(),
+        &dispatch("C1", "7", None),
+    ))
+    .unwrap_err();
     assert!(matches!(e, CartError::Rejected { .. }), "{e:?}");
     assert!(base.calls_to("POST", "/1/orders/edit_status").is_empty());
 }
@@ -199,9 +205,33 @@ fn a_tracking_number_with_hyphens_is_accepted_after_the_client_strips_them() {
     let api = connected(&base);
     let mut update = dispatch("KEY0000", "40000", None);
     update.tracking_number = TrackingNumber::parse("1234-5678-9012").unwrap();
-    drive(Base::write_back(&api, &update)).unwrap();
+    drive(Base::write_back(&api, &Default::default(), &update)).unwrap();
     assert_eq!(
         base.dispatch_emails()[0].tracking_number.as_deref(),
         Some("123456789012")
     );
+}
+
+#[test]
+fn a_run_reads_the_delivery_companies_once_for_all_its_items() {
+    let base = shop(3);
+    let api = connected(&base);
+    let lookups = drive(Base::run_lookups(&api)).unwrap();
+    for n in 0..3 {
+        for item in [40_000 + 2 * n, 40_001 + 2 * n] {
+            let update = dispatch(
+                &format!("KEY{n:04}"),
+                &item.to_string(),
+                Some(Carrier::Sagawa),
+            );
+            drive(Base::write_back(&api, &lookups, &update)).unwrap();
+        }
+    }
+    assert_eq!(base.calls_to("GET", "/1/delivery_companies").len(), 1);
+    assert_eq!(base.dispatch_emails_sent(), 6);
+    assert!(base
+        .dispatch_emails()
+        .iter()
+        .all(|e| e.delivery_company_id == Some(2)));
+    assert!(base.violations().is_empty(), "{:?}", base.violations());
 }

@@ -85,6 +85,7 @@ fn a_write_back_creates_the_shipment_then_completes_with_a_status_only_put() {
     let cs = store();
     drive(Cscart::write_back(
         &api(&cs, API_KEY),
+        &(),
         &shipment("1000", None, Vec::new()),
     ))
     .unwrap();
@@ -112,10 +113,10 @@ fn a_retry_after_a_lost_response_adds_no_second_shipment() {
     cs.faults()
         .on("POST", "/api/shipments", 1, Fault::StatusAfterApplying(502));
     let update = shipment("1000", Some("1"), Vec::new());
-    assert!(drive(Cscart::write_back(&api, &update))
+    assert!(drive(Cscart::write_back(&api, &(), &update))
         .unwrap_err()
         .is_retryable());
-    drive(Cscart::write_back(&api, &update)).unwrap();
+    drive(Cscart::write_back(&api, &(), &update)).unwrap();
     assert_eq!(cs.shipments("1000").len(), 1);
     assert_eq!(cs.order_status("1000").as_deref(), Some("C"));
     let emails = cs.customer_emails();
@@ -135,6 +136,7 @@ fn one_group_of_two_ships_only_its_items() {
     let api = api(&cs, API_KEY);
     drive(Cscart::write_back(
         &api,
+        &(),
         &shipment(
             "2000",
             Some("6"),
@@ -152,6 +154,7 @@ fn one_group_of_two_ships_only_its_items() {
     );
     let e = drive(Cscart::write_back(
         &api,
+        &(),
         &shipment("2000", None, Vec::new()),
     ))
     .unwrap_err();
@@ -175,4 +178,40 @@ fn a_wrong_key_is_a_credentials_error_and_server_errors_are_transient() {
         ),
         "{e:?}"
     );
+}
+
+#[test]
+fn a_two_group_order_whose_shipments_list_no_items_lands_each_tracking_number_on_its_shipment() {
+    let cs = store();
+    let api = api(&cs, API_KEY);
+    // The shape mallsync's own import produces: each group a shipment, no items listed.
+    let mut first = shipment("2000", Some("5"), Vec::new());
+    first.tracking_number = TrackingNumber::parse("1111-2222-3333").unwrap();
+    let mut second = shipment("2000", Some("6"), Vec::new());
+    second.tracking_number = TrackingNumber::parse("4444-5555-6666").unwrap();
+    drive(Cscart::write_back(&api, &(), &first)).unwrap();
+    drive(Cscart::write_back(&api, &(), &second)).unwrap();
+    let shipped = cs.shipments("2000");
+    let held: Vec<(&str, &str, Vec<&String>)> = shipped
+        .iter()
+        .map(|s| {
+            (
+                s.shipping_id.as_str(),
+                s.tracking_number.as_str(),
+                s.products.keys().collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        held,
+        [
+            ("5", "1111-2222-3333", vec![&"21".to_string()]),
+            ("6", "4444-5555-6666", vec![&"22".to_string()]),
+        ]
+    );
+    assert!(cs.violations().is_empty(), "{:?}", cs.violations());
+    // Sent again (a retry): the cart's shipments confirm both, nothing new is created.
+    drive(Cscart::write_back(&api, &(), &second)).unwrap();
+    assert_eq!(cs.shipments("2000").len(), 2);
+    assert!(cs.violations().is_empty(), "{:?}", cs.violations());
 }

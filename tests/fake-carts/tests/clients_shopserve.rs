@@ -26,6 +26,7 @@ fn api(ss: &FakeShopserve, key: &str) -> Api<ShopserveCredentials> {
 /// 150 orders on 2026-11-02 and 3 on 2026-11-12 (Japan).
 fn shop() -> FakeShopserve {
     let ss = FakeShopserve::start();
+    common::pace(Some(ss.clock()));
     for n in 0..150 {
         ss.seed_order(
             &OrderSeed::new(
@@ -83,6 +84,7 @@ fn a_shipped_update_sends_status_carrier_tracking_and_ship_date() {
     let ss = shop();
     drive(Shopserve::write_back(
         &api(&ss, MANAGER_KEY),
+        &Default::default(),
         &update(Some("123456789012")),
     ))
     .unwrap();
@@ -96,7 +98,12 @@ fn a_shipped_update_sends_status_carrier_tracking_and_ship_date() {
 #[test]
 fn without_a_tracking_number_only_the_ship_date_is_sent_and_accepted() {
     let ss = shop();
-    drive(Shopserve::write_back(&api(&ss, MANAGER_KEY), &update(None))).unwrap();
+    drive(Shopserve::write_back(
+        &api(&ss, MANAGER_KEY),
+        &Default::default(),
+        &update(None),
+    ))
+    .unwrap();
     assert_eq!(
         ss.updates(),
         vec![(
@@ -123,7 +130,12 @@ fn maintenance_and_server_errors_are_transient() {
     assert!(e.is_retryable(), "{e:?}");
     ss.set_maintenance(false);
     ss.faults().next(1, Fault::Status(502));
-    let e = drive(Shopserve::write_back(&api, &update(Some("1")))).unwrap_err();
+    let e = drive(Shopserve::write_back(
+        &api,
+        &Default::default(),
+        &update(Some("1")),
+    ))
+    .unwrap_err();
     assert!(
         matches!(
             e,

@@ -88,7 +88,7 @@ fn writes_without_a_json_content_type_fail() {
 #[test]
 fn a_shipment_ships_what_is_left_and_a_repeat_is_a_bare_400() {
     let cs = seeded();
-    let body = json!({"order_id": 101, "shipping_id": "1", "tracking_number": "1234-5678-9012", "carrier": "yamato", "order_status": "C"});
+    let body = json!({"order_id": 101, "shipping_id": "1", "tracking_number": "1234-5678-9012", "carrier": "yamato", "order_status": "C", "products": {"11": "2", "12": 1}});
     let created = send(&cs, "POST", "/api/shipments", Some(&body));
     assert_eq!(
         (created.status(), created.json()["shipment_id"].clone()),

@@ -21,6 +21,7 @@ fn seeded(orders: usize) -> (FakeFutureshop, String) {
         );
     }
     let token = fs.issue_token();
+    common::pace(Some(fs.clock()));
     (fs, token)
 }
 
@@ -39,6 +40,7 @@ fn ship(order_no: &str, info: Value) -> Value {
 #[test]
 fn a_token_needs_the_client_credentials_and_the_shop_key() {
     let fs = FakeFutureshop::start();
+    common::pace(Some(fs.clock()));
     let url = format!("{}/oauth/token", fs.url());
     let good = call("POST", &url)
         .basic(CLIENT_ID, CLIENT_SECRET)

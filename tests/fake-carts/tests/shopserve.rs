@@ -20,6 +20,7 @@ fn seeded() -> FakeShopserve {
             .requested_delivery_date("2026-11-10"),
         );
     }
+    common::pace(Some(ss.clock()));
     ss
 }
 

@@ -5,7 +5,9 @@ use crate::{
     http_trigger::{self, Route},
     manifest::Manifest,
     outbound::AllowedHosts,
+    quick_start::{self, LocalSecret},
     runtime::{self, ComponentConfig, Ctx},
+    runtime_config::RuntimeConfig,
     spin_apis::Backends,
     variables::AppVariables,
 };
@@ -16,8 +18,10 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     sync::Arc,
+    time::Duration,
 };
 use tokio::net::TcpListener;
+use tokio_util::task::TaskTracker;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 /// How to run an app.
@@ -33,6 +37,13 @@ pub struct AppOptions {
     pub cron: bool,
     /// Replaces every `cron_expression` (tests use a schedule of seconds).
     pub cron_schedule: Option<String>,
+    /// The guests' wall clock runs this many milliseconds ahead (tests move it; 0 otherwise).
+    pub clock_offset_ms: Arc<std::sync::atomic::AtomicI64>,
+    /// Spin's runtime config file (`--runtime-config-file`): stores and variables providers.
+    pub runtime_config: Option<PathBuf>,
+    /// Whether secrets without a value are read from, or generated into, the data directory
+    /// (the local quick start; never with a runtime config file).
+    pub quick_start: bool,
 }
 
 impl AppOptions {
@@ -45,8 +56,44 @@ impl AppOptions {
             variables: BTreeMap::new(),
             cron: true,
             cron_schedule: None,
+            clock_offset_ms: Arc::default(),
+            runtime_config: None,
+            quick_start: false,
         }
     }
+
+    /// The stores and variables providers this start uses.
+    pub fn resolve_runtime_config(&self) -> Result<RuntimeConfig> {
+        match &self.runtime_config {
+            Some(path) => RuntimeConfig::load(path, &self.data_dir),
+            None => Ok(RuntimeConfig::defaults(&self.data_dir)),
+        }
+    }
+}
+
+/// Checks a manifest the way [`Server::bind`] reads it, without building or compiling anything:
+/// it parses, every trigger names a component, every variable resolves from its default or
+/// `variables`, every outbound host and cron expression is valid.
+pub fn check_manifest(path: &Path, variables: &BTreeMap<String, String>) -> Result<()> {
+    let manifest = Manifest::load(path)?;
+    let vars = AppVariables::resolve(&manifest, variables, &[])?;
+    for (id, c) in &manifest.component {
+        for (name, template) in &c.variables {
+            vars.expand(template)
+                .with_context(|| format!("component {id} variable {name}"))?;
+        }
+        let hosts = c
+            .allowed_outbound_hosts
+            .iter()
+            .map(|h| vars.expand(h))
+            .collect::<Result<Vec<_>>>()
+            .with_context(|| format!("component {id} allowed_outbound_hosts"))?;
+        AllowedHosts::parse(&hosts).with_context(|| format!("component {id}"))?;
+    }
+    for t in &manifest.trigger.cron {
+        cron::parse_schedule(&t.cron_expression)?;
+    }
+    Ok(())
 }
 
 pub struct LoadedComponent {
@@ -61,6 +108,9 @@ pub struct App {
     schedules: Vec<(usize, croner::Cron)>,
     pub backends: Arc<Backends>,
     pub listen_addr: SocketAddr,
+    /// Guest runs (requests, cron ticks) still going; shutdown waits for them.
+    pub tasks: TaskTracker,
+    pub local_secrets: Vec<LocalSecret>,
 }
 
 impl App {
@@ -68,7 +118,25 @@ impl App {
     pub fn load(options: &AppOptions, listen_addr: SocketAddr) -> Result<App> {
         let manifest = Manifest::load(&options.manifest)?;
         let base = options.manifest.parent().unwrap_or(Path::new("."));
-        let vars = AppVariables::resolve(&manifest, &options.variables)?;
+        let runtime_config = options.resolve_runtime_config()?;
+        let quick_start = options.quick_start && !runtime_config.from_file;
+        let mut vars = AppVariables::resolve_deferring(
+            &manifest,
+            &options.variables,
+            &runtime_config.variable_providers,
+            if quick_start {
+                &quick_start::LOCAL_SECRETS
+            } else {
+                &[]
+            },
+        )?;
+        let local_secrets = if quick_start {
+            quick_start::fill_local_secrets(&manifest, &mut vars, &options.data_dir)?
+        } else {
+            Vec::new()
+        };
+        // Stores first: an unreachable Redis or a libSQL entry stops the start before compiling.
+        let backends = Arc::new(Backends::open(&runtime_config)?);
         let linker = runtime::linker()?;
         let mut components = Vec::new();
         let mut index = BTreeMap::new();
@@ -98,6 +166,7 @@ impl App {
                 allowed_outbound_hosts: Arc::new(
                     AllowedHosts::parse(&hosts).with_context(|| format!("component {id}"))?,
                 ),
+                clock_offset_ms: options.clock_offset_ms.clone(),
             });
             let component = runtime::load_component(&base.join(&c.source))
                 .with_context(|| format!("component {id}"))?;
@@ -137,13 +206,14 @@ impl App {
                 ))
             })
             .collect::<Result<_>>()?;
-        let backends = Arc::new(Backends::open(&options.data_dir)?);
         Ok(App {
             components,
             routes,
             schedules,
             backends,
             listen_addr,
+            tasks: TaskTracker::new(),
+            local_secrets,
         })
     }
 }
@@ -175,9 +245,21 @@ impl Server {
         self.app.listen_addr
     }
 
+    /// The secrets the local quick start read or generated, for `up` to report.
+    pub fn local_secrets(&self) -> &[LocalSecret] {
+        &self.app.local_secrets
+    }
+
     /// Serves until the future is dropped.
     pub async fn run(self) -> Result<()> {
-        let _schedules: Vec<_> = if self.cron {
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting connections and starting cron
+    /// ticks and waits (up to [`SHUTDOWN_GRACE`]) for the guests still running: a request whose
+    /// answer has gone out may still be working, as in Spin.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
+        let schedules: Vec<_> = if self.cron {
             self.app
                 .schedules
                 .iter()
@@ -192,8 +274,12 @@ impl Server {
         } else {
             Vec::new()
         };
+        tokio::pin!(shutdown);
         loop {
-            let (stream, client) = self.listener.accept().await?;
+            let (stream, client) = tokio::select! {
+                accepted = self.listener.accept() => accepted?,
+                () = &mut shutdown => break,
+            };
             let app = self.app.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |request| {
@@ -212,8 +298,33 @@ impl Server {
                 }
             });
         }
+        drop(schedules);
+        drop(self.listener);
+        let tasks = &self.app.tasks;
+        tasks.close();
+        if !tasks.is_empty() {
+            eprintln!(
+                "stopping: waiting for {} running guest(s) to finish (up to {} s)",
+                tasks.len(),
+                SHUTDOWN_GRACE.as_secs()
+            );
+        }
+        if tokio::time::timeout(SHUTDOWN_GRACE, tasks.wait())
+            .await
+            .is_err()
+        {
+            eprintln!(
+                "stopping: {} guest(s) still running after {} s are cut off",
+                tasks.len(),
+                SHUTDOWN_GRACE.as_secs()
+            );
+        }
+        Ok(())
     }
 }
+
+/// How long shutdown waits for running guests: Fermyon Cloud's limit for one request.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 

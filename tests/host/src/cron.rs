@@ -9,8 +9,8 @@ use std::sync::Arc;
 use wasmtime::Store;
 
 wasmtime::component::bindgen!({
-    // The same file the dispatcher component binds, so guest and host cannot drift apart.
-    path: "../../functions/dispatcher/wit/cron.wit",
+    // The same file the scheduler component binds, so guest and host cannot drift apart.
+    path: "../../functions/scheduler/wit/cron.wit",
     world: "spin-cron",
     exports: { default: async },
 });
@@ -44,8 +44,9 @@ pub async fn run_schedule(app: Arc<App>, component: usize, schedule: croner::Cro
         let timestamp = u64::try_from(next.timestamp()).unwrap_or(0);
         // Each tick runs apart, so a slow tick does not shift the schedule (the plugin does not
         // prevent overlap either).
-        let app = app.clone();
-        tokio::spawn(async move {
+        let tick_app = app.clone();
+        app.tasks.spawn(async move {
+            let app = tick_app;
             let loaded = &app.components[component];
             if let Err(e) = tick(&app, loaded, timestamp).await {
                 eprintln!("cron tick of {} failed: {e:?}", loaded.config.id);

@@ -142,7 +142,8 @@ async fn handle(
     let proxy = proxy_pre.instantiate_async(&mut store).await?;
     // The guest keeps running after it sets the response, to stream the body; a trap before that
     // point surfaces through the task's result.
-    let guest = tokio::spawn(async move {
+    // Tracked, so shutdown waits for it.
+    let guest = app.tasks.spawn(async move {
         proxy
             .wasi_http_incoming_handler()
             .call_handle(&mut store, request, outparam)

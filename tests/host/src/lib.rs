@@ -13,15 +13,18 @@
 
 mod app;
 mod build;
+pub mod cloud;
 mod cron;
 mod http_trigger;
-mod manifest;
+pub mod manifest;
 mod outbound;
+pub mod quick_start;
 mod runtime;
+pub mod runtime_config;
 mod spin_apis;
 mod test_app;
-mod variables;
+pub mod variables;
 
-pub use app::{AppOptions, Server};
+pub use app::{check_manifest, AppOptions, Server, SHUTDOWN_GRACE};
 pub use build::build_components;
 pub use test_app::{build_once, workspace_manifest, TestApp, TestOptions, TEST_ENCRYPTION_KEY};

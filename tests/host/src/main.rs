@@ -1,90 +1,211 @@
 //! `mallsync-host up` runs the app in spin.toml like `spin build --up`; `mallsync-host build` only
-//! builds it.
+//! builds it; `mallsync-host cloud-manifest` writes the Fermyon Cloud manifest.
 
-use anyhow::{bail, Context, Result};
-use mallsync_host::{build_components, AppOptions, Server};
-use std::{net::SocketAddr, path::PathBuf};
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use mallsync_host::{
+    build_components,
+    cloud::{cloud_manifest, CLOUD_MANIFEST},
+    manifest::Manifest,
+    quick_start,
+    variables::{parse_variable_arg, AppVariables},
+    AppOptions, Server,
+};
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, process::ExitCode};
 
-const USAGE: &str =
-    "usage: mallsync-host (up|build) [--manifest spin.toml] [--listen 127.0.0.1:3000] \
-[--no-build] [--data-dir .spin] [--variable name=value]... [--no-cron]";
+/// mallsync's own Spin-compatible host (wasmtime): runs spin.toml's HTTP and cron triggers with
+/// key-value (SQLite file or Redis), SQLite and variables, as `spin up` does.
+#[derive(Parser)]
+#[command(name = "mallsync-host", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-struct Args {
-    command: String,
+#[derive(Subcommand)]
+enum Command {
+    /// Build the components (spin.toml's build commands), then serve the app.
+    Up(UpArgs),
+    /// Only build the components, like `spin build`.
+    Build {
+        #[command(flatten)]
+        manifest: ManifestArg,
+    },
+    /// Write the Fermyon Cloud manifest: spin.toml without the cron trigger and its component,
+    /// every allowed outbound host written out.
+    CloudManifest {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// Where to write it (`-` for standard output).
+        #[arg(short, long, default_value = CLOUD_MANIFEST)]
+        output: PathBuf,
+        #[command(flatten)]
+        variables: VariableArgs,
+        /// Write nothing; fail if the file at --output differs from what would be written.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Args)]
+struct ManifestArg {
+    /// The app's manifest (spin.toml or spin.cloud.toml); component paths are relative to it.
+    #[arg(
+        short = 'f',
+        long = "from",
+        visible_alias = "manifest",
+        default_value = "spin.toml"
+    )]
     manifest: PathBuf,
+}
+
+#[derive(Args)]
+struct VariableArgs {
+    /// An application variable: `name=value`, or `@file.json` / `@file.toml` holding several
+    /// (as `spin up --variable`). Prefer SPIN_VARIABLE_<NAME> in the environment or a dotenv
+    /// file for secrets: a value on the command line shows in `ps`.
+    #[arg(long = "variable", value_name = "NAME=VALUE|@FILE")]
+    variables: Vec<String>,
+}
+
+impl VariableArgs {
+    fn collect(&self) -> Result<BTreeMap<String, String>> {
+        let mut values = BTreeMap::new();
+        for arg in &self.variables {
+            values.extend(parse_variable_arg(arg)?);
+        }
+        Ok(values)
+    }
+}
+
+#[derive(Args)]
+struct UpArgs {
+    #[command(flatten)]
+    manifest: ManifestArg,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
     listen: SocketAddr,
-    build: bool,
+    /// Serve the components as built; do not run the build commands first.
+    #[arg(long)]
+    no_build: bool,
+    /// Where the default key-value and SQLite files live, and the quick start's secrets
+    /// (default: `.spin` next to the manifest).
+    #[arg(long, visible_alias = "state-dir")]
     data_dir: Option<PathBuf>,
-    variables: Vec<(String, String)>,
-    cron: bool,
+    /// Spin's runtime config file: key-value on Redis, the SQLite file's path, dotenv files for
+    /// variables. With it, secrets are never generated: give them.
+    #[arg(long, value_name = "FILE")]
+    runtime_config_file: Option<PathBuf>,
+    #[command(flatten)]
+    variables: VariableArgs,
+    /// Do not run the cron schedules.
+    #[arg(long)]
+    no_cron: bool,
 }
 
-fn parse_args() -> Result<Args> {
-    let mut raw = std::env::args().skip(1);
-    let command = raw.next().context(USAGE)?;
-    let mut args = Args {
-        command,
-        manifest: PathBuf::from("spin.toml"),
-        listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
-        build: true,
-        data_dir: None,
-        variables: Vec::new(),
-        cron: true,
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build { manifest } => build_components(&manifest.manifest),
+        Command::CloudManifest {
+            manifest,
+            output,
+            variables,
+            check,
+        } => write_cloud_manifest(&manifest.manifest, &output, &variables, check),
+        Command::Up(args) => up(args),
     };
-    while let Some(flag) = raw.next() {
-        let mut value = || {
-            raw.next()
-                .with_context(|| format!("{flag} needs a value\n{USAGE}"))
-        };
-        match flag.as_str() {
-            "--manifest" | "-f" => args.manifest = value()?.into(),
-            "--listen" => args.listen = value()?.parse().context("--listen takes host:port")?,
-            "--data-dir" => args.data_dir = Some(value()?.into()),
-            "--variable" => {
-                let pair = value()?;
-                let (name, v) = pair
-                    .split_once('=')
-                    .with_context(|| format!("--variable {pair}: expected name=value"))?;
-                args.variables.push((name.to_string(), v.to_string()));
-            }
-            "--build" => args.build = true,
-            "--no-build" => args.build = false,
-            "--no-cron" => args.cron = false,
-            _ => bail!("unknown flag {flag}\n{USAGE}"),
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The cause chain on one line, no backtrace: what an operator can act on.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
         }
     }
-    Ok(args)
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
-    let args = parse_args()?;
-    match args.command.as_str() {
-        "build" => build_components(&args.manifest),
-        "up" => {
-            if args.build {
-                let manifest = args.manifest.clone();
-                tokio::task::spawn_blocking(move || build_components(&manifest)).await??;
+fn write_cloud_manifest(
+    manifest_path: &std::path::Path,
+    output: &std::path::Path,
+    variables: &VariableArgs,
+    check: bool,
+) -> Result<()> {
+    let text = std::fs::read_to_string(manifest_path)
+        .with_context(|| format!("reading {}", manifest_path.display()))?;
+    let manifest = Manifest::load(manifest_path)?;
+    // Only what was asked for and the defaults: the environment must not leak into a checked-in
+    // file.
+    let vars = AppVariables::resolve(&manifest, &variables.collect()?, &[])?;
+    let generated = cloud_manifest(&text, &vars)?;
+    if output.as_os_str() == "-" {
+        print!("{generated}");
+        return Ok(());
+    }
+    if check {
+        let current = std::fs::read_to_string(output)
+            .with_context(|| format!("reading {}", output.display()))?;
+        anyhow::ensure!(
+            current == generated,
+            "{} is not what spin.toml generates: run `cargo run -p mallsync-host -- cloud-manifest`",
+            output.display()
+        );
+        return Ok(());
+    }
+    std::fs::write(output, generated).with_context(|| format!("writing {}", output.display()))?;
+    eprintln!("wrote {}", output.display());
+    Ok(())
+}
+
+fn up(args: UpArgs) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let manifest = args.manifest.manifest.clone();
+        if !args.no_build {
+            let manifest = manifest.clone();
+            tokio::task::spawn_blocking(move || build_components(&manifest)).await??;
+        }
+        let mut options = AppOptions::new(&manifest);
+        if let Some(dir) = args.data_dir {
+            options.data_dir = dir;
+        }
+        options.variables = args.variables.collect()?;
+        options.cron = !args.no_cron;
+        options.runtime_config = args.runtime_config_file;
+        options.quick_start = true;
+        let started = std::time::Instant::now();
+        let server = Server::bind(&options, args.listen).await?;
+        let url = format!("http://{}", server.local_addr());
+        eprintln!(
+            "serving {} on {url} (ready in {:.1?})",
+            manifest.display(),
+            started.elapsed()
+        );
+        eprint!("{}", quick_start::describe(server.local_secrets(), &url));
+        server.run_until(shutdown_signal()).await
+    })
+}
+
+/// Ctrl-C, or SIGTERM (Kubernetes, Docker, systemd).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
             }
-            let mut options = AppOptions::new(&args.manifest);
-            if let Some(dir) = args.data_dir {
-                options.data_dir = dir;
-            }
-            options.variables = args.variables.into_iter().collect();
-            options.cron = args.cron;
-            let started = std::time::Instant::now();
-            let server = Server::bind(&options, args.listen).await?;
-            eprintln!(
-                "serving {} on http://{} (ready in {:?})",
-                args.manifest.display(),
-                server.local_addr(),
-                started.elapsed()
-            );
-            tokio::select! {
-                result = server.run() => result,
-                _ = tokio::signal::ctrl_c() => Ok(()),
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
             }
         }
-        other => bail!("unknown command {other}\n{USAGE}"),
     }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    eprintln!("stopping: no new requests or cron ticks");
 }

@@ -6,7 +6,10 @@ use anyhow::{Context, Result};
 use std::{
     collections::{BTreeSet, HashMap},
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, OnceLock},
+    sync::{
+        atomic::{AtomicI64, Ordering},
+        Arc, Mutex, OnceLock,
+    },
     time::SystemTime,
 };
 use wasmtime::{
@@ -23,6 +26,31 @@ pub struct ComponentConfig {
     pub sqlite_databases: BTreeSet<String>,
     pub variables: HashMap<String, String>,
     pub allowed_outbound_hosts: Arc<crate::outbound::AllowedHosts>,
+    /// How far the app's wall clock runs ahead of the real one, in milliseconds (tests move time
+    /// instead of waiting; always 0 under `up`).
+    pub clock_offset_ms: Arc<AtomicI64>,
+}
+
+/// The wall clock guests read: the real one plus the app's offset.
+struct OffsetWallClock(Arc<AtomicI64>);
+
+impl wasmtime_wasi::HostWallClock for OffsetWallClock {
+    fn resolution(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(1)
+    }
+
+    fn now(&self) -> std::time::Duration {
+        let real = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let offset = self.0.load(Ordering::Relaxed);
+        let offset = std::time::Duration::from_millis(offset.unsigned_abs());
+        if self.0.load(Ordering::Relaxed) >= 0 {
+            real + offset
+        } else {
+            real.saturating_sub(offset)
+        }
+    }
 }
 
 /// The state of one component instance: lives for one request or one cron tick.
@@ -39,7 +67,11 @@ impl Ctx {
     pub fn new(component: Arc<ComponentConfig>, backends: Arc<Backends>) -> Ctx {
         Ctx {
             table: ResourceTable::new(),
-            wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
+            wasi: WasiCtx::builder()
+                .inherit_stdout()
+                .inherit_stderr()
+                .wall_clock(OffsetWallClock(component.clock_offset_ms.clone()))
+                .build(),
             http: WasiHttpCtx::new(),
             hooks: OutboundHooks {
                 allowed: component.allowed_outbound_hosts.clone(),

@@ -1,15 +1,13 @@
 //! `fermyon:spin/{key-value,sqlite,variables}@2.0.0`, the Spin host APIs spin-sdk 5.2.0's
 //! `key_value`, `sqlite` and `variables` modules import, backed by SQLite files like `spin up`'s
-//! defaults (`.spin/sqlite_key_value.db`, `.spin/sqlite_db.db`).
+//! defaults (`.spin/sqlite_key_value.db`, `.spin/sqlite_db.db`) or, for key-value, by Redis
+//! (runtime config `[key_value_store.default] type = "redis"`).
 
 use crate::runtime::Ctx;
+use crate::runtime_config::{KeyValueBackend, RuntimeConfig, SqliteBackend};
 use anyhow::Context as _;
 use rusqlite::types::ValueRef;
-use std::{
-    path::{Path, PathBuf},
-    sync::Mutex,
-    time::Duration,
-};
+use std::{path::PathBuf, sync::Mutex, time::Duration};
 use wasmtime::component::Resource;
 
 wasmtime::component::bindgen!({
@@ -27,42 +25,126 @@ use fermyon::spin::{key_value, sqlite, variables};
 /// The only store and database label this host provides; Spin's defaults have the same name.
 const DEFAULT_LABEL: &str = "default";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The files behind key-value and SQLite, shared by every component instance of one app.
+/// The stores behind key-value and SQLite, shared by every component instance of one app.
 pub struct Backends {
-    key_value: Mutex<rusqlite::Connection>,
+    key_value: KeyValue,
     sqlite_path: PathBuf,
 }
 
+enum KeyValue {
+    /// Spin's default: a SQLite file with Spin's own table.
+    Sqlite(Mutex<rusqlite::Connection>),
+    Redis(RedisKeyValue),
+}
+
 impl Backends {
-    pub fn open(data_dir: &Path) -> anyhow::Result<Backends> {
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("creating {}", data_dir.display()))?;
-        let kv_path = data_dir.join("sqlite_key_value.db");
-        let kv = rusqlite::Connection::open(&kv_path)
-            .with_context(|| format!("opening {}", kv_path.display()))?;
-        kv.busy_timeout(BUSY_TIMEOUT)?;
-        // Spin's own table, so a data dir works with `spin up` too.
-        kv.execute(
-            "CREATE TABLE IF NOT EXISTS spin_key_value (store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (store, key))",
-            [],
-        )?;
+    /// Opens the stores `config` names; a store that cannot be reached stops the start here.
+    pub fn open(config: &RuntimeConfig) -> anyhow::Result<Backends> {
+        let sqlite_path = match &config.sqlite {
+            SqliteBackend::Spin { path } => path.clone(),
+            SqliteBackend::LibSql { url } => anyhow::bail!(
+                "sqlite_database.default is libSQL ({url}): valid for Spin, but mallsync-host has no libSQL client. Run this runtime config with `spin up --runtime-config-file`, or use type = \"spin\" with mallsync-host"
+            ),
+        };
+        if let Some(dir) = sqlite_path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let key_value = match &config.key_value {
+            KeyValueBackend::Spin { path } => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                }
+                let kv = rusqlite::Connection::open(path)
+                    .with_context(|| format!("opening {}", path.display()))?;
+                kv.busy_timeout(BUSY_TIMEOUT)?;
+                // Spin's own table, so a data dir works with `spin up` too.
+                kv.execute(
+                    "CREATE TABLE IF NOT EXISTS spin_key_value (store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (store, key))",
+                    [],
+                )?;
+                KeyValue::Sqlite(Mutex::new(kv))
+            }
+            KeyValueBackend::Redis { url } => KeyValue::Redis(RedisKeyValue::connect(url)?),
+        };
         Ok(Backends {
-            key_value: Mutex::new(kv),
-            sqlite_path: data_dir.join("sqlite_db.db"),
+            key_value,
+            sqlite_path,
         })
     }
 
     fn with_key_value<T>(
         &self,
-        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+        sqlite: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+        redis: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T, key_value::Error> {
-        let conn = self
-            .key_value
+        match &self.key_value {
+            KeyValue::Sqlite(conn) => {
+                let conn = conn
+                    .lock()
+                    .map_err(|_| key_value::Error::Other("key-value backend poisoned".into()))?;
+                sqlite(&conn).map_err(|e| key_value::Error::Other(e.to_string()))
+            }
+            KeyValue::Redis(store) => store.run(redis),
+        }
+    }
+}
+
+/// The Redis key-value store as Spin's `type = "redis"` keeps it: each key as a Redis string
+/// under its own name (no prefix, whatever the store label), so `spin up` and this host read the
+/// same data. One connection, reopened once when a call fails on a broken one.
+struct RedisKeyValue {
+    client: redis::Client,
+    connection: Mutex<Option<redis::Connection>>,
+}
+
+impl RedisKeyValue {
+    fn connect(url: &str) -> anyhow::Result<RedisKeyValue> {
+        let client = redis::Client::open(url).context("key_value_store.default: Redis URL")?;
+        let mut connection = open_redis(&client)
+            .map_err(|e| anyhow::anyhow!("connecting to Redis for key_value_store.default: {e}"))?;
+        redis::cmd("PING")
+            .query::<()>(&mut connection)
+            .map_err(|e| {
+                anyhow::anyhow!("Redis for key_value_store.default answered PING with: {e}")
+            })?;
+        Ok(RedisKeyValue {
+            client,
+            connection: Mutex::new(Some(connection)),
+        })
+    }
+
+    /// Runs `call`; on a broken connection it reconnects and runs it once more (every call here
+    /// is GET, SET, DEL, EXISTS or KEYS, so a second run does no harm).
+    fn run<T>(
+        &self,
+        call: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, key_value::Error> {
+        let other = |e: &dyn std::fmt::Display| key_value::Error::Other(format!("redis: {e}"));
+        let mut slot = self
+            .connection
             .lock()
             .map_err(|_| key_value::Error::Other("key-value backend poisoned".into()))?;
-        f(&conn).map_err(|e| key_value::Error::Other(e.to_string()))
+        if let Some(connection) = slot.as_mut() {
+            match call(connection) {
+                Err(e) if e.is_io_error() || e.is_connection_dropped() => *slot = None,
+                result => return result.map_err(|e| other(&e)),
+            }
+        }
+        let connection = slot.insert(open_redis(&self.client).map_err(|e| other(&e))?);
+        call(connection).map_err(|e| other(&e))
     }
+}
+
+/// A connection whose every call gives up after [`REDIS_TIMEOUT`], so a hung Redis fails the
+/// guest's call instead of holding a host thread.
+fn open_redis(client: &redis::Client) -> redis::RedisResult<redis::Connection> {
+    let connection = client.get_connection_with_timeout(REDIS_TIMEOUT)?;
+    connection.set_read_timeout(Some(REDIS_TIMEOUT))?;
+    connection.set_write_timeout(Some(REDIS_TIMEOUT))?;
+    Ok(connection)
 }
 
 /// An open key-value store (the guest's `store` resource).
@@ -97,15 +179,18 @@ impl key_value::HostStore for Ctx {
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, key_value::Error>> {
         let label = self.table.get(&store)?.label.clone();
-        Ok(self.backends.with_key_value(|c| {
-            use rusqlite::OptionalExtension;
-            c.query_row(
-                "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
-                (label, key),
-                |r| r.get(0),
-            )
-            .optional()
-        }))
+        Ok(self.backends.with_key_value(
+            |c| {
+                use rusqlite::OptionalExtension;
+                c.query_row(
+                    "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                    (label, &key),
+                    |r| r.get(0),
+                )
+                .optional()
+            },
+            |r| redis::cmd("GET").arg(&key).query(r),
+        ))
     }
 
     fn set(
@@ -115,13 +200,16 @@ impl key_value::HostStore for Ctx {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), key_value::Error>> {
         let label = self.table.get(&store)?.label.clone();
-        Ok(self.backends.with_key_value(|c| {
-            c.execute(
-                "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
-                (label, key, value),
-            )
-            .map(drop)
-        }))
+        Ok(self.backends.with_key_value(
+            |c| {
+                c.execute(
+                    "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+                    (label, &key, &value),
+                )
+                .map(drop)
+            },
+            |r| redis::cmd("SET").arg(&key).arg(&value).query(r),
+        ))
     }
 
     fn delete(
@@ -130,13 +218,16 @@ impl key_value::HostStore for Ctx {
         key: String,
     ) -> wasmtime::Result<Result<(), key_value::Error>> {
         let label = self.table.get(&store)?.label.clone();
-        Ok(self.backends.with_key_value(|c| {
-            c.execute(
-                "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2",
-                (label, key),
-            )
-            .map(drop)
-        }))
+        Ok(self.backends.with_key_value(
+            |c| {
+                c.execute(
+                    "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                    (label, &key),
+                )
+                .map(drop)
+            },
+            |r| redis::cmd("DEL").arg(&key).query(r),
+        ))
     }
 
     fn exists(
@@ -145,13 +236,16 @@ impl key_value::HostStore for Ctx {
         key: String,
     ) -> wasmtime::Result<Result<bool, key_value::Error>> {
         let label = self.table.get(&store)?.label.clone();
-        Ok(self.backends.with_key_value(|c| {
-            c.query_row(
-                "SELECT EXISTS (SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2)",
-                (label, key),
-                |r| r.get(0),
-            )
-        }))
+        Ok(self.backends.with_key_value(
+            |c| {
+                c.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2)",
+                    (label, &key),
+                    |r| r.get(0),
+                )
+            },
+            |r| redis::cmd("EXISTS").arg(&key).query(r),
+        ))
     }
 
     fn get_keys(
@@ -159,13 +253,18 @@ impl key_value::HostStore for Ctx {
         store: Resource<KeyValueStore>,
     ) -> wasmtime::Result<Result<Vec<String>, key_value::Error>> {
         let label = self.table.get(&store)?.label.clone();
-        Ok(self.backends.with_key_value(|c| {
-            let mut stmt = c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1")?;
-            let keys = stmt
-                .query_map([label], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<String>>>();
-            keys
-        }))
+        Ok(self.backends.with_key_value(
+            |c| {
+                let mut stmt =
+                    c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1")?;
+                let keys = stmt
+                    .query_map([label], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>();
+                keys
+            },
+            // Spin's Redis store lists with KEYS * too.
+            |r| redis::cmd("KEYS").arg("*").query(r),
+        ))
     }
 
     fn drop(&mut self, store: Resource<KeyValueStore>) -> wasmtime::Result<()> {

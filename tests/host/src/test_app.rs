@@ -7,7 +7,10 @@ use std::{
     collections::BTreeMap,
     net::SocketAddr,
     path::{Path, PathBuf},
-    sync::{Arc, OnceLock},
+    sync::{
+        atomic::{AtomicI64, Ordering},
+        Arc, OnceLock,
+    },
 };
 
 /// The workspace's spin.toml.
@@ -26,21 +29,38 @@ pub fn build_once() -> Result<()> {
         .map_err(|e| anyhow!("building the components failed: {e}"))
 }
 
-/// The `encryption_key` a test app gets unless the test sets one (public: tests only).
-pub const TEST_ENCRYPTION_KEY: &str =
-    "6d616c6c73796e632d6532652d746573742d6b65792d6e6f742d70726f642121";
-
 /// How a test app starts.
 #[derive(Debug, Clone, Default)]
 pub struct TestOptions {
     variables: BTreeMap<String, String>,
     cron: Option<String>,
+    clock_offset_ms: Arc<AtomicI64>,
+    runtime_config: Option<PathBuf>,
+    manifest: Option<PathBuf>,
 }
+
+/// The `encryption_key` every test app gets unless a test sets one (64 hex digits, 32 bytes).
+pub const TEST_ENCRYPTION_KEY: &str =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 impl TestOptions {
     /// Sets an application variable (`[variables]` in spin.toml), as `SPIN_VARIABLE_*` would.
     pub fn variable(mut self, name: &str, value: impl Into<String>) -> TestOptions {
         self.variables.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// Starts with Spin's runtime config file at `path` (e.g. key-value on Redis, a shared SQLite
+    /// file), as `--runtime-config-file` does.
+    pub fn runtime_config_file(mut self, path: impl Into<PathBuf>) -> TestOptions {
+        self.runtime_config = Some(path.into());
+        self
+    }
+
+    /// Serves another of the app's manifests (e.g. spin.cloud.toml) instead of spin.toml. Its
+    /// components must be the ones spin.toml builds.
+    pub fn manifest(mut self, path: impl Into<PathBuf>) -> TestOptions {
+        self.manifest = Some(path.into());
         self
     }
 
@@ -76,18 +96,25 @@ impl TestApp {
             .enable_all()
             .build()
             .context("starting the test app's runtime")?;
-        // The app's secrets are sealed with `encryption_key` (required in spin.toml): a test
-        // that sets none gets this fixed test key.
+        let manifest = options.manifest.clone().unwrap_or_else(workspace_manifest);
         let mut variables = options.variables.clone();
-        variables
-            .entry("encryption_key".to_string())
-            .or_insert_with(|| TEST_ENCRYPTION_KEY.to_string());
+        // The service needs an encryption key; a fixed one keeps test data readable across restarts.
+        if crate::manifest::Manifest::load(&manifest)?
+            .variables
+            .contains_key("encryption_key")
+        {
+            variables
+                .entry("encryption_key".into())
+                .or_insert_with(|| TEST_ENCRYPTION_KEY.into());
+        }
         let app_options = AppOptions {
-            manifest: workspace_manifest(),
             data_dir: data_dir.path().to_path_buf(),
             variables,
             cron: options.cron.is_some(),
             cron_schedule: options.cron.clone(),
+            clock_offset_ms: options.clock_offset_ms.clone(),
+            runtime_config: options.runtime_config.clone(),
+            ..AppOptions::new(manifest)
         };
         let server = runtime.block_on(Server::bind(
             &app_options,
@@ -115,6 +142,13 @@ impl TestApp {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Moves the components' wall clock forward (a ship date arriving, a lockout ending) without
+    /// waiting; move the fake carts' clocks by the same amount. Survives `restart`.
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.options.clock_offset_ms.fetch_add(ms, Ordering::Relaxed);
     }
 
     /// Where this app's `sqlite_key_value.db` and `sqlite_db.db` are.

@@ -46,6 +46,13 @@ const TOKEN_WORD: &str = "トークン";
 /// BASE, for [`Connector`].
 pub struct Base;
 
+/// What one BASE write-back run looks up once: the shop's delivery companies (their ids are not
+/// published, so they are read from BASE and matched by name). `None`: not looked up yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunLookups {
+    pub delivery_companies: Option<Vec<DeliveryCompany>>,
+}
+
 impl Connector for Base {
     const CART: Cart = Cart::Base;
     /// 5,000 calls an hour and 100,000 a day per user; the counters reset at :00 and at midnight
@@ -55,6 +62,7 @@ impl Connector for Base {
         window_secs: 3_600,
         lockout_secs: None,
         max_requests_per_day: Some(100_000),
+        clock_aligned: true,
     };
     const CAPABILITIES: Capabilities = Capabilities {
         auth: AuthScheme::Bearer,
@@ -99,14 +107,33 @@ impl Connector for Base {
         orders::list_then_details(api.clone(), query.clone())
     }
 
+    type RunLookups = RunLookups;
+
+    /// `GET /1/delivery_companies`, once per run: BASE's carrier ids for every dispatch.
+    fn run_lookups(api: &Api<BaseCredentials>) -> impl Exchange<Output = RunLookups> {
+        exchange::single(build_delivery_companies(api), |response: Response| {
+            Ok(RunLookups {
+                delivery_companies: Some(parse_delivery_companies(&response)?),
+            })
+        })
+    }
+
     /// Reads the order first: an item already dispatched is done (BASE dispatch is one-way, so a
-    /// retry after a lost answer must not fail), a cancelled one is refused. Otherwise looks up
-    /// the carrier's BASE id by name and dispatches the item with its tracking number (後払い
-    /// orders: `atobarai_status=shipping`). A run over many items can use
-    /// [`dispatch_reusing`] to look the carriers up once.
-    fn write_back(api: &Api<BaseCredentials>, update: &BaseDispatch) -> impl Exchange<Output = ()> {
+    /// retry after a lost answer must not fail), a cancelled one is refused. Otherwise takes the
+    /// carrier's BASE id from the run's lookups (looking the companies up itself only when given
+    /// none) and dispatches the item with its tracking number (後払い orders:
+    /// `atobarai_status=shipping`).
+    fn write_back(
+        api: &Api<BaseCredentials>,
+        lookups: &RunLookups,
+        update: &BaseDispatch,
+    ) -> impl Exchange<Output = ()> {
         exchange::map(
-            write_back::dispatch_reusing(api.clone(), update.clone(), None),
+            write_back::dispatch_reusing(
+                api.clone(),
+                update.clone(),
+                lookups.delivery_companies.clone(),
+            ),
             drop,
         )
     }
@@ -131,14 +158,23 @@ fn reclassify(error: CartError, headers: &HeaderMap) -> CartError {
         return error;
     };
     let cart_now = wire::date_header(headers);
+    // The message keeps BASE's code, so the service can tell which window (hour or Japan day)
+    // to wait out.
+    let with_code = || {
+        if message.contains(code.as_str()) {
+            message.clone()
+        } else {
+            format!("{code}: {message}")
+        }
+    };
     match code.as_str() {
         HOUR_LIMIT => CartError::RateLimited {
             retry_after_secs: cart_now.map(|t| seconds_to_next(t, 3_600)),
-            message: message.clone(),
+            message: with_code(),
         },
         DAY_LIMIT => CartError::RateLimited {
             retry_after_secs: cart_now.map(|t| seconds_to_next(t, 86_400)),
-            message: message.clone(),
+            message: with_code(),
         },
         c if CREDENTIAL_ERRORS.contains(&c) => CartError::CredentialsRejected {
             message: message.clone(),
@@ -162,6 +198,40 @@ fn seconds_to_next(t: DateTime<Utc>, period: i64) -> u64 {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    fn limit_answer(code: &str) -> Response {
+        http::Response::builder()
+            .status(400)
+            .header("Date", "Mon, 23 Nov 2026 14:45:30 GMT")
+            .body(
+                format!(r#"{{"error":"{code}","error_description":"API利用上限を超えました。"}}"#)
+                    .into_bytes(),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn the_hour_and_day_limits_are_rate_limited_and_keep_their_code_in_the_message() {
+        for (code, wait) in [
+            ("hour_api_limit", 14 * 60 + 30),
+            ("day_api_limit", 14 * 60 + 30),
+        ] {
+            match check(&limit_answer(code)).unwrap_err() {
+                CartError::RateLimited {
+                    retry_after_secs,
+                    message,
+                } => {
+                    assert!(message.contains(code), "{message}");
+                    assert_eq!(retry_after_secs, Some(wait));
+                }
+                e => panic!("{code}: {e:?}"),
+            }
+        }
+        let hour = check(&limit_answer("hour_api_limit"))
+            .unwrap_err()
+            .to_string();
+        assert!(!hour.contains("day_api_limit"), "{hour}");
+    }
 
     #[test]
     fn the_hourly_limit_waits_for_the_next_hour_and_the_daily_one_for_japan_midnight() {

@@ -33,6 +33,7 @@ impl Connector for Bcart {
         window_secs: 300,
         lockout_secs: Some(300),
         max_requests_per_day: None,
+        clock_aligned: false,
     };
     const CAPABILITIES: Capabilities = Capabilities {
         auth: AuthScheme::Bearer,
@@ -71,7 +72,13 @@ impl Connector for Bcart {
     /// `PATCH /logistics/{id}` with 送り状番号, 発送日 and 発送状況. Bカート's order status (shop-defined
     /// labels) is not touched: SPEC.md's Bカート fields are the 出荷 record's status, tracking number
     /// and ship date. The PATCH sets values, so sending it again is harmless.
-    fn write_back(api: &Api<BcartCredentials>, update: &BcartUpdate) -> impl Exchange<Output = ()> {
+    type RunLookups = ();
+
+    fn write_back(
+        api: &Api<BcartCredentials>,
+        _lookups: &(),
+        update: &BcartUpdate,
+    ) -> impl Exchange<Output = ()> {
         exchange::single(build_logistics_patch(api, update), |response: Response| {
             parse_logistics_patch(&response)
         })

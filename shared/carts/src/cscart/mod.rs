@@ -32,6 +32,7 @@ impl Connector for Cscart {
         window_secs: 1,
         lockout_secs: None,
         max_requests_per_day: None,
+        clock_aligned: false,
     };
     const CAPABILITIES: Capabilities = Capabilities {
         auth: AuthScheme::Basic,
@@ -65,8 +66,11 @@ impl Connector for Cscart {
     /// `POST /api/shipments` (a fully shipped order's bare 400 counts as done, after putting a
     /// changed tracking number on its latest shipment), then `PUT /api/orders/{id}`
     /// `{"status":"C","notify_user":"Y"}` and nothing else.
+    type RunLookups = ();
+
     fn write_back(
         api: &Api<CscartCredentials>,
+        _lookups: &(),
         update: &CscartShipment,
     ) -> impl Exchange<Output = ()> {
         write_back::ship_and_complete(api.clone(), update.clone())

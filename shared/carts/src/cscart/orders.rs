@@ -109,6 +109,18 @@ pub struct OrderDetail {
     pub products: Vec<(String, Product)>,
     #[serde(default, deserialize_with = "keyed")]
     pub shipping: Vec<(String, ShippingGroup)>,
+    /// The products each shipping group carries (`product_groups[n].products`, the group's
+    /// `chosen_shippings[].shipping_id`) [M: CS-Cart's order_info; not in the API docs].
+    #[serde(default, deserialize_with = "keyed")]
+    pub product_groups: Vec<(String, ProductGroup)>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProductGroup {
+    #[serde(default, deserialize_with = "keyed")]
+    pub products: Vec<(String, Product)>,
+    #[serde(default, deserialize_with = "keyed")]
+    pub chosen_shippings: Vec<(String, ShippingGroup)>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,12 +129,28 @@ pub struct Product {
     pub item_id: Option<String>,
     #[serde(default, deserialize_with = "opt_count")]
     pub amount: Option<u32>,
+    /// `extra.group_key`: the shipping group (`shipping[].group_key`) the product ships in. Read
+    /// leniently: `extra` holds whatever add-ons put there.
+    #[serde(default)]
+    pub extra: Option<serde_json::Value>,
+}
+
+impl Product {
+    fn group_key(&self) -> Option<String> {
+        match self.extra.as_ref()?.get("group_key")? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ShippingGroup {
     #[serde(default, deserialize_with = "opt_text")]
     pub shipping_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub group_key: Option<String>,
     /// Japanese edition: the buyer's requested date, `指定なし` when none.
     #[serde(default, deserialize_with = "opt_text")]
     pub delivery_date: Option<String>,
@@ -133,6 +161,50 @@ pub fn parse_order_detail(response: &Response) -> Result<OrderDetail, CartError>
 }
 
 impl OrderDetail {
+    /// The products (item id, amount) a shipment of `shipping_id` carries, from the cart's own
+    /// order: the group's products when CS-Cart says which group holds what (`product_groups`, or
+    /// each product's `extra.group_key` against `shipping[].group_key`), every product when the
+    /// order has only this one group; `None` when the cart cannot tell.
+    pub fn products_of_group(&self, shipping_id: &str) -> Option<Vec<(String, u32)>> {
+        let listed = |products: &[(String, Product)]| -> Vec<(String, u32)> {
+            products
+                .iter()
+                .map(|(key, p)| {
+                    (
+                        p.item_id.clone().unwrap_or_else(|| key.clone()),
+                        p.amount.unwrap_or(1),
+                    )
+                })
+                .collect()
+        };
+        let group = self.product_groups.iter().find(|(_, g)| {
+            g.chosen_shippings
+                .iter()
+                .any(|(_, s)| s.shipping_id.as_deref() == Some(shipping_id))
+        });
+        if let Some((_, g)) = group.filter(|(_, g)| !g.products.is_empty()) {
+            return Some(listed(&g.products));
+        }
+        let group_key = self
+            .shipping
+            .iter()
+            .find(|(_, g)| g.shipping_id.as_deref() == Some(shipping_id))
+            .and_then(|(_, g)| g.group_key.clone());
+        if let Some(key) = group_key {
+            let keyed: Vec<(String, Product)> = self
+                .products
+                .iter()
+                .filter(|(_, p)| p.group_key().as_deref() == Some(key.as_str()))
+                .cloned()
+                .collect();
+            if !keyed.is_empty() {
+                return Some(listed(&keyed));
+            }
+        }
+        (self.shipping_ids() == [shipping_id] && !self.products.is_empty())
+            .then(|| listed(&self.products))
+    }
+
     /// The shipping ids of the order's shipping groups, in order.
     pub fn shipping_ids(&self) -> Vec<&str> {
         self.shipping
@@ -142,8 +214,9 @@ impl OrderDetail {
     }
 
     /// The canonical order with `target_status` (CS-Cart's letters are not OMS statuses). Each
-    /// shipping group is a shipment; with one group it holds every item. CS-Cart keeps tracking
-    /// on separate shipment records, so an imported order has none.
+    /// shipping group is a shipment holding the group's items ([`OrderDetail::products_of_group`];
+    /// none when CS-Cart does not say). CS-Cart keeps tracking on separate shipment records, so
+    /// an imported order has none.
     pub fn into_order(self, target_status: &OmsStatus) -> Result<Order, CartError> {
         let ordered_at = self.timestamp.ok_or_else(|| {
             CartError::malformed(format!(
@@ -159,19 +232,21 @@ impl OrderDetail {
                 quantity: p.amount.unwrap_or(1),
             })
             .collect();
-        let single_group = self.shipping.len() == 1;
+        // Each group lists what it carries when CS-Cart says (one group: every item), so the
+        // write-back can name a shipment's products without reading the order again.
         let shipments = self
             .shipping
             .iter()
             .filter_map(|(_, g)| g.shipping_id.clone())
             .map(|shipping_id| Shipment {
+                items: self
+                    .products_of_group(&shipping_id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(item_id, quantity)| Item { item_id, quantity })
+                    .collect(),
                 shipment_id: shipping_id,
                 tracking_number: None,
-                items: if single_group {
-                    items.clone()
-                } else {
-                    Vec::new()
-                },
             })
             .collect();
         Ok(Order {

@@ -28,34 +28,51 @@ const NOTIFY: &str = "Y";
 /// also mail a shipment notice, as the shop's notification settings say.)
 pub const NOTIFY_BUYER_ON_COMPLETE: bool = true;
 
-/// The whole write-back of one shipment: find the shipping group when the update names none,
-/// create the shipment, then set status C. When the order is fully shipped already (a retry, or a
-/// re-sent update after the tracking number changed), the group's latest shipment gets the new
-/// tracking number if it differs, so a changed number is not silently dropped.
+/// The whole write-back of one shipment. Every `POST /api/shipments` names its products: the
+/// OMS shipment's items when it lists them, else the group's products from the cart's own order
+/// (`GET /api/orders/{id}`, which also tells the group when the update names none). Then the
+/// shipment is created and the order set to C. A bare 400 on creating counts as "already
+/// shipped" only when the cart's shipments for the order confirm it: the group's shipment holds
+/// this tracking number, or holds another one that is then corrected to it. Anything else is a
+/// refusal naming what is missing, so "sent" is only ever said of data the cart holds.
 pub fn ship_and_complete(
     api: Api<CscartCredentials>,
     update: CscartShipment,
 ) -> impl Exchange<Output = ()> {
-    let shipping_id = match update.shipping_id.clone() {
-        Some(id) => Either::Left(exchange::ready(id)),
-        None => Either::Right(exchange::single(
-            build_order_detail(&api, &update.order_id),
-            |response: Response| only_shipping_id(&parse_order_detail(&response)?),
-        )),
+    let target = match (&update.shipping_id, update.items.is_empty()) {
+        (Some(id), false) => Either::Left(exchange::ready(Target {
+            shipping_id: id.clone(),
+            products: update
+                .items
+                .iter()
+                .map(|i| (i.item_id.clone(), i.quantity))
+                .collect(),
+        })),
+        _ => {
+            let wanted = update.clone();
+            Either::Right(exchange::single(
+                build_order_detail(&api, &update.order_id),
+                move |response: Response| {
+                    target_from_detail(&parse_order_detail(&response)?, &wanted)
+                },
+            ))
+        }
     };
-    exchange::then(shipping_id, move |shipping_id: String| {
+    exchange::then(target, move |target: Target| {
         let create = exchange::single(
-            build_create_shipment(&api, &update, &shipping_id),
+            build_create_shipment(&api, &update, &target.shipping_id, &target.products),
             |response: Response| parse_create_shipment(&response),
         );
         Ok(exchange::then(create, move |created: Created| {
-            let correct = match created {
+            let confirm = match created {
                 Created::New => Either::Left(exchange::ready(())),
-                Created::AlreadyShipped => {
-                    Either::Right(correct_tracking(api.clone(), update.clone(), shipping_id))
-                }
+                Created::AlreadyShipped => Either::Right(confirm_held(
+                    api.clone(),
+                    update.clone(),
+                    target.shipping_id.clone(),
+                )),
             };
-            Ok(exchange::then(correct, move |()| {
+            Ok(exchange::then(confirm, move |()| {
                 Ok(exchange::single(
                     build_complete_order(&api, &update.order_id),
                     |response: Response| wire::check_status(&response),
@@ -65,9 +82,52 @@ pub fn ship_and_complete(
     })
 }
 
-/// Reads the order's shipments and, when the group's latest one holds another tracking number,
-/// puts the update's number on it.
-fn correct_tracking(
+/// Where one shipment goes: its shipping group and the products (item id, amount) it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub shipping_id: String,
+    pub products: Vec<(String, u32)>,
+}
+
+/// The group and products from the cart's order when the update does not say them: the update's
+/// group or the order's only one; the update's items, else the group's products. A refusal
+/// naming what is missing when the cart cannot tell either.
+pub fn target_from_detail(
+    detail: &OrderDetail,
+    update: &CscartShipment,
+) -> Result<Target, CartError> {
+    let shipping_id = match &update.shipping_id {
+        Some(id) => id.clone(),
+        None => only_shipping_id(detail)?,
+    };
+    let products = if update.items.is_empty() {
+        detail.products_of_group(&shipping_id).ok_or_else(|| CartError::Rejected {
+            status: 200,
+            code: Some("shipment_products_unknown".into()),
+            message: format!(
+                "CS-Cart order {order} has {groups} shipping groups and neither the OMS shipment nor the cart's order says which products group {shipping_id} ships: list the items on the OMS shipment / CS-Cart注文{order}には配送グループが{groups}つあり、グループ{shipping_id}で出荷する商品がOMSの出荷にもカートの注文にもありません。OMSの出荷に商品を指定してください",
+                order = detail.order_id,
+                groups = detail.shipping_ids().len(),
+            ),
+        })?
+    } else {
+        update
+            .items
+            .iter()
+            .map(|i| (i.item_id.clone(), i.quantity))
+            .collect()
+    };
+    Ok(Target {
+        shipping_id,
+        products,
+    })
+}
+
+/// After a bare 400: reads the order's shipments. The group's shipment with this tracking number
+/// means the cart holds it already; a group shipment with another number gets this one (a
+/// corrected tracking number); no shipment in the group is a refusal: the tracking number is on
+/// no shipment, and the order is not set to C.
+fn confirm_held(
     api: Api<CscartCredentials>,
     update: CscartShipment,
     shipping_id: String,
@@ -78,15 +138,29 @@ fn correct_tracking(
     );
     exchange::then(list, move |shipments: Vec<ExistingShipment>| {
         let wanted = update.tracking_number.as_str();
-        Ok(
-            match shipment_to_correct(&shipments, &shipping_id, wanted) {
-                None => Either::Left(exchange::ready(())),
-                Some(shipment_id) => Either::Right(exchange::single(
-                    build_update_tracking(&api, &shipment_id, wanted),
-                    |response: Response| wire::check_status(&response),
-                )),
-            },
-        )
+        let in_group =
+            |s: &&ExistingShipment| s.shipping_id.as_deref().is_none_or(|id| id == shipping_id);
+        if shipments
+            .iter()
+            .filter(in_group)
+            .any(|s| s.tracking_number.as_deref() == Some(wanted))
+        {
+            return Ok(Either::Left(exchange::ready(())));
+        }
+        match shipment_to_correct(&shipments, &shipping_id, wanted) {
+            Some(shipment_id) => Ok(Either::Right(exchange::single(
+                build_update_tracking(&api, &shipment_id, wanted),
+                |response: Response| wire::check_status(&response),
+            ))),
+            None => Err(CartError::Rejected {
+                status: 400,
+                code: Some("shipment_not_held".into()),
+                message: format!(
+                    "CS-Cart refused the shipment of order {order} group {shipping_id} (a bare 400) and holds no shipment for that group: tracking number {wanted} is on no shipment. Check the items and the group in CS-Cart / CS-Cartは注文{order}のグループ{shipping_id}の出荷を受け付けず(400)、そのグループの出荷もありません。伝票番号{wanted}はどの出荷にも登録されていません。CS-Cartで商品と配送グループを確認してください",
+                    order = update.order_id,
+                ),
+            }),
+        }
     })
 }
 
@@ -128,29 +202,38 @@ struct NewShipment {
     tracking_number: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     carrier: Option<String>,
-    /// `{"<item_id>": amount}`; left out to ship every product of the group.
-    #[serde(skip_serializing_if = "Map::is_empty")]
+    /// `{"<item_id>": amount}`: always named, since a shipment without products is a bare 400
+    /// whenever CS-Cart cannot tell which products the group ships.
     products: Map<String, Value>,
     /// The ship date, as UNIX seconds (CS-Cart ≥ 4.16 stores it as the shipment date).
     timestamp: i64,
 }
 
-/// `POST /api/shipments`. The order status is not set here (`order_status`): the status-only PUT
-/// after it says explicitly whether the buyer is notified.
+/// `POST /api/shipments` for these products. The order status is not set here
+/// (`order_status`): the status-only PUT after it says explicitly whether the buyer is notified.
+/// No products is refused before anything is sent.
 pub fn build_create_shipment(
     api: &Api<CscartCredentials>,
     update: &CscartShipment,
     shipping_id: &str,
+    products: &[(String, u32)],
 ) -> Result<Request, CartError> {
+    if products.is_empty() {
+        return Err(CartError::InvalidRequest {
+            what: format!(
+                "a CS-Cart shipment of order {} must name its products",
+                update.order_id
+            ),
+        });
+    }
     let body = NewShipment {
         order_id: id_value(&update.order_id),
         shipping_id: id_value(shipping_id),
         tracking_number: update.tracking_number.as_str().to_string(),
         carrier: update.carrier.as_ref().map(carrier_code),
-        products: update
-            .items
+        products: products
             .iter()
-            .map(|i| (i.item_id.clone(), Value::from(i.quantity)))
+            .map(|(item, amount)| (item.clone(), Value::from(*amount)))
             .collect(),
         timestamp: ship_timestamp(update.ship_date),
     };

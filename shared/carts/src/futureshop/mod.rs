@@ -1,15 +1,15 @@
 //! futureshop: client-credentials tokens, the order search with its `nextUrl` cursor, and the
-//! 発送API (≤100 orders per call) with the optional 処理済 step.
+//! 発送API (≤100 orders per call) with the optional 処理済 step as its own update.
 
 pub mod auth;
 pub mod orders;
 pub mod write_back;
 
 use chrono::{DateTime, Utc};
-use mallsync_rules::futureshop::{FutureshopCredentials, FutureshopUpdate};
+use mallsync_rules::futureshop::{FutureshopCredentials, FutureshopUpdate, MAX_ORDERS_PER_BATCH};
 use mallsync_rules::{Cart, OmsStatus, Order};
 
-use crate::exchange::{self, Page, Pages};
+use crate::exchange::{self, Either, Page, Pages};
 use crate::wire::CONTENT_TYPE_JSON;
 use crate::{
     AccessToken, Api, AuthScheme, Capabilities, CartError, Connector, Exchange, ImportQuery,
@@ -19,7 +19,8 @@ use crate::{
 pub use auth::HEADER_SHOP_KEY;
 pub use orders::StatusFilters;
 pub use write_back::{
-    build_order_complete, build_shipping_status, parse_write_result, write_back_batch, OrderOutcome,
+    build_order_complete, build_order_detail, build_shipping_status, complete_order,
+    parse_write_result, ship_batch, OrderOutcome,
 };
 
 /// futureshop, for [`Connector`].
@@ -34,6 +35,7 @@ impl Connector for Futureshop {
         window_secs: 1,
         lockout_secs: None,
         max_requests_per_day: None,
+        clock_aligned: false,
     };
     const CAPABILITIES: Capabilities = Capabilities {
         auth: AuthScheme::Bearer,
@@ -86,22 +88,44 @@ impl Connector for Futureshop {
         )
     }
 
-    /// The 発送API for this one order, then 処理済 when the store asks for it: the batch exchange
-    /// with one update. Re-sending is safe: the 発送API overwrites the same fields with the same
-    /// values.
+    type RunLookups = ();
+
+    /// The shipping data: the 発送API for this one order (a batch of one; re-sending is safe, the
+    /// 発送API overwrites the same fields with the same values). The 処理済 step: read the order,
+    /// refuse a cancelled one, complete it unless it is already.
     fn write_back(
         api: &Api<FutureshopCredentials>,
+        _lookups: &(),
         update: &FutureshopUpdate,
     ) -> impl Exchange<Output = ()> {
-        exchange::then(
-            write_back_batch(api, std::slice::from_ref(update)),
-            |outcomes: Vec<write_back::OrderOutcome>| {
-                outcomes
-                    .into_iter()
-                    .try_for_each(|o| o.result)
-                    .map(|()| exchange::ready(()))
-            },
-        )
+        match update {
+            FutureshopUpdate::Ship { .. } => Either::Left(exchange::then(
+                ship_batch(api, &[update]),
+                |results: Vec<Result<(), CartError>>| {
+                    results
+                        .into_iter()
+                        .try_for_each(|r| r)
+                        .map(|()| exchange::ready(()))
+                },
+            )),
+            FutureshopUpdate::Complete { order_id } => Either::Right(complete_order(api, order_id)),
+        }
+    }
+
+    /// The 発送API takes up to 100 orders per call [H].
+    const MAX_BATCH: usize = MAX_ORDERS_PER_BATCH;
+
+    /// The shipping data travels in batches; the 処理済 step goes alone, after it.
+    fn batches(update: &FutureshopUpdate) -> bool {
+        update.is_ship()
+    }
+
+    fn write_back_batch(
+        api: &Api<FutureshopCredentials>,
+        _lookups: &(),
+        updates: &[&FutureshopUpdate],
+    ) -> impl Exchange<Output = Vec<Result<(), CartError>>> {
+        ship_batch(api, updates)
     }
 }
 

@@ -1,10 +1,12 @@
-//! futureshop 発送API (`POST /admin-api/v1/shipping/status`, ≤100 orders) and the optional 処理済 step
-//! (`POST /admin-api/v1/order/complete`).
+//! futureshop 発送API (`POST /admin-api/v1/shipping/status`, ≤100 orders per call) and the 処理済
+//! step (`POST /admin-api/v1/order/complete`), which is its own planned update: it reads the order
+//! first and never completes one futureshop shows as cancelled.
 
 use http::Method;
 use mallsync_rules::futureshop::{
     FutureshopCredentials, FutureshopShipment, FutureshopUpdate, MAX_ORDERS_PER_BATCH,
 };
+use mallsync_rules::WriteBack;
 use serde::{Deserialize, Serialize};
 
 use super::auth::authorized;
@@ -17,6 +19,12 @@ use crate::{Api, CartError, Exchange, Request, Response};
 pub const SHIPPING_STATUS_PATH: &str = "/admin-api/v1/shipping/status";
 /// 受注ステータス変更(処理済)API [H, manual excerpt].
 pub const ORDER_COMPLETE_PATH: &str = "/admin-api/v1/order/complete";
+/// The order detail, read before 処理済 [M: the Ruby client and fixture].
+pub const ORDER_DETAIL_PATH: &str = "/admin-api/v1/orders";
+/// 処理状況区分 of an order the shop cancelled (注文取消) [M: b→dash list].
+pub const STATUS_CANCELLED: &str = "CANCELLED";
+/// 処理状況区分 処理済 [M].
+pub const STATUS_COMPLETED: &str = "COMPLETED";
 /// The error code futureshop gives for more than 100 orders in one call [H].
 pub const ERROR_TOO_MANY: &str = "TooMany";
 /// The error code for a 店舗受取 (store pickup) order, which the 発送API cannot ship [H].
@@ -80,37 +88,45 @@ struct OrderNo<'a> {
     order_no: &'a str,
 }
 
-/// One 発送API call for up to [`MAX_ORDERS_PER_BATCH`] orders, per shipment (お届け先). Refuses
-/// more orders, none, or an order without shipments, before anything is sent.
+/// One 発送API call for up to [`MAX_ORDERS_PER_BATCH`] orders' shipping data, per shipment
+/// (お届け先). Refuses more orders, none, a 処理済 step, or an order without shipments, before
+/// anything is sent.
 pub fn build_shipping_status(
     api: &Api<FutureshopCredentials>,
-    updates: &[FutureshopUpdate],
+    updates: &[&FutureshopUpdate],
 ) -> Result<Request, CartError> {
     check_batch_size(updates.len())?;
-    if let Some(u) = updates.iter().find(|u| u.shipments.is_empty()) {
-        return Err(CartError::InvalidRequest {
-            what: format!(
-                "futureshop order {} has no shipment (お届け先) to write",
-                u.order_id
-            ),
+    let mut order_list = Vec::with_capacity(updates.len());
+    for u in updates {
+        let FutureshopUpdate::Ship {
+            order_id,
+            shipments,
+        } = u
+        else {
+            return Err(CartError::InvalidRequest {
+                what: format!(
+                    "futureshop order {}: the 処理済 step is not shipping data and goes alone",
+                    u.order_id()
+                ),
+            });
+        };
+        if shipments.is_empty() {
+            return Err(CartError::InvalidRequest {
+                what: format!("futureshop order {order_id} has no shipment (お届け先) to write"),
+            });
+        }
+        order_list.push(OrderShipments {
+            order_no: order_id,
+            shipment_list: shipments.iter().map(ShipmentBody::from).collect(),
         });
     }
-    let body = ShippingStatusBody {
-        order_list: updates
-            .iter()
-            .map(|u| OrderShipments {
-                order_no: &u.order_id,
-                shipment_list: u.shipments.iter().map(ShipmentBody::from).collect(),
-            })
-            .collect(),
-    };
     wire::json(
         authorized(
             api,
             Method::POST,
             &wire::url(&api.base_url, SHIPPING_STATUS_PATH, &[]),
         )?,
-        &body,
+        &ShippingStatusBody { order_list },
     )
 }
 
@@ -231,67 +247,122 @@ pub fn parse_write_result(response: &Response) -> Result<Vec<OrderOutcome>, Cart
     Ok(outcomes)
 }
 
-/// Up to 100 orders in two calls: the 発送API for all of them, then 処理済 for those that asked
-/// for it and were shipped. One outcome per update, in order; an order futureshop did not report
-/// on is accepted when its call as a whole succeeded. A failed 処理済 call becomes the outcome of
-/// each order it was for (the shipping data is already in: sending the update again is safe).
-pub fn write_back_batch(
+/// Up to 100 orders' shipping data in one 発送API call: one result per update, in order (an
+/// order futureshop did not report on is accepted when the call as a whole succeeded). An `Err`
+/// from the exchange means the call failed as a whole and none is known to be applied.
+pub fn ship_batch(
     api: &Api<FutureshopCredentials>,
-    updates: &[FutureshopUpdate],
-) -> impl Exchange<Output = Vec<OrderOutcome>> {
-    let order_nos: Vec<String> = updates.iter().map(|u| u.order_id.clone()).collect();
-    let to_complete: Vec<String> = updates
-        .iter()
-        .filter(|u| u.mark_processed)
-        .map(|u| u.order_id.clone())
-        .collect();
-    let api = api.clone();
-    let ship = exchange::single(
-        build_shipping_status(&api, updates),
+    updates: &[&FutureshopUpdate],
+) -> impl Exchange<Output = Vec<Result<(), CartError>>> {
+    let order_nos: Vec<String> = updates.iter().map(|u| u.order_id().to_string()).collect();
+    exchange::single(
+        build_shipping_status(api, updates),
         move |response: Response| {
             let reported = parse_write_result(&response)?;
             Ok(order_nos
                 .iter()
-                .map(|no| OrderOutcome {
-                    order_no: no.clone(),
-                    result: result_for(&reported, no),
-                })
-                .collect::<Vec<_>>())
+                .map(|no| result_for(&reported, no))
+                .collect())
         },
-    );
-    exchange::then(ship, move |shipped: Vec<OrderOutcome>| {
-        let completing: Vec<String> = to_complete
-            .into_iter()
-            .filter(|no| {
-                shipped
-                    .iter()
-                    .any(|o| o.order_no == *no && o.result.is_ok())
+    )
+}
+
+/// `GET /admin-api/v1/orders/{orderNo}`: the order's 処理状況区分 and shipments.
+pub fn build_order_detail(
+    api: &Api<FutureshopCredentials>,
+    order_no: &str,
+) -> Result<Request, CartError> {
+    let path = format!("{ORDER_DETAIL_PATH}/{}", wire::path_segment(order_no));
+    wire::empty(authorized(
+        api,
+        Method::GET,
+        &wire::url(&api.base_url, &path, &[]),
+    )?)
+}
+
+/// What 処理済 needs of the order detail.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderState {
+    #[serde(default)]
+    pub order_no: Option<String>,
+    /// 処理状況区分: `AWAITING_PAYMENT`, `CANCELLED`, `COMPLETED`, …
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub shipment_list: Vec<ShipmentState>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShipmentState {
+    #[serde(default)]
+    pub shipment_no: Option<u32>,
+    /// 発送済み.
+    #[serde(default)]
+    pub shipped: Option<bool>,
+}
+
+pub fn parse_order_state(response: &Response) -> Result<OrderState, CartError> {
+    wire::parse_json(response, "futureshop order detail")
+}
+
+/// What the 処理済 step does with the order as futureshop shows it: nothing when it is 処理済
+/// already; a refusal (in Japanese and English) when it is cancelled, or when a shipment is not
+/// 発送済み yet (its shipping data is not in: completing would hide an unshipped order); else
+/// complete it.
+pub fn complete_step(order_no: &str, state: &OrderState) -> Result<bool, CartError> {
+    match state.status.as_deref() {
+        Some(STATUS_COMPLETED) => return Ok(false),
+        Some(STATUS_CANCELLED) => {
+            return Err(CartError::Rejected {
+                status: 200,
+                code: Some("order_cancelled".into()),
+                message: format!(
+                    "futureshopで注文{order_no}は注文取消(キャンセル)のため、処理済にしません / futureshop shows order {order_no} as cancelled: it is not set to 処理済 (completed)"
+                ),
             })
-            .collect();
-        if completing.is_empty() {
-            return Ok(Either::Right(exchange::ready(shipped)));
         }
-        let nos: Vec<&str> = completing.iter().map(String::as_str).collect();
-        let request = build_order_complete(&api, &nos);
+        _ => {}
+    }
+    let unshipped: Vec<String> = state
+        .shipment_list
+        .iter()
+        .filter(|s| s.shipped != Some(true))
+        .map(|s| s.shipment_no.map_or_else(|| "?".into(), |n| n.to_string()))
+        .collect();
+    if !unshipped.is_empty() {
+        let list = unshipped.join(", ");
+        return Err(CartError::Rejected {
+            status: 200,
+            code: Some("not_shipped".into()),
+            message: format!(
+                "futureshopで注文{order_no}のお届け先{list}が発送済みでないため、処理済にしません(発送データの送信後に再試行します) / futureshop order {order_no} has shipments not yet shipped ({list}): it is set to 処理済 only after its shipping data is in"
+            ),
+        });
+    }
+    Ok(true)
+}
+
+/// The 処理済 step of one order: read it, then `POST /order/complete` unless it is done already
+/// or must not be done ([`complete_step`]).
+pub fn complete_order(
+    api: &Api<FutureshopCredentials>,
+    order_no: &str,
+) -> impl Exchange<Output = ()> {
+    let api = api.clone();
+    let order_no = order_no.to_string();
+    let read = exchange::single(build_order_detail(&api, &order_no), |response: Response| {
+        parse_order_state(&response)
+    });
+    exchange::then(read, move |state: OrderState| {
+        if !complete_step(&order_no, &state)? {
+            return Ok(Either::Right(exchange::ready(())));
+        }
+        let no = order_no.clone();
         Ok(Either::Left(exchange::single(
-            request,
-            move |response: Response| {
-                let completed = parse_write_result(&response);
-                Ok(shipped
-                    .into_iter()
-                    .map(|o| match (&completed, completing.contains(&o.order_no)) {
-                        (Ok(reported), true) => OrderOutcome {
-                            result: result_for(reported, &o.order_no),
-                            ..o
-                        },
-                        (Err(e), true) => OrderOutcome {
-                            result: Err(e.clone()),
-                            ..o
-                        },
-                        (_, false) => o,
-                    })
-                    .collect::<Vec<_>>())
-            },
+            build_order_complete(&api, &[order_no.as_str()]),
+            move |response: Response| result_for(&parse_write_result(&response)?, &no),
         )))
     })
 }

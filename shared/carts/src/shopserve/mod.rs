@@ -31,6 +31,7 @@ impl Connector for Shopserve {
         window_secs: 1,
         lockout_secs: None,
         max_requests_per_day: None,
+        clock_aligned: false,
     };
     const CAPABILITIES: Capabilities = Capabilities {
         auth: AuthScheme::Basic,
@@ -74,8 +75,11 @@ impl Connector for Shopserve {
     }
 
     /// One update call. Re-sending sets the same fields to the same values.
+    type RunLookups = ();
+
     fn write_back(
         api: &Api<ShopserveCredentials>,
+        _lookups: &(),
         update: &ShopserveUpdate,
     ) -> impl Exchange<Output = ()> {
         exchange::single(build_order_update(api, update), |response: Response| {

@@ -216,3 +216,119 @@ fn base_manual_run_keeps_to_orders_updated_within_its_period() {
         Some(Reason::NotUpdatedInPeriod { period_days: 2 })
     );
 }
+
+#[test]
+fn base_warns_when_an_orders_shipments_carry_different_tracking_numbers() {
+    let p = plan(&[order("o")
+        .shipments(vec![
+            shipment_tracked("1", "111", &["A"]),
+            shipment_tracked("2", "222", &["B"]),
+        ])
+        .build()]);
+    assert_eq!(p.updates.len(), 2);
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    let w = &p.warnings[0];
+    assert_eq!(
+        (w.order_id.as_str(), w.code.as_str()),
+        ("o", "base_tracking_numbers_differ")
+    );
+    for text in [&w.message_ja, &w.message_en] {
+        assert!(text.contains("111") && text.contains("222"), "{text}");
+    }
+}
+
+#[test]
+fn base_does_not_warn_when_every_item_shares_one_tracking_number() {
+    let p = plan(&[order("o")
+        .shipments(vec![shipment("1", &["A"]), shipment("2", &["B"])])
+        .build()]);
+    assert_eq!(p.updates.len(), 2);
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+}
+
+#[test]
+fn base_a_correction_after_dispatch_warns_naming_the_number_the_buyer_received_and_the_new_one() {
+    let mut ledger = Ledger::new();
+    let first = plan(&[order("o").tracking("1111").build()]);
+    ledger.record_update(&first.updates[0]);
+    let p = plan_write_back(
+        &BaseSettings::default(),
+        &[order("o").tracking("9999").build()],
+        Trigger::Scheduled,
+        &ledger,
+        now(),
+    );
+    assert_eq!(reason(&p, "o"), Some(Reason::CartCannotChange));
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    let w = &p.warnings[0];
+    assert_eq!(w.code, "base_changed_after_dispatch");
+    for text in [&w.message_ja, &w.message_en] {
+        assert!(text.contains("1111") && text.contains("9999"), "{text}");
+    }
+}
+
+#[test]
+fn base_a_correction_after_dispatch_is_warned_for_every_item_also_when_other_items_are_planned() {
+    let mut ledger = Ledger::new();
+    let first = plan(&[order("o")
+        .tracking("1111")
+        .shipments(vec![shipment("1", &["A", "B"])])
+        .build()]);
+    ledger.record_update(&first.updates[0]);
+    ledger.record_update(&first.updates[1]);
+    // A and B went out with 1111; the OMS now says 9999 and adds item C.
+    let p = plan_write_back(
+        &BaseSettings::default(),
+        &[order("o")
+            .tracking("9999")
+            .shipments(vec![shipment("1", &["A", "B", "C"])])
+            .build()],
+        Trigger::Scheduled,
+        &ledger,
+        now(),
+    );
+    let planned: Vec<&str> = p.updates.iter().map(|u| u.order_item_id.as_str()).collect();
+    assert_eq!(planned, ["C"]);
+    let warned: Vec<&str> = p
+        .warnings
+        .iter()
+        .filter(|w| w.code == "base_changed_after_dispatch")
+        .map(|w| w.message_en.as_str())
+        .collect();
+    assert_eq!(warned.len(), 2, "{:?}", p.warnings);
+    assert!(
+        warned[0].contains("item A") && warned[1].contains("item B"),
+        "{warned:?}"
+    );
+    assert!(warned
+        .iter()
+        .all(|m| m.contains("1111") && m.contains("9999")));
+}
+
+#[test]
+fn base_a_correction_whose_sent_number_was_not_recorded_says_so() {
+    let mut ledger = Ledger::new();
+    let first = plan(&[order("o").tracking("1111").build()]);
+    // A ledger row from before the number was kept: the hash only.
+    ledger.record(
+        mallsync_rules::WriteBack::ledger_key(&first.updates[0]),
+        mallsync_rules::WriteBack::data_hash(&first.updates[0]),
+    );
+    let p = plan_write_back(
+        &BaseSettings::default(),
+        &[order("o").tracking("9999").build()],
+        Trigger::Scheduled,
+        &ledger,
+        now(),
+    );
+    assert!(
+        p.warnings[0].message_en.contains("not recorded"),
+        "{:?}",
+        p.warnings
+    );
+    assert!(
+        p.warnings[0].message_ja.contains("記録なし"),
+        "{:?}",
+        p.warnings
+    );
+}

@@ -15,7 +15,7 @@ fn plan_with(mode: ExportMode, trigger: Trigger, orders: &[Order]) -> Plan<Cscar
 }
 
 fn plan(orders: &[Order]) -> Plan<CscartShipment> {
-    plan_with(ExportMode::default(), Trigger::Scheduled, orders)
+    plan_with(ExportMode::default(), Trigger::Webhook, orders)
 }
 
 fn every_status() -> Vec<Order> {

@@ -2,11 +2,11 @@
 
 use chrono::Duration;
 use mallsync_rules::futureshop::{
-    batches, plan_write_back, unit_price_with_options, FutureshopSettings, FutureshopShipment,
-    FutureshopUpdate, PointTiming, MAX_ORDERS_PER_BATCH,
+    plan_write_back, unit_price_with_options, FutureshopSettings, FutureshopShipment,
+    FutureshopUpdate, PointTiming,
 };
 use mallsync_rules::{
-    CartSettings, Ledger, OmsStatus, Order, Plan, Reason, StoreSettings, Trigger,
+    CartSettings, Ledger, OmsStatus, Order, Plan, Reason, StoreSettings, Trigger, WriteBack,
 };
 
 use crate::helpers::*;
@@ -20,7 +20,7 @@ fn plan_with(
 }
 
 fn plan(orders: &[Order]) -> Plan<FutureshopUpdate> {
-    plan_with(&FutureshopSettings::default(), Trigger::Scheduled, orders)
+    plan_with(&FutureshopSettings::default(), Trigger::Webhook, orders)
 }
 
 #[test]
@@ -65,7 +65,7 @@ fn futureshop_sends_orders_last_updated_in_the_oms_within_4_days() {
 }
 
 #[test]
-fn futureshop_manual_run_uses_its_own_period_instead_of_4_days() {
+fn futureshop_a_manual_period_longer_than_4_days_widens_the_window() {
     let o = [order("o").updated_ago(Duration::days(6)).build()];
     let settings = FutureshopSettings::default();
     assert_eq!(
@@ -79,6 +79,35 @@ fn futureshop_manual_run_uses_its_own_period_instead_of_4_days() {
         reason(&p, "o"),
         Some(Reason::NotUpdatedInPeriod { period_days: 5 })
     );
+}
+
+#[test]
+fn futureshop_a_manual_period_shorter_than_4_days_never_narrows_the_window() {
+    let o = [order("o").updated_ago(Duration::days(3)).build()];
+    let p = plan_with(
+        &FutureshopSettings::default(),
+        Trigger::manual(1).unwrap(),
+        &o,
+    );
+    assert_eq!(reason(&p, "o"), None);
+    assert_eq!(p.updates.len(), 1);
+    let late = [order("late")
+        .updated_ago(Duration::days(4) + Duration::seconds(1))
+        .build()];
+    let p = plan_with(
+        &FutureshopSettings::default(),
+        Trigger::manual(1).unwrap(),
+        &late,
+    );
+    assert_eq!(
+        reason(&p, "late"),
+        Some(Reason::NotUpdatedInPeriod { period_days: 4 })
+    );
+}
+
+#[test]
+fn futureshop_the_manual_period_proposed_is_4_days() {
+    assert_eq!(FutureshopSettings::default().period_days(), Some(4));
 }
 
 #[test]
@@ -100,7 +129,7 @@ fn futureshop_sends_orders_ordered_within_170_days() {
 fn futureshop_expected_arrival_is_the_requested_delivery_date() {
     let p = plan(&[order("o").requested_delivery(date(2026, 11, 26)).build()]);
     assert_eq!(
-        p.updates[0].shipments[0].expected_arrival,
+        p.updates[0].shipments()[0].expected_arrival,
         Some(date(2026, 11, 26))
     );
 }
@@ -108,9 +137,9 @@ fn futureshop_expected_arrival_is_the_requested_delivery_date() {
 #[test]
 fn futureshop_expected_arrival_is_blank_without_a_requested_delivery_date() {
     let p = plan(&[order("o").build()]);
-    assert_eq!(p.updates[0].shipments[0].expected_arrival, None);
+    assert_eq!(p.updates[0].shipments()[0].expected_arrival, None);
     // Blank means left out of the request, never sent as "" (which would erase the field).
-    let json = serde_json::to_value(&p.updates[0].shipments[0]).unwrap();
+    let json = serde_json::to_value(&p.updates[0].shipments()[0]).unwrap();
     assert_ne!(json["expected_arrival"], serde_json::json!(""));
 }
 
@@ -124,7 +153,7 @@ fn futureshop_writes_every_shipment_by_its_number_in_one_update() {
         .build()]);
     assert_eq!(
         p.updates,
-        [FutureshopUpdate {
+        [FutureshopUpdate::Ship {
             order_id: "o".into(),
             shipments: vec![
                 FutureshopShipment {
@@ -140,7 +169,6 @@ fn futureshop_writes_every_shipment_by_its_number_in_one_update() {
                     expected_arrival: None,
                 },
             ],
-            mark_processed: false,
         }]
     );
 }
@@ -148,8 +176,8 @@ fn futureshop_writes_every_shipment_by_its_number_in_one_update() {
 #[test]
 fn futureshop_order_without_shipments_writes_shipment_1() {
     let p = plan(&[order("o").shipments(vec![]).build()]);
-    assert_eq!(p.updates[0].shipments.len(), 1);
-    assert_eq!(p.updates[0].shipments[0].shipment_no, 1);
+    assert_eq!(p.updates[0].shipments().len(), 1);
+    assert_eq!(p.updates[0].shipments()[0].shipment_no, 1);
 }
 
 #[test]
@@ -180,7 +208,7 @@ fn futureshop_needs_a_ship_date_but_not_a_tracking_number() {
     ]);
     assert_eq!(reason(&p, "no-date"), Some(Reason::NoShipDate));
     assert_eq!(reason(&p, "no-number"), None);
-    assert_eq!(p.updates[0].shipments[0].tracking_number, None);
+    assert_eq!(p.updates[0].shipments()[0].tracking_number, None);
 }
 
 #[test]
@@ -189,19 +217,69 @@ fn futureshop_sets_processed_only_when_the_store_says_so() {
         mark_processed: true,
         ..FutureshopSettings::default()
     };
-    assert!(
-        plan_with(&settings, Trigger::Scheduled, &[order("o").build()]).updates[0].mark_processed
+    let with = plan_with(&settings, Trigger::Scheduled, &[order("o").build()]);
+    assert!(with.updates[0].is_ship());
+    assert_eq!(
+        with.updates[1],
+        FutureshopUpdate::Complete {
+            order_id: "o".into()
+        }
     );
-    assert!(!plan(&[order("o").build()]).updates[0].mark_processed);
+    let without = plan(&[order("o").build()]);
+    assert_eq!(without.updates.len(), 1);
+    assert!(without.updates[0].is_ship());
 }
 
 #[test]
-fn futureshop_batches_hold_at_most_100_orders() {
-    let orders: Vec<Order> = (0..250).map(|i| order(&format!("o{i}")).build()).collect();
-    let p = plan(&orders);
-    let sizes: Vec<usize> = batches(&p.updates).map(<[_]>::len).collect();
-    assert_eq!(sizes, [MAX_ORDERS_PER_BATCH, MAX_ORDERS_PER_BATCH, 50]);
-    assert_eq!(batches(&[]).count(), 0);
+fn futureshop_processed_is_its_own_ledger_entry_planned_after_the_shipping_data() {
+    let settings = FutureshopSettings {
+        mark_processed: true,
+        ..FutureshopSettings::default()
+    };
+    let p = plan_with(&settings, Trigger::Scheduled, &[order("o").build()]);
+    let keys: Vec<String> = p.updates.iter().map(WriteBack::ledger_key).collect();
+    assert_eq!(keys, ["o", "o#complete"]);
+    assert_ne!(p.updates[0].data_hash(), p.updates[1].data_hash());
+}
+
+#[test]
+fn futureshop_a_failed_processed_step_is_planned_again_alone_without_the_shipping_data() {
+    let settings = FutureshopSettings {
+        mark_processed: true,
+        ..FutureshopSettings::default()
+    };
+    let o = [order("o").build()];
+    let first = plan_with(&settings, Trigger::Scheduled, &o);
+    // The 発送API accepted the shipping data; 処理済 failed, so only the Ship is in the ledger.
+    let mut ledger = Ledger::new();
+    ledger.record_update(&first.updates[0]);
+    let retry = plan_write_back(&settings, &o, Trigger::Scheduled, &ledger, now());
+    assert_eq!(
+        retry.updates,
+        [FutureshopUpdate::Complete {
+            order_id: "o".into()
+        }]
+    );
+    ledger.record_update(&retry.updates[0]);
+    let done = plan_write_back(&settings, &o, Trigger::Scheduled, &ledger, now());
+    assert_eq!(reason(&done, "o"), Some(Reason::AlreadyAccepted));
+}
+
+#[test]
+fn futureshop_shipping_data_keeps_the_ledger_key_and_hash_it_had_before_processed_was_split() {
+    let p = plan(&[order("o").build()]);
+    let FutureshopUpdate::Ship {
+        order_id,
+        shipments,
+    } = &p.updates[0]
+    else {
+        panic!("expected the shipping data first: {:?}", p.updates);
+    };
+    assert_eq!(p.updates[0].ledger_key(), "o");
+    assert_eq!(
+        p.updates[0].data_hash(),
+        mallsync_rules::DataHash::of(&(order_id, shipments))
+    );
 }
 
 #[test]
@@ -237,14 +315,32 @@ fn futureshop_option_prices_are_added_to_the_unit_price_only_when_the_store_says
 }
 
 #[test]
-fn futureshop_changing_the_processed_setting_does_not_resend_accepted_shipments() {
+fn futureshop_turning_processed_on_plans_only_the_processed_step_for_accepted_shipments() {
     let o = [order("o").build()];
     let mut ledger = Ledger::new();
     ledger.record_update(&plan(&o).updates[0]);
+    assert_eq!(
+        reason(
+            &plan_write_back(
+                &FutureshopSettings::default(),
+                &o,
+                Trigger::Scheduled,
+                &ledger,
+                now()
+            ),
+            "o"
+        ),
+        Some(Reason::AlreadyAccepted)
+    );
     let settings = FutureshopSettings {
         mark_processed: true,
         ..FutureshopSettings::default()
     };
     let p = plan_write_back(&settings, &o, Trigger::Scheduled, &ledger, now());
-    assert_eq!(reason(&p, "o"), Some(Reason::AlreadyAccepted));
+    assert_eq!(
+        p.updates,
+        [FutureshopUpdate::Complete {
+            order_id: "o".into()
+        }]
+    );
 }

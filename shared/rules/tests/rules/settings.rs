@@ -47,7 +47,7 @@ fn every_cart_defaults_to_the_spec_settings() {
         (Cart::Base, 7, 30, None),
         (Cart::Shopserve, 7, 30, Some(3)),
         (Cart::Cscart, 7, 10, Some(1)),
-        (Cart::Futureshop, 10, 10, None),
+        (Cart::Futureshop, 10, 10, Some(4)),
     ];
     for (cart, days, interval, period) in expected {
         let s = parse(cart, "").unwrap();

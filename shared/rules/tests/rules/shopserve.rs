@@ -17,7 +17,7 @@ fn plan_with(trigger: Trigger, orders: &[Order]) -> Plan<ShopserveUpdate> {
 }
 
 fn plan(orders: &[Order]) -> Plan<ShopserveUpdate> {
-    plan_with(Trigger::Scheduled, orders)
+    plan_with(Trigger::Webhook, orders)
 }
 
 #[test]
@@ -152,4 +152,11 @@ fn shopserve_order_sent_with_a_ship_date_only_is_sent_again_once_it_has_a_tracki
     let tracked = [order("o").build()];
     let p = plan_write_back(&settings, &tracked, Trigger::Scheduled, &ledger, now());
     assert!(p.updates[0].mark_shipped);
+}
+
+#[test]
+fn shopserve_schedule_finishes_an_order_with_work_left_whatever_its_age_within_a_year() {
+    let o = [order("o").updated_ago(Duration::days(30)).build()];
+    assert!(plan(&o).updates.is_empty());
+    assert_eq!(plan_with(Trigger::Scheduled, &o).updates.len(), 1);
 }

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, App, TestShop};
 
-fn base_settings(auto_export: bool) -> Value {
+pub fn base_settings(auto_export: bool) -> Value {
     json!({
         "credentials": { "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uri": REDIRECT_URI },
         "export": { "auto_export": auto_export }
@@ -30,7 +30,7 @@ fn state_of(authorize_url: &str) -> String {
 }
 
 /// Runs the operator's OAuth round trip for the store.
-fn connect(app: &App, fake: &FakeBase, shop: &TestShop, store: &str) -> Value {
+pub fn connect(app: &App, fake: &FakeBase, shop: &TestShop, store: &str) -> Value {
     let start = app.call(
         "GET",
         &format!("/stores/{store}/oauth/start"),
@@ -204,4 +204,32 @@ fn a_store_never_connected_to_base_logs_why_nothing_was_sent() {
         "{run}"
     );
     assert_eq!(fake.dispatch_emails_sent(), 0);
+}
+
+#[test]
+fn a_correction_after_dispatch_is_a_warning_naming_the_number_the_buyer_received_and_the_new_one() {
+    let (fake, app, shop, store) = connected_store(true);
+    app.webhook(&store, &shop.webhook_secret, &shipped_order());
+    let mut corrected = shipped_order();
+    corrected["orders"][0]["updated_at"] = json!("2026-11-23T10:00:00+09:00");
+    corrected["orders"][0]["tracking_numbers"] = json!(["999988887777"]);
+
+    let reply = app.webhook(&store, &shop.webhook_secret, &corrected);
+    let preview = app.call(
+        "POST",
+        &format!("/stores/{store}/write-back/preview"),
+        Some(&shop.token),
+        None,
+    );
+
+    assert_eq!(fake.dispatch_emails_sent(), 1, "BASE is one-way: no second dispatch");
+    let lines = reply.body["write_back"]["orders"].as_array().unwrap().clone();
+    let warning = lines
+        .iter()
+        .find(|l| l["outcome"] == "warning")
+        .unwrap_or_else(|| panic!("no warning in {lines:?}"));
+    let text = format!("{} {}", warning["message"], warning["message_ja"]);
+    assert!(text.contains("444455556666") && text.contains("999988887777"), "{text}");
+    let warnings = preview.body["order_warnings"].as_array().unwrap();
+    assert!(!warnings.is_empty(), "{}", preview.body);
 }

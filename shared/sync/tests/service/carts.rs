@@ -4,7 +4,7 @@ use mallsync_fake_carts::{cscart, futureshop, shopserve, OrderSeed};
 use mallsync_rules::Cart;
 use serde_json::{json, Value};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_following};
 
 fn shipped(id: &str, shipment: &str, item: &str) -> Value {
     json!({ "orders": [{
@@ -84,7 +84,7 @@ fn a_cscart_order_gets_one_shipment_and_status_c_once() {
     assert_eq!(first.body["write_back"]["sent"], 1, "{}", first.body);
     assert_eq!(again.body["sent"], 0, "{}", again.body);
     let shipments = fake.shipments("1001");
-    assert_eq!(shipments.len(), 1);
+    assert_eq!(shipments.len(), 1, "{} {}", first.body, again.body);
     assert_eq!(shipments[0].tracking_number, "123456789012");
     assert_eq!(fake.order_status("1001").as_deref(), Some("C"));
 }
@@ -98,7 +98,7 @@ fn a_futureshop_shipment_gets_its_tracking_number_and_ship_date_once() {
             .shipment("1", &["SKU1"]),
     );
     // The cart's allowed origin is the fake: the store's URL must lie within it.
-    let app = spawn_app(Cart::Futureshop, fake.url());
+    let app = spawn_app_following(Cart::Futureshop, fake.url(), fake.clock().clone());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(
         &shop,

@@ -32,6 +32,14 @@ pub fn spawn_app(cart: Cart, cart_url: &str) -> App {
     spawn_app_with(cart, cart_url, |io| io)
 }
 
+/// The service with the fake cart's clock following the service's: waits (the request budget's
+/// pacing, retries) and `advance` move both, so the cart sees the pacing the service did.
+pub fn spawn_app_following(cart: Cart, cart_url: &str, clock: mallsync_fake_carts::Clock) -> App {
+    spawn_app_with(cart, cart_url, move |io| {
+        io.on_advance(move |by| clock.advance(by.to_std().unwrap_or_default()))
+    })
+}
+
 /// The same, with the native platform adjusted first (e.g. a slow cart).
 pub fn spawn_app_with(
     cart: Cart,

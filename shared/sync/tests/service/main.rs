@@ -6,6 +6,8 @@ mod carts;
 mod dispatch;
 mod helpers;
 mod import;
+mod limits;
+mod pending;
 mod preview;
 mod security;
 mod webhook;

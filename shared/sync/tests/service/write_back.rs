@@ -150,7 +150,9 @@ fn a_cart_outage_mid_run_leaves_failed_orders_in_the_log_and_the_next_run_finish
     let first = press(&app, &shop, &store);
 
     assert_eq!(first["sent"], 1, "{first}");
-    assert_eq!(first["failed"], 2);
+    assert_eq!(first["failed"], 1);
+    // Once the cart fails, the rest waits for the next run: deferred, not failed.
+    assert_eq!(first["deferred"], 1);
     assert!(
         first["stopped"].as_str().unwrap().contains("unavailable"),
         "{first}"
@@ -162,7 +164,7 @@ fn a_cart_outage_mid_run_leaves_failed_orders_in_the_log_and_the_next_run_finish
         [
             ("B1".into(), "sent".into()),
             ("B2".into(), "transient".into()),
-            ("B3".into(), "deferred".into())
+            ("B3".into(), "cart_failing".into())
         ]
     );
     let log = app.call(
@@ -171,7 +173,10 @@ fn a_cart_outage_mid_run_leaves_failed_orders_in_the_log_and_the_next_run_finish
         Some(&shop.token),
         None,
     );
-    assert_eq!(log.body["failed"], 2, "{}", log.body);
+    assert_eq!(log.body["failed"], 1, "{}", log.body);
+    assert_eq!(log.body["deferred"], 1, "{}", log.body);
+    let failure = &log.body["orders"].as_array().unwrap().iter().find(|l| l["order_id"] == "B2").unwrap()["message_ja"];
+    assert!(failure.as_str().unwrap().contains("カート"), "{failure}");
 
     let second = press(&app, &shop, &store);
 
@@ -196,10 +201,17 @@ fn a_rate_limit_stops_the_run_at_once_and_the_next_run_finishes() {
     let mut lines = outcomes(&first);
     lines.sort();
     assert_eq!(lines[1], ("B2".into(), "rate_limited".into()));
-    assert_eq!(lines[2], ("B3".into(), "deferred".into()));
+    assert_eq!(lines[2], ("B3".into(), "request_budget".into()));
+    assert_eq!(first["deferred"], 2, "{first}");
     // Bカート locks a client out: no retry within the run.
     assert_eq!(fake.calls_to("PATCH", "/api/v1/logistics/M2").len(), 1);
+    // Nor by the next run while the lockout lasts: it calls nothing.
+    let calls = fake.calls().len();
+    let during = press(&app, &shop, &store);
+    assert_eq!(during["sent"], 0, "{during}");
+    assert_eq!(fake.calls().len(), calls);
 
+    app.io.advance(chrono::Duration::seconds(300));
     let second = press(&app, &shop, &store);
 
     assert_eq!(second["sent"], 2, "{second}");

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod carts;
+mod cloud;
 mod cron;
 mod outbound;
 mod storage;

@@ -99,7 +99,7 @@ fn a_bcart_batch_patches_each_shipped_logistics_record_and_nothing_else() {
 }
 
 /// A BASE store connected through the OAuth round trip; the fake's record starts empty after it.
-fn connected_base_store(app: &App, fake: &base::FakeBase, shop: &TestShop) -> String {
+pub fn connected_base_store(app: &App, fake: &base::FakeBase, shop: &TestShop) -> String {
     let store = app.create_store(
         shop,
         json!({

@@ -16,6 +16,8 @@ pub struct App {
     agent: ureq::Agent,
     /// The cart's slug, the first segment of its routes.
     pub cart: &'static str,
+    /// Each store's shop token, to read the run a webhook started.
+    shop_tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// A shop as the admin created it, with its one-time secrets.
@@ -34,7 +36,12 @@ pub struct Reply {
 /// origin the component calls, for every cart the only host it may reach (CS-Cart and futureshop
 /// call the URL in the store's credentials, which must be the same fake).
 pub fn spawn_app(cart: &'static str, fake_url: &str) -> App {
-    let options = TestOptions::default()
+    spawn_app_with(cart, fake_url, TestOptions::default())
+}
+
+/// [`spawn_app`] with more options (e.g. a runtime config file, a cron schedule).
+pub fn spawn_app_with(cart: &'static str, fake_url: &str, options: TestOptions) -> App {
+    let options = options
         .variable("admin_token", ADMIN_TOKEN)
         .variable(&format!("{cart}_api_origin"), fake_url);
     let app = TestApp::spawn(options).unwrap_or_else(|e| panic!("starting the app: {e:?}"));
@@ -44,10 +51,20 @@ pub fn spawn_app(cart: &'static str, fake_url: &str) -> App {
         .timeout_global(Some(std::time::Duration::from_secs(60)))
         .build()
         .into();
-    App { app, agent, cart }
+    App {
+        app,
+        agent,
+        cart,
+        shop_tokens: Default::default(),
+    }
 }
 
 impl App {
+    /// Where this app's default key-value and SQLite files would be.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.app.data_dir()
+    }
+
     /// One request to `/<cart><path>` (or to `path` itself when it starts with `/internal`).
     pub fn call(
         &self,
@@ -126,14 +143,58 @@ impl App {
             Some(&json!({ "name": "1号店", "settings": settings })),
         );
         assert_eq!(reply.status, 201, "creating a store: {}", reply.body);
-        reply.body["id"]
+        let id = reply.body["id"]
             .as_str()
             .unwrap_or_else(|| panic!("no store id in {}", reply.body))
-            .to_string()
+            .to_string();
+        self.shop_tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.clone(), shop.token.clone());
+        id
     }
 
-    /// Posts an OMS webhook body signed with `secret`.
+    /// Stops the app (a crash or a redeploy: work in flight is cut off) and starts it again on
+    /// the same data, clock and options.
+    pub fn restart(self) -> App {
+        let App {
+            app,
+            agent,
+            cart,
+            shop_tokens,
+        } = self;
+        let app = app
+            .restart()
+            .unwrap_or_else(|e| panic!("restarting the app: {e:?}"));
+        App {
+            app,
+            agent,
+            cart,
+            shop_tokens,
+        }
+    }
+
+    /// Moves the components' clock forward (move the fake carts' clocks by as much).
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        self.app.advance_clock(by);
+    }
+
+    /// Posts an OMS webhook body signed with `secret` and, when the answer says a write-back
+    /// started (it runs after the answer), waits for that run to finish and puts its log in
+    /// `write_back`.
     pub fn webhook(&self, store: &str, secret: &str, body: &Value) -> Reply {
+        let mut reply = self.webhook_answer(store, secret, body);
+        if reply.body["write_back"]["status"] == "started" {
+            let run_id = reply.body["write_back"]["run_id"].clone();
+            let mut run = self.finished_run(store, &run_id);
+            run["run_id"] = run_id;
+            reply.body["write_back"] = run;
+        }
+        reply
+    }
+
+    /// Posts an OMS webhook and returns its answer at once (the write-back goes on after it).
+    pub fn webhook_answer(&self, store: &str, secret: &str, body: &Value) -> Reply {
         let bytes = body.to_string().into_bytes();
         let signature = sign(secret, &bytes);
         self.call(
@@ -142,6 +203,31 @@ impl App {
             &[("x-mallsync-signature", &signature)],
             Some(&bytes),
         )
+    }
+
+    /// The store's run `run_id` once it has ended (polling its log for up to a minute).
+    pub fn finished_run(&self, store: &str, run_id: &Value) -> Value {
+        let token = self
+            .shop_tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(store)
+            .cloned()
+            .unwrap_or_else(|| panic!("store {store} was not created through this App"));
+        let started = std::time::Instant::now();
+        loop {
+            let reply = self.call_as(&token, "GET", &format!("/stores/{store}/runs/{run_id}"), None);
+            assert_eq!(reply.status, 200, "run log: {}", reply.body);
+            if !reply.body["ended_at"].is_null() {
+                return reply.body;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "run {run_id} did not end: {}",
+                reply.body
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// "Update shipping info now" for the last `period_days`; must answer 200.

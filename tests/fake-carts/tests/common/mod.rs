@@ -9,9 +9,27 @@ use serde_json::Value;
 pub type Request = http::Request<Vec<u8>>;
 pub type Response = http::Response<Vec<u8>>;
 
+thread_local! {
+    /// The fake clock this test moves forward before each request (see [`pace`]).
+    static PACED: std::cell::RefCell<Option<mallsync_fake_carts::Clock>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// From now on, every request this test thread sends first moves `clock` (the fake's) one second
+/// on, so a test that is not about rate limits stays within a one-request-a-second cart's limit
+/// without waiting; `None` stops it.
+pub fn pace(clock: Option<&mallsync_fake_carts::Clock>) {
+    PACED.with(|p| *p.borrow_mut() = clock.cloned());
+}
+
 /// Sends one request as the components would, answering any status (errors are the client's to
 /// classify); Err only below HTTP.
 pub fn send(request: Request) -> Result<Response, String> {
+    PACED.with(|p| {
+        if let Some(clock) = p.borrow().as_ref() {
+            clock.advance(Duration::from_millis(1001));
+        }
+    });
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         // Redirects are answers to assert (BASE's authorize), not to follow.
