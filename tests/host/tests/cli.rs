@@ -81,6 +81,9 @@ fn a_bad_flag_or_a_missing_file_is_a_plain_error_without_a_backtrace() {
         config.to_str().unwrap(),
         "--data-dir",
         dir.path().to_str().unwrap(),
+        // A shared deployment is given its encryption key (spin.toml requires one).
+        "--variable",
+        "encryption_key=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
     ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("spin up --runtime-config-file"), "{err}");
