@@ -85,6 +85,7 @@ fn route(request: &Request) -> Result<Response, ApiError> {
         }
         // GET /internal/dispatch: how many runs so far, and the last one
         (Method::Get, "") => runs(),
+        (_, "") => Err(ApiError::MethodNotAllowed("GET, POST")),
         _ => Err(ApiError::NotFound),
     }
 }

@@ -11,6 +11,8 @@ pub enum ApiError {
     Unauthorized,
     /// No such route (404).
     NotFound,
+    /// The path exists, but not with this method (405); the methods it takes, for `Allow`.
+    MethodNotAllowed(&'static str),
     /// The route exists but is switched off by configuration (503); the text says which variable.
     Disabled(String),
     /// An upstream HTTP call failed or was refused (502); the text names the upstream.
@@ -25,6 +27,7 @@ impl ApiError {
             ApiError::BadRequest(_) => 400,
             ApiError::Unauthorized => 401,
             ApiError::NotFound => 404,
+            ApiError::MethodNotAllowed(_) => 405,
             ApiError::Upstream(_) => 502,
             ApiError::Disabled(_) => 503,
             ApiError::Internal(_) => 500,
@@ -37,12 +40,17 @@ impl ApiError {
             ApiError::BadRequest(m) | ApiError::Disabled(m) | ApiError::Upstream(m) => m.clone(),
             ApiError::Unauthorized => "missing or wrong bearer token".to_string(),
             ApiError::NotFound => "no such route".to_string(),
+            ApiError::MethodNotAllowed(allow) => format!("this path takes {allow} only"),
             ApiError::Internal(detail) => {
                 eprintln!("internal error: {detail}");
                 "internal error; see the component log".to_string()
             }
         };
-        json_response(self.status(), &serde_json::json!({ "error": message }))
+        let mut response = json_response(self.status(), &serde_json::json!({ "error": message }));
+        if let ApiError::MethodNotAllowed(allow) = self {
+            response.set_header("allow", allow);
+        }
+        response
     }
 }
 

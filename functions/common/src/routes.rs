@@ -3,23 +3,35 @@
 use crate::{error::json_response, platform, ApiError};
 use mallsync_rules::Cart;
 use spin_sdk::{
-    http::{Method, OutgoingResponse, Request, Response, ResponseOutparam},
+    http::{IncomingRequest, Method, OutgoingResponse, Request, Response, ResponseOutparam},
     sqlite::Value,
 };
 
-/// Serves one request for `cart`. This is the whole body of a cart component: the platform
-/// probes (`health`, `__test/*`) here, every other route in the sync service. The response is
-/// sent as soon as it is ready; work the route left for after it (the webhook's write-back)
-/// then runs in the same invocation.
-pub async fn serve_cart(cart: Cart, request: Request, response_out: ResponseOutparam) {
-    let (response, follow_up) = if is_platform_route(&request) {
-        (route(cart, &request).unwrap_or_else(ApiError::into_response), None)
-    } else {
-        mallsync_sync::spin::serve_then(cart, request)
+/// Serves one request for `cart` as it streams in. This is the whole body of a cart component:
+/// the body is read up to `MAX_BODY_BYTES` (413 past it, the rest unread), then the platform
+/// probes (`health`, `__test/*`) are served here and every other route by the sync service. The
+/// response is sent as soon as it is ready; work the route left for after it (the webhook's
+/// write-back) then runs in the same invocation.
+pub async fn serve_cart(cart: Cart, request: IncomingRequest, response_out: ResponseOutparam) {
+    let (response, follow_up) = match crate::body::read_limited(request, crate::body::MAX_BODY_BYTES) {
+        Ok(request) => serve_cart_request(cart, request),
+        Err(response) => (response, None),
     };
     send(response_out, response).await;
     if let Some(work) = follow_up {
         mallsync_sync::spin::follow_up(cart, work);
+    }
+}
+
+/// Serves one request whose body is already read: the response, and the work for after it.
+pub fn serve_cart_request(
+    cart: Cart,
+    request: Request,
+) -> (Response, Option<mallsync_sync::routes::FollowUp>) {
+    if is_platform_route(&request) {
+        (route(cart, &request).unwrap_or_else(ApiError::into_response), None)
+    } else {
+        mallsync_sync::spin::serve_then(cart, request)
     }
 }
 
@@ -60,6 +72,7 @@ fn route(cart: Cart, request: &Request) -> Result<Response, ApiError> {
     match (request.method(), segments.as_slice()) {
         // GET /<cart>/health
         (Method::Get, ["health"]) => health(cart),
+        (_, ["health"]) => Err(ApiError::MethodNotAllowed("GET")),
         (_, ["__test", ..]) if !platform::test_routes_enabled() => Err(ApiError::NotFound),
         // GET /<cart>/__test/kv/<key>
         (Method::Get, ["__test", "kv", key]) => read_key_value(cart, key),

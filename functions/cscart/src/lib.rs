@@ -1,9 +1,9 @@
 //! The cscart cart component: every request goes to the shared cart shell.
 
 use mallsync_component::{serve_cart, Cart};
-use spin_sdk::http::{Request, ResponseOutparam};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
 #[spin_sdk::http_component]
-async fn handle(request: Request, response_out: ResponseOutparam) {
+async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
     serve_cart(Cart::Cscart, request, response_out).await
 }

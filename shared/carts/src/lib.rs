@@ -106,8 +106,29 @@ impl CartError {
 #[error("{0}")]
 pub struct TransportError(pub String);
 
+impl TransportError {
+    /// How a refusal by the platform (a host outside `allowed_outbound_hosts`) starts.
+    pub const REFUSED: &'static str = "the platform refused the host";
+
+    /// The platform refused to send to `target`: not worth a retry.
+    pub fn refused(target: &str) -> TransportError {
+        TransportError(format!(
+            "{}: {target} is not in allowed_outbound_hosts",
+            Self::REFUSED
+        ))
+    }
+
+    pub fn is_refused(&self) -> bool {
+        self.0.starts_with(Self::REFUSED)
+    }
+}
+
 impl From<TransportError> for CartError {
     fn from(e: TransportError) -> CartError {
+        // A refused host stays refused until the configuration changes: fix it, do not retry.
+        if e.is_refused() {
+            return CartError::InvalidRequest { what: e.0 };
+        }
         CartError::Transient {
             status: None,
             message: e.0,

@@ -59,6 +59,18 @@ pub fn path_segment(raw: &str) -> String {
     out
 }
 
+/// One path segment of a cart URL (an order, shipment or logistics id), percent-encoded. An
+/// empty, `.` or `..` segment is refused: it would name another resource than the one meant.
+/// Every cart builds its id paths with this.
+pub fn segment(raw: &str) -> Result<String, CartError> {
+    if raw.is_empty() || raw == "." || raw == ".." {
+        return Err(CartError::InvalidRequest {
+            what: format!("{raw:?} cannot be a path segment of a cart URL"),
+        });
+    }
+    Ok(path_segment(raw))
+}
+
 /// `Bearer <token>`.
 pub fn bearer(token: &Secret) -> String {
     format!("Bearer {}", token.expose())
@@ -396,6 +408,19 @@ mod tests {
             panic!("expected malformed")
         };
         assert!(what.starts_with("orders page: at orders[1]"), "{what}");
+    }
+
+    #[test]
+    fn dot_and_empty_path_segments_are_refused_and_the_rest_encoded() {
+        for bad in ["", ".", ".."] {
+            assert!(
+                matches!(segment(bad), Err(CartError::InvalidRequest { .. })),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(segment("../x").unwrap(), "..%2Fx");
+        assert_eq!(segment("...").unwrap(), "...");
+        assert_eq!(segment("A 1/?#").unwrap(), "A%201%2F%3F%23");
     }
 
     #[test]

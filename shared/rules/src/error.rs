@@ -91,6 +91,29 @@ impl Problems {
         self.0.extend(error.problems);
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether a problem is already recorded at `field` or below it.
+    pub fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|p| {
+            p.field == field
+                || p.field
+                    .strip_prefix(field)
+                    .is_some_and(|rest| rest.starts_with(['.', '[']))
+        })
+    }
+
+    /// Adds the problems of `other` at fields that have none yet.
+    pub fn extend_new(&mut self, other: Problems) {
+        for problem in other.0 {
+            if !self.has(&problem.field) {
+                self.0.push(problem);
+            }
+        }
+    }
+
     pub fn into_result(self) -> Result<(), Error> {
         if self.0.is_empty() {
             Ok(())

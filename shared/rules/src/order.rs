@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -292,7 +292,71 @@ impl Order {
             status: status.unwrap_or(OmsStatus::New),
             ordered_at: ordered_at.unwrap_or_default(),
         };
+        // Bounds of every field that parsed (one that did not already has its problem).
+        let mut bounds = Problems::new();
+        order.check_bounds(&mut bounds);
+        p.extend_new(bounds);
         p.into_result().map(|()| order)
+    }
+
+    /// Every value within what a real order holds, so nothing unbounded is stored or sent: ids
+    /// (safe as a URL path segment), status and carrier names, list sizes and dates.
+    fn check_bounds(&self, p: &mut Problems) {
+        check_id(p, "order_id", &self.order_id);
+        let status = self.status.name();
+        if status.trim().is_empty() {
+            p.add("status", "is empty: name an OMS status, e.g. 処理中");
+        } else if status.chars().count() > MAX_NAME_CHARS || status.chars().any(char::is_control) {
+            p.add(
+                "status",
+                format!("must be at most {MAX_NAME_CHARS} characters without control characters"),
+            );
+        }
+        if let Some(Carrier::Other(name)) = &self.carrier {
+            if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+                p.add(
+                    "carrier",
+                    format!("other:<name> must be at most {MAX_NAME_CHARS} characters without control characters"),
+                );
+            }
+        }
+        check_year(p, "ordered_at", self.ordered_at.year());
+        if let Some(t) = self.updated_at {
+            check_year(p, "updated_at", t.year());
+        }
+        if let Some(d) = self.ship_date {
+            check_year(p, "ship_date", d.year());
+        }
+        if let Some(d) = self.requested_delivery_date {
+            check_year(p, "requested_delivery_date", d.year());
+        }
+        check_count(
+            p,
+            "tracking_numbers",
+            self.tracking_numbers.len(),
+            MAX_TRACKING_NUMBERS,
+        );
+        check_count(p, "shipments", self.shipments.len(), MAX_SHIPMENTS);
+        check_count(p, "items", self.items.len(), MAX_ITEMS);
+        for (i, shipment) in self.shipments.iter().enumerate() {
+            check_id(
+                p,
+                &format!("shipments[{i}].shipment_id"),
+                &shipment.shipment_id,
+            );
+            check_count(
+                p,
+                &format!("shipments[{i}].items"),
+                shipment.items.len(),
+                MAX_ITEMS,
+            );
+            for (j, item) in shipment.items.iter().enumerate() {
+                check_item(p, &format!("shipments[{i}].items[{j}]"), item);
+            }
+        }
+        for (i, item) in self.items.iter().enumerate() {
+            check_item(p, &format!("items[{i}]"), item);
+        }
     }
 
     /// The tracking number for the order as a whole: the first one given.
@@ -303,6 +367,66 @@ impl Order {
     /// A shipment's tracking number, falling back to the order's.
     pub fn tracking_number_of<'a>(&'a self, shipment: &'a Shipment) -> Option<&'a TrackingNumber> {
         shipment.tracking_number.as_ref().or(self.tracking_number())
+    }
+}
+
+/// Longest order, shipment or item id, in characters.
+pub const MAX_ID_CHARS: usize = 64;
+/// Longest status or carrier name, in characters.
+pub const MAX_NAME_CHARS: usize = 32;
+pub const MAX_TRACKING_NUMBERS: usize = 20;
+pub const MAX_SHIPMENTS: usize = 100;
+pub const MAX_ITEMS: usize = 1_000;
+pub const MAX_QUANTITY: u32 = 100_000;
+/// The years an order's dates and times may fall in.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// An id is sent to carts as a URL path segment: letters, digits and `-_.:` only, never `.` or
+/// `..` alone.
+fn check_id(p: &mut Problems, field: &str, id: &str) {
+    if id.trim().is_empty() {
+        p.add(field, "is empty");
+    } else if id.chars().count() > MAX_ID_CHARS {
+        p.add(field, format!("is longer than {MAX_ID_CHARS} characters"));
+    } else if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+    {
+        p.add(
+            field,
+            format!("{id:?} may hold only letters, digits and - _ . :"),
+        );
+    } else if id.chars().all(|c| c == '.') {
+        p.add(field, format!("{id:?} is not an id"));
+    }
+}
+
+fn check_item(p: &mut Problems, field: &str, item: &Item) {
+    check_id(p, &format!("{field}.item_id"), &item.item_id);
+    if !(1..=MAX_QUANTITY).contains(&item.quantity) {
+        p.add(
+            format!("{field}.quantity"),
+            format!("must be 1 to {MAX_QUANTITY}, not {}", item.quantity),
+        );
+    }
+}
+
+fn check_count(p: &mut Problems, field: &str, count: usize, max: usize) {
+    if count > max {
+        p.add(field, format!("holds {count} entries; at most {max}"));
+    }
+}
+
+fn check_year(p: &mut Problems, field: &str, year: i32) {
+    if !YEARS.contains(&year) {
+        p.add(
+            field,
+            format!(
+                "is in the year {year}; dates must lie in {} to {}",
+                YEARS.start(),
+                YEARS.end()
+            ),
+        );
     }
 }
 

@@ -200,6 +200,9 @@ impl StoreSettings {
                 ))
             }
         };
+        let mut p = Problems::new();
+        check_sizes(&mut p, "", &value);
+        p.into_result()?;
         let settings = match cart {
             Cart::Bcart => StoreSettings::Bcart(parse_fields(value)?),
             Cart::Base => StoreSettings::Base(parse_fields(value)?),
@@ -252,19 +255,73 @@ impl StoreSettings {
         shown
     }
 
-    /// Settings an operator saved from a masked form: a secret left as `********` keeps the
-    /// stored value. Secrets of a store on another cart are never carried over.
-    pub fn keeping_masked_secrets_from(mut self, stored: &StoreSettings) -> StoreSettings {
-        if self.cart() != stored.cart() {
-            return self;
+    /// The URLs the store's credentials are sent to or bound to (CS-Cart store URL, futureshop
+    /// API URL, BASE redirect URL); the carts with one shared API have none of their own.
+    pub fn credential_urls(&self) -> Vec<(&'static str, &str)> {
+        match self {
+            StoreSettings::Base(s) => {
+                vec![("credentials.redirect_uri", &s.credentials.redirect_uri)]
+            }
+            StoreSettings::Cscart(s) => vec![("credentials.store_url", &s.credentials.store_url)],
+            StoreSettings::Futureshop(s) => {
+                vec![("credentials.api_base_url", &s.credentials.api_base_url)]
+            }
+            StoreSettings::Bcart(_) | StoreSettings::Shopserve(_) => Vec::new(),
         }
+    }
+
+    /// Settings an operator saved from a masked form: a secret left as `********` keeps the
+    /// stored value, but only while every URL of the credentials is unchanged, so a stored
+    /// credential is never sent to a host other than the one it was entered for. Secrets of a
+    /// store on another cart are never carried over.
+    pub fn keeping_masked_secrets_from(
+        mut self,
+        stored: &StoreSettings,
+    ) -> Result<StoreSettings, Error> {
+        if self.cart() != stored.cart() {
+            return Ok(self);
+        }
+        let changed_url = self
+            .credential_urls()
+            .into_iter()
+            .zip(stored.credential_urls())
+            .find(|((_, new), (_, old))| new.trim() != old.trim())
+            .map(|((field, _), _)| field);
+        let secret_fields = self.secret_fields();
         let mut stored = stored.clone();
-        for (secret, kept) in self.secrets_mut().into_iter().zip(stored.secrets_mut()) {
-            if secret.expose() == Secret::MASK {
-                *secret = kept.clone();
+        let mut p = Problems::new();
+        for ((secret, kept), field) in self
+            .secrets_mut()
+            .into_iter()
+            .zip(stored.secrets_mut())
+            .zip(secret_fields)
+        {
+            if secret.expose() != Secret::MASK {
+                continue;
+            }
+            match changed_url {
+                None => *secret = kept.clone(),
+                Some(url_field) => p.add(
+                    field,
+                    format!(
+                        "{url_field} changed, so the stored secret is not sent there: enter it again \
+                         ({url_field} が変わったため、保存済みの秘密情報は使えません。もう一度入力してください)"
+                    ),
+                ),
             }
         }
-        self
+        p.into_result().map(|()| self)
+    }
+
+    /// The JSON paths of the secrets, in `secrets_mut` order (for error messages).
+    fn secret_fields(&self) -> Vec<&'static str> {
+        match self {
+            StoreSettings::Bcart(_) => vec!["credentials.access_token"],
+            StoreSettings::Base(_) => vec!["credentials.client_secret"],
+            StoreSettings::Shopserve(_) => vec!["credentials.manager_key"],
+            StoreSettings::Cscart(_) => vec!["credentials.api_key"],
+            StoreSettings::Futureshop(_) => vec!["credentials.client_secret"],
+        }
     }
 }
 
@@ -291,6 +348,53 @@ impl From<CscartSettings> for StoreSettings {
 impl From<FutureshopSettings> for StoreSettings {
     fn from(s: FutureshopSettings) -> Self {
         StoreSettings::Futureshop(s)
+    }
+}
+
+/// Longest text a setting may hold (a URL, an e-mail address, a key), in characters.
+pub const MAX_SETTING_CHARS: usize = 2_048;
+/// Most entries a list in the settings may hold.
+pub const MAX_SETTING_ITEMS: usize = 100;
+
+/// Every string and list in the settings within its bound; control characters refused.
+fn check_sizes(p: &mut Problems, path: &str, value: &serde_json::Value) {
+    let at = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        serde_json::Value::String(text) => {
+            if text.chars().count() > MAX_SETTING_CHARS {
+                p.add(
+                    path,
+                    format!("is longer than {MAX_SETTING_CHARS} characters"),
+                );
+            } else if text.chars().any(char::is_control) {
+                p.add(path, "holds a control character (a line break, a tab, …)");
+            }
+        }
+        serde_json::Value::Array(items) => {
+            if items.len() > MAX_SETTING_ITEMS {
+                p.add(path, format!("holds more than {MAX_SETTING_ITEMS} entries"));
+            } else {
+                for (i, item) in items.iter().enumerate() {
+                    check_sizes(p, &format!("{path}[{i}]"), item);
+                }
+            }
+        }
+        serde_json::Value::Object(fields) => {
+            if fields.len() > MAX_SETTING_ITEMS {
+                p.add(path, format!("holds more than {MAX_SETTING_ITEMS} fields"));
+            } else {
+                for (key, item) in fields {
+                    check_sizes(p, &at(key), item);
+                }
+            }
+        }
+        _ => {}
     }
 }
 

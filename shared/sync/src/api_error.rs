@@ -18,9 +18,15 @@ pub enum ApiError {
     /// No such route, or nothing this caller may see under that id (404).
     #[error("{0}")]
     NotFound(String),
+    /// The path exists but not with this method (405); `Allow` lists the methods it takes.
+    #[error("this path takes {}, not this method", .0.join(", "))]
+    MethodNotAllowed(Vec<&'static str>),
     /// The request conflicts with the current state (409), e.g. a write-back already running.
     #[error("{0}")]
     Conflict(String),
+    /// The body is over a limit (413); the text says the limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// The cart refused or failed (502); the cart's own message, which holds no secrets.
     #[error("the cart failed: {0}")]
     Cart(#[from] CartError),
@@ -62,7 +68,9 @@ impl ApiError {
             ApiError::Invalid(_) => 400,
             ApiError::Unauthorized(_) => 401,
             ApiError::NotFound(_) => 404,
+            ApiError::MethodNotAllowed(_) => 405,
             ApiError::Conflict(_) => 409,
+            ApiError::TooLarge(_) => 413,
             ApiError::Cart(_) => 502,
             ApiError::Internal(_) => 500,
         }
@@ -86,7 +94,13 @@ impl ApiError {
             ApiError::Cart(e) => body["cart_error"] = json!(e),
             _ => {}
         }
-        crate::routes::json(self.status(), &body)
+        let mut response = crate::routes::json(self.status(), &body);
+        if let ApiError::MethodNotAllowed(methods) = &self {
+            if let Ok(allow) = http::HeaderValue::from_str(&methods.join(", ")) {
+                response.headers_mut().insert(http::header::ALLOW, allow);
+            }
+        }
+        response
     }
 }
 

@@ -1,6 +1,7 @@
 //! Who may call what: the admin (the `admin_token` variable), a shop (its own API token, stored
-//! only as a SHA-256 hash) and the shop's OMS webhooks (HMAC-SHA256 of the body with the shop's
-//! webhook secret). Every comparison of a secret runs in constant time.
+//! only as a SHA-256 hash) and the shop's OMS webhooks (HMAC-SHA256 of `<timestamp>.<body>` with
+//! the shop's webhook secret, the timestamp within 5 minutes). Every comparison of a secret runs
+//! in constant time.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -8,9 +9,9 @@ use sha2::{Digest, Sha256};
 use crate::api_error::ApiError;
 use crate::io::Io;
 
-/// The webhook signature header: `sha256=<hex of HMAC-SHA256(webhook secret, body)>`.
+/// The webhook signature header: `t=<unix seconds>,v1=<hex of HMAC-SHA256(webhook secret,
+/// "<t>.<body>")>`, as Stripe signs its webhooks.
 pub const HEADER_SIGNATURE: &str = "x-mallsync-signature";
-const SIGNATURE_PREFIX: &str = "sha256=";
 
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
@@ -22,7 +23,7 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
@@ -70,77 +71,201 @@ pub fn require_admin(io: &impl Io, request: &http::Request<Vec<u8>>) -> Result<(
     }
 }
 
-/// HMAC-SHA256 of `body` with `secret`, as sent in the signature header.
-pub fn sign(secret: &str, body: &[u8]) -> String {
+/// How far a webhook's signed time may be from mallsync's clock, either way.
+pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
+
+fn mac_of(secret: &str, timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
     mac.update(body);
-    format!("{SIGNATURE_PREFIX}{}", hex(&mac.finalize().into_bytes()))
+    mac
 }
 
-/// Checks the webhook signature header against the body, in constant time.
-pub fn verify_signature(secret: &str, request: &http::Request<Vec<u8>>) -> Result<(), ApiError> {
+/// The signature header's value for `body` sent at `timestamp` (Unix seconds):
+/// `t=<timestamp>,v1=<hex of HMAC-SHA256(webhook secret, "<timestamp>.<body>")>`.
+pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mac = mac_of(secret, timestamp, body).finalize().into_bytes();
+    format!("t={timestamp},v1={}", hex(&mac))
+}
+
+/// A parsed signature header: the signed time and every `v1` signature given (an OMS rotating
+/// its secret may send two).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureHeader {
+    pub timestamp: i64,
+    pub signatures: Vec<Vec<u8>>,
+}
+
+const SIGNATURE_FORMAT: &str =
+    "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" with the shop's webhook secret>";
+
+/// Reads `X-Mallsync-Signature`; what is missing or malformed is a 401 saying the format.
+pub fn signature_header(request: &http::Request<Vec<u8>>) -> Result<SignatureHeader, ApiError> {
     let header = request
         .headers()
         .get(HEADER_SIGNATURE)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
             ApiError::Unauthorized(format!(
-                "missing {HEADER_SIGNATURE} header: sign the body with the shop's webhook secret (sha256=<hex HMAC-SHA256>)"
+                "missing {HEADER_SIGNATURE} header: send {SIGNATURE_FORMAT}"
             ))
         })?;
-    let given = header
-        .trim()
-        .strip_prefix(SIGNATURE_PREFIX)
-        .and_then(unhex)
-        .ok_or_else(|| {
-            ApiError::Unauthorized(format!("{HEADER_SIGNATURE} must be sha256=<64 hex digits>"))
-        })?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-    mac.update(request.body());
-    // `verify_slice` compares in constant time.
-    mac.verify_slice(&given).map_err(|_| {
-        ApiError::Unauthorized(
-            "the webhook signature does not match the body: check the shop's webhook secret".into(),
-        )
-    })
+    let malformed =
+        || ApiError::Unauthorized(format!("{HEADER_SIGNATURE} must be {SIGNATURE_FORMAT}"));
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", t)) => timestamp = Some(t.parse::<i64>().map_err(|_| malformed())?),
+            Some(("v1", v)) => {
+                signatures.push(unhex(v).filter(|b| b.len() == 32).ok_or_else(malformed)?)
+            }
+            // Other schemes (a future v2) are ignored, as Stripe's clients do.
+            Some(_) => {}
+            None => return Err(malformed()),
+        }
+    }
+    match timestamp {
+        Some(timestamp) if !signatures.is_empty() && signatures.len() <= 4 => Ok(SignatureHeader {
+            timestamp,
+            signatures,
+        }),
+        _ => Err(malformed()),
+    }
+}
+
+impl SignatureHeader {
+    /// Refuses a signature made more than `SIGNATURE_TOLERANCE_SECS` from `now`: a captured
+    /// webhook cannot be replayed later.
+    pub fn check_time(&self, now: i64) -> Result<(), ApiError> {
+        let off = now.saturating_sub(self.timestamp);
+        if off.abs() > SIGNATURE_TOLERANCE_SECS {
+            return Err(ApiError::Unauthorized(format!(
+                "the signature's time t={} is {off} s from mallsync's clock (at most \
+                 {SIGNATURE_TOLERANCE_SECS} s): sign each delivery with the current time",
+                self.timestamp
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether one of the signatures is the HMAC of `t.body` with `secret` (in constant time).
+    pub fn matches(&self, secret: &str, body: &[u8]) -> bool {
+        let mut any = false;
+        for given in &self.signatures {
+            // `verify_slice` compares in constant time; every signature is checked.
+            any |= mac_of(secret, self.timestamp, body)
+                .verify_slice(given)
+                .is_ok();
+        }
+        any
+    }
+}
+
+/// The one answer to a webhook whose signature does not match, whether or not the store exists.
+pub fn signature_mismatch() -> ApiError {
+    ApiError::Unauthorized(
+        "the webhook signature does not match: check the store id and the shop's webhook secret"
+            .into(),
+    )
+}
+
+/// Checks the webhook signature header against the body at `now`: format, time, then HMAC.
+pub fn verify_signature(
+    secret: &str,
+    request: &http::Request<Vec<u8>>,
+    now: i64,
+) -> Result<SignatureHeader, ApiError> {
+    let header = signature_header(request)?;
+    header.check_time(now)?;
+    if header.matches(secret, request.body()) {
+        Ok(header)
+    } else {
+        Err(signature_mismatch())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn signed(secret: &str, body: &[u8]) -> http::Request<Vec<u8>> {
+    const NOW: i64 = 1_795_000_000;
+
+    fn signed(secret: &str, t: i64, body: &[u8]) -> http::Request<Vec<u8>> {
         http::Request::builder()
-            .header(HEADER_SIGNATURE, sign(secret, body))
+            .header(HEADER_SIGNATURE, sign(secret, t, body))
             .body(body.to_vec())
             .unwrap()
     }
 
     #[test]
-    fn a_body_signed_with_the_shop_secret_is_accepted() {
-        assert!(verify_signature("whsec", &signed("whsec", b"{\"orders\":[]}")).is_ok());
+    fn a_body_signed_with_the_shop_secret_at_the_current_time_is_accepted() {
+        let body = b"{\"orders\":[]}";
+        assert!(verify_signature("whsec", &signed("whsec", NOW, body), NOW).is_ok());
+        assert!(verify_signature("whsec", &signed("whsec", NOW - 300, body), NOW).is_ok());
+        assert!(verify_signature("whsec", &signed("whsec", NOW + 300, body), NOW).is_ok());
     }
 
     #[test]
     fn a_body_signed_with_another_secret_or_changed_after_signing_is_refused() {
-        assert!(verify_signature("whsec", &signed("other", b"{}")).is_err());
-        let mut request = signed("whsec", b"{\"orders\":[]}");
+        assert!(verify_signature("whsec", &signed("other", NOW, b"{}"), NOW).is_err());
+        let mut request = signed("whsec", NOW, b"{\"orders\":[]}");
         request.body_mut().push(b' ');
-        assert!(verify_signature("whsec", &request).is_err());
+        assert!(verify_signature("whsec", &request, NOW).is_err());
+    }
+
+    #[test]
+    fn a_stale_or_future_signature_is_refused_even_when_it_matches() {
+        for t in [NOW - 301, NOW + 301, 0, i64::MIN, i64::MAX] {
+            let e = verify_signature("whsec", &signed("whsec", t, b"{}"), NOW).unwrap_err();
+            assert_eq!(e.status(), 401);
+            assert!(e.message().contains("current time"), "{}", e.message());
+        }
+    }
+
+    #[test]
+    fn the_timestamp_is_signed_so_moving_it_breaks_the_signature() {
+        let header = sign("whsec", NOW - 1_000, b"{}");
+        let moved = header.replacen(&format!("t={}", NOW - 1_000), &format!("t={NOW}"), 1);
+        let request = http::Request::builder()
+            .header(HEADER_SIGNATURE, moved)
+            .body(b"{}".to_vec())
+            .unwrap();
+        assert!(verify_signature("whsec", &request, NOW).is_err());
     }
 
     #[test]
     fn a_missing_or_malformed_signature_is_refused_with_a_message_naming_the_header() {
         let bare = http::Request::builder().body(b"{}".to_vec()).unwrap();
-        let e = verify_signature("whsec", &bare).unwrap_err();
+        let e = verify_signature("whsec", &bare, NOW).unwrap_err();
         assert!(e.message().contains(HEADER_SIGNATURE));
-        let odd = http::Request::builder()
-            .header(HEADER_SIGNATURE, "sha256=xyz")
+        for odd in ["sha256=xyz", "t=1", "v1=00", "t=x,v1=00", "t=1,v1=zz", ""] {
+            let request = http::Request::builder()
+                .header(HEADER_SIGNATURE, odd)
+                .body(b"{}".to_vec())
+                .unwrap();
+            assert_eq!(
+                verify_signature("whsec", &request, NOW)
+                    .unwrap_err()
+                    .status(),
+                401,
+                "{odd}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_of_several_v1_signatures_matching_is_enough() {
+        let good = sign("whsec", NOW, b"{}");
+        let v1 = good.split_once(",v1=").unwrap().1;
+        let header = format!("t={NOW},v1={},v1={v1}", "00".repeat(32));
+        let request = http::Request::builder()
+            .header(HEADER_SIGNATURE, header)
             .body(b"{}".to_vec())
             .unwrap();
-        assert_eq!(verify_signature("whsec", &odd).unwrap_err().status(), 401);
+        assert!(verify_signature("whsec", &request, NOW).is_ok());
     }
 
     #[test]

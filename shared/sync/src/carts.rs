@@ -177,19 +177,26 @@ fn with_origin(url: &str, origin: &str) -> String {
     format!("{}{path}", origin.trim_end_matches('/'))
 }
 
+/// The store's access token, opened with the encryption key (it is stored sealed).
 pub fn load_token(io: &impl Io, store_id: &str) -> Result<Option<AccessToken>, IoError> {
-    match io.kv_get(&token_key(store_id))? {
+    let key = token_key(store_id);
+    match io.kv_get(&key)? {
         None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| IoError(format!("stored token of {store_id} does not parse: {e}"))),
+        Some(bytes) => {
+            let opened = crate::crypto::open_text(io, &String::from_utf8_lossy(&bytes), &key)?;
+            serde_json::from_str(&opened)
+                .map(Some)
+                .map_err(|e| IoError(format!("stored token of {store_id} does not parse: {e}")))
+        }
     }
 }
 
+/// Saves the token sealed with the encryption key, bound to its key-value key.
 pub fn save_token(io: &impl Io, store_id: &str, token: &AccessToken) -> Result<(), IoError> {
+    let key = token_key(store_id);
     let bytes =
         serde_json::to_vec(token).map_err(|e| IoError(format!("token does not serialize: {e}")))?;
-    io.kv_set(&token_key(store_id), &bytes)
+    io.kv_set(&key, crate::crypto::seal(io, &bytes, &key)?.as_bytes())
 }
 
 /// How long one instance may hold a store's token refresh; a crashed holder's lapses soon.
@@ -221,7 +228,7 @@ pub fn api<C: CartBinding>(
     pacer: &mut Pacer,
     deadline: DateTime<Utc>,
 ) -> Result<Api<C::Credentials>, ApiError> {
-    let mut api = api_without_token::<C>(io, settings);
+    let mut api = api_without_token::<C>(io, settings)?;
     fresh_token::<C>(io, store_id, &mut api, pacer, deadline, None)?;
     Ok(api)
 }
@@ -297,22 +304,107 @@ pub fn fresh_token<C: CartBinding>(
     }
 }
 
-/// The store's API handle before any token: the cart's URL, moved to `api_origin` where set.
+/// The store's API handle before any token: the cart's URL, moved to `api_origin` where set,
+/// and checked against this cart's own allowed origins before any request is built. The
+/// dispatcher may reach every cart's hosts, so this check, not the platform's allow-list, is
+/// what keeps a store's credentials on its own cart's origins.
 pub fn api_without_token<C: CartBinding>(
     io: &impl Io,
     settings: &C::Settings,
-) -> Api<C::Credentials> {
+) -> Result<Api<C::Credentials>, ApiError> {
     let api = C::api(C::credentials(settings), None);
     let origin = io
         .variable(&format!("{}_{API_ORIGIN_VARIABLE}", C::CART.slug()))
         .or_else(|| io.variable(API_ORIGIN_VARIABLE));
-    match origin {
+    let api = match &origin {
         Some(origin) if C::SHARED_API => {
-            let url = with_origin(&api.base_url, &origin);
+            let url = with_origin(&api.base_url, origin);
             api.with_base_url(url)
         }
         _ => api,
+    };
+    let allowed = origin.unwrap_or_else(|| default_origin(C::CART).to_string());
+    if !origin_allows(&allowed, &api.base_url) {
+        return Err(ApiError::Cart(CartError::InvalidRequest {
+            what: format!(
+                "{} is not an allowed {} origin ({allowed}): the store's credentials are sent only \
+                 there; fix the store's URL or the {}_{API_ORIGIN_VARIABLE} variable \
+                 / ストアの URL が許可されたオリジン外のため送信しません",
+                origin_of(&api.base_url),
+                C::CART.display_name(),
+                C::CART.slug(),
+            ),
+        }));
     }
+    Ok(api)
+}
+
+/// Each cart's origin when no variable names one (spin.toml's defaults).
+pub fn default_origin(cart: mallsync_rules::Cart) -> &'static str {
+    match cart {
+        mallsync_rules::Cart::Bcart => "https://api.bcart.jp",
+        mallsync_rules::Cart::Base => "https://api.thebase.in",
+        mallsync_rules::Cart::Shopserve => "https://management.api.shopserve.jp",
+        mallsync_rules::Cart::Cscart => "https://*",
+        mallsync_rules::Cart::Futureshop => "https://api.admin.future-shop.net",
+    }
+}
+
+/// `scheme://host[:port]` of a URL, lowercased, without path (for messages and matching).
+fn origin_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        authority.to_ascii_lowercase()
+    )
+}
+
+/// Splits `scheme://host[:port]` into its parts, the port defaulting by scheme; `:*` (any
+/// port) reads as port 0.
+fn parts(origin: &str) -> Option<(String, String, u16)> {
+    let origin = origin_of(origin.trim());
+    let (scheme, authority) = origin.split_once("://")?;
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let default_port = match scheme {
+        "https" => 443,
+        "http" => 80,
+        _ => return None,
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        // An IPv6 host without a port: its colons are not a port separator.
+        Some((host, _)) if authority.starts_with('[') && !host.ends_with(']') => {
+            (authority.to_string(), default_port)
+        }
+        Some((host, "*")) => (host.to_string(), 0),
+        Some((host, port)) => (host.to_string(), port.parse::<u16>().ok()?),
+        None => (authority.to_string(), default_port),
+    };
+    Some((scheme.to_string(), host, port))
+}
+
+/// Whether `url` lies within one of the comma-separated origins in `allowed`, as Spin's
+/// `allowed_outbound_hosts` reads them: `https://host`, `https://*.example.jp`, `https://*`,
+/// `http://127.0.0.1:4000`.
+pub fn origin_allows(allowed: &str, url: &str) -> bool {
+    let Some((scheme, host, port)) = parts(url) else {
+        return false;
+    };
+    allowed
+        .split(',')
+        .filter_map(parts)
+        .any(|(a_scheme, a_host, a_port)| {
+            a_scheme == scheme
+                && (a_port == 0 || a_port == port)
+                && (a_host == "*"
+                    || a_host == host
+                    || a_host
+                        .strip_prefix("*.")
+                        .is_some_and(|suffix| host.ends_with(&format!(".{suffix}"))))
+        })
 }
 
 /// What the import asks the cart for.
@@ -333,6 +425,54 @@ pub fn import_query<C: CartBinding>(
 #[cfg(test)]
 mod tests {
     use super::with_origin;
+
+    #[test]
+    fn a_url_is_allowed_only_within_the_carts_origins() {
+        use super::origin_allows;
+        assert!(origin_allows(
+            "https://api.bcart.jp",
+            "https://api.bcart.jp/api/v1"
+        ));
+        assert!(origin_allows(
+            "https://api.bcart.jp",
+            "https://API.bcart.jp:443/x"
+        ));
+        assert!(!origin_allows(
+            "https://api.bcart.jp",
+            "http://api.bcart.jp/"
+        ));
+        assert!(!origin_allows(
+            "https://api.bcart.jp",
+            "https://api.bcart.jp.evil.example/"
+        ));
+        assert!(!origin_allows(
+            "https://api.bcart.jp",
+            "https://api.bcart.jp:8443/"
+        ));
+        assert!(origin_allows("https://*", "https://shop.example.jp/api"));
+        assert!(!origin_allows("https://*", "http://shop.example.jp/api"));
+        assert!(origin_allows(
+            "https://*.future-shop.net",
+            "https://api.admin.future-shop.net/"
+        ));
+        assert!(!origin_allows(
+            "https://*.future-shop.net",
+            "https://future-shop.net.evil.example/"
+        ));
+        assert!(origin_allows(
+            "http://127.0.0.1:4001",
+            "http://127.0.0.1:4001/api"
+        ));
+        assert!(!origin_allows(
+            "http://127.0.0.1:4001",
+            "http://127.0.0.1:4002/api"
+        ));
+        assert!(origin_allows(
+            "https://a.example, http://127.0.0.1:4001",
+            "http://127.0.0.1:4001/"
+        ));
+        assert!(!origin_allows("https://*", "not a url"));
+    }
 
     #[test]
     fn moving_a_cart_to_another_origin_keeps_its_path() {

@@ -34,7 +34,8 @@ pub fn run<C: CartBinding>(
     let settings = carts::settings_for::<C>(store)?;
     let run_id = runlog::start(io, &store.id, "import", trigger)?;
     let deadline = io.now() + Duration::seconds(RUN_BUDGET_SECS);
-    let fetched = carts::pacer::<C>(settings, &carts::api_without_token::<C>(io, settings))
+    let fetched = carts::api_without_token::<C>(io, settings)
+        .and_then(|unconnected| carts::pacer::<C>(settings, &unconnected))
         .and_then(|mut pacer| {
             let api = carts::api::<C>(io, &store.id, settings, &mut pacer, deadline)?;
         let query = carts::import_query::<C>(settings, window);

@@ -21,6 +21,7 @@ pub mod alerts;
 pub mod api_error;
 pub mod auth;
 pub mod carts;
+pub mod crypto;
 pub mod dispatch;
 pub mod import;
 pub mod io;

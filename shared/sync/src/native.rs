@@ -13,6 +13,10 @@ use crate::io::{Io, IoError, Rows, Value};
 
 type Sender = Box<dyn Fn(Request) -> Result<Response, TransportError> + Send + Sync>;
 
+/// The `encryption_key` every `NativeIo` starts with (tests only: it is public).
+pub const TEST_ENCRYPTION_KEY: &str =
+    "6d616c6c73796e632d746573742d6b65792d6e6f742d666f722d70726f642121";
+
 /// The clock: fixed until moved, so tests see exactly the times they set. `sleep` moves it.
 pub struct NativeIo {
     db: Mutex<rusqlite::Connection>,
@@ -56,7 +60,12 @@ impl NativeIo {
         NativeIo {
             db: Mutex::new(db),
             kv: Mutex::new(HashMap::new()),
-            variables: HashMap::new(),
+            // A fixed key so tests and benchmarks seal secrets as a deployment does;
+            // `with_variable(KEY_VARIABLE, …)` replaces it ("" unsets it).
+            variables: HashMap::from([(
+                crate::crypto::KEY_VARIABLE.to_string(),
+                TEST_ENCRYPTION_KEY.to_string(),
+            )]),
             clock: Mutex::new(now),
             send_latency: chrono::Duration::zero(),
             sender: Box::new(sender),

@@ -29,7 +29,7 @@ pub fn start(io: &impl Io, store: &Store) -> Result<String, ApiError> {
             expires_at.timestamp().into(),
         ],
     )?;
-    let api = carts::api_without_token::<Base>(io, settings);
+    let api = carts::api_without_token::<Base>(io, settings)?;
     Ok(mallsync_carts::base::auth::authorize_url(
         &api,
         &state,
@@ -56,7 +56,7 @@ pub fn callback(io: &impl Io, code: &str, state: &str) -> Result<String, ApiErro
     }
     let store = shops::store(io, mallsync_rules::Cart::Base, row.text("store_id")?)?;
     let settings = carts::settings_for::<Base>(&store)?;
-    let api = carts::api_without_token::<Base>(io, settings);
+    let api = carts::api_without_token::<Base>(io, settings)?;
     let now = io.now();
     let request = mallsync_carts::base::auth::build_code_exchange(&api, code)?;
     let response = io.send(request).map_err(CartError::from)?;

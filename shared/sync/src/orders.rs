@@ -17,9 +17,18 @@ fn updated_at(order: &Order) -> i64 {
     order.updated_at.unwrap_or(order.ordered_at).timestamp()
 }
 
+/// One order of a webhook batch, with the version counter the OMS sent for it, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    pub order: Order,
+    /// Grows with every change in the OMS; when both the stored and the received order carry
+    /// one, it decides which is newer.
+    pub version: Option<u64>,
+}
+
 /// Parses a webhook body `{"orders": [...]}`: every problem in every order, each named by its
 /// path (`orders[3].ship_date`), or the whole batch. Nothing is stored unless all of it is good.
-pub fn parse_batch(body: &[u8]) -> Result<Vec<Order>, ApiError> {
+pub fn parse_batch(body: &[u8]) -> Result<Vec<Received>, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid("$", format!("is not valid JSON: {e}")))?;
     let items = value
@@ -27,26 +36,31 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<Order>, ApiError> {
         .and_then(serde_json::Value::as_array)
         .ok_or_else(|| ApiError::invalid("orders", "must be an array of orders"))?;
     if items.len() > MAX_BATCH {
-        return Err(ApiError::invalid(
-            "orders",
-            format!(
-                "holds {} orders; send at most {MAX_BATCH} per request",
-                items.len()
-            ),
-        ));
+        return Err(ApiError::TooLarge(format!(
+            "the batch holds {} orders; send at most {MAX_BATCH} per request",
+            items.len()
+        )));
     }
     let mut problems = Vec::new();
     let mut orders = Vec::with_capacity(items.len());
     let mut seen = std::collections::HashMap::new();
     for (i, item) in items.iter().enumerate() {
+        let version = match item.get("version") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v) => match v.as_u64() {
+                Some(v) if v <= MAX_VERSION => Some(v),
+                _ => {
+                    problems.push(FieldError {
+                        field: format!("orders[{i}].version"),
+                        message: format!("must be a whole number from 0 to {MAX_VERSION}"),
+                    });
+                    None
+                }
+            },
+        };
         match Order::from_json(item) {
             Ok(order) => {
-                if order.order_id.trim().is_empty() {
-                    problems.push(FieldError {
-                        field: format!("orders[{i}].order_id"),
-                        message: "is empty".into(),
-                    });
-                } else if let Some(first) = seen.insert(order.order_id.clone(), i) {
+                if let Some(first) = seen.insert(order.order_id.clone(), i) {
                     problems.push(FieldError {
                         field: format!("orders[{i}].order_id"),
                         message: format!(
@@ -55,7 +69,7 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<Order>, ApiError> {
                         ),
                     });
                 }
-                orders.push(order);
+                orders.push(Received { order, version });
             }
             Err(e) => problems.extend(e.within(&format!("orders[{i}]")).problems),
         }
@@ -67,31 +81,153 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<Order>, ApiError> {
     }
 }
 
-/// Stores the orders (insert or replace by order id, never overwriting a newer version) and
-/// returns those whose stored data changed.
-pub fn upsert(io: &impl Io, store_id: &str, orders: Vec<Order>) -> Result<Vec<Order>, ApiError> {
+/// The largest version counter accepted (SQLite integers are signed 64-bit).
+pub const MAX_VERSION: u64 = i64::MAX as u64;
+
+/// Remembers a signed delivery until its signature expires; a second delivery with the same
+/// signature (a replay) is refused.
+pub fn record_delivery(
+    io: &impl Io,
+    store_id: &str,
+    header: &crate::auth::SignatureHeader,
+) -> Result<(), ApiError> {
     let now = io.now().timestamp();
-    let mut changed = Vec::new();
-    for order in orders {
-        let body = serde_json::to_string(&order)
-            .map_err(|e| ApiError::Internal(format!("order does not serialize: {e}")))?;
+    io.sql(
+        "DELETE FROM webhook_deliveries WHERE expires_at < ?",
+        &[now.into()],
+    )?;
+    let signature: Vec<u8> = header.signatures.concat();
+    let expires_at = header
+        .timestamp
+        .saturating_add(crate::auth::SIGNATURE_TOLERANCE_SECS + 1);
+    let rows = io.sql(
+        "INSERT INTO webhook_deliveries (store_id, signature, expires_at) VALUES (?, ?, ?) \
+         ON CONFLICT (store_id, signature) DO NOTHING RETURNING signature",
+        &[
+            store_id.into(),
+            crate::auth::hex(&signature).into(),
+            expires_at.into(),
+        ],
+    )?;
+    if rows.is_empty() {
+        return Err(ApiError::Conflict(
+            "this signed delivery was already received (a replay): sign each delivery anew with \
+             the current time / 同じ署名の配信は受信済みです。配信ごとに現在時刻で署名してください"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// An order that was not stored because the stored one is as new and differs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    pub order_id: String,
+    pub message: String,
+    pub message_ja: String,
+}
+
+/// What storing a batch did.
+#[derive(Debug, Clone, Default)]
+pub struct Upserted {
+    /// Stored: new orders and newer versions.
+    pub changed: Vec<Order>,
+    /// Not stored: older than what is stored (a replayed or late delivery). By order id.
+    pub stale: Vec<String>,
+    /// Not stored: as new as the stored order (same version or same `updated_at`) but different.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// The stored form: the order, with its version counter when the OMS sent one.
+fn stored_body(received: &Received) -> Result<String, ApiError> {
+    let mut value = serde_json::to_value(&received.order)
+        .map_err(|e| ApiError::Internal(format!("order does not serialize: {e}")))?;
+    if let (Some(version), Some(fields)) = (received.version, value.as_object_mut()) {
+        fields.insert("version".into(), version.into());
+    }
+    Ok(value.to_string())
+}
+
+/// Stores the orders and returns those whose stored data changed. Only a newer order replaces a
+/// stored one: a higher version counter when both carry one, else a later `updated_at`. Without
+/// versions, equal times with different data are conflicts, never a silent overwrite.
+pub fn upsert_received(
+    io: &impl Io,
+    store_id: &str,
+    orders: Vec<Received>,
+) -> Result<Upserted, ApiError> {
+    let now = io.now().timestamp();
+    let mut done = Upserted::default();
+    for received in orders {
+        let body = stored_body(&received)?;
+        let order_id = received.order.order_id.clone();
+        let updated = updated_at(&received.order);
         let rows = io.sql(
             "INSERT INTO orders (store_id, order_id, body, updated_at, received_at) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (store_id, order_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at, received_at = excluded.received_at \
-             WHERE excluded.updated_at >= orders.updated_at AND excluded.body <> orders.body RETURNING order_id",
+             WHERE CASE WHEN json_extract(excluded.body, '$.version') IS NOT NULL \
+                         AND json_extract(orders.body, '$.version') IS NOT NULL \
+                         AND json_extract(excluded.body, '$.version') <> json_extract(orders.body, '$.version') \
+                    THEN json_extract(excluded.body, '$.version') > json_extract(orders.body, '$.version') \
+                    ELSE excluded.updated_at > orders.updated_at END \
+             RETURNING order_id",
             &[
                 store_id.into(),
-                order.order_id.clone().into(),
-                body.into(),
-                updated_at(&order).into(),
+                order_id.clone().into(),
+                body.clone().into(),
+                updated.into(),
                 now.into(),
             ],
         )?;
         if !rows.is_empty() {
-            changed.push(order);
+            done.changed.push(received.order);
+            continue;
+        }
+        // Not stored: the same data again, an older version, or a conflict.
+        let stored = io.sql(
+            "SELECT body, updated_at FROM orders WHERE store_id = ? AND order_id = ?",
+            &[store_id.into(), order_id.clone().into()],
+        )?;
+        let Some(row) = stored.first() else { continue };
+        let stored_body = row.text("body")?;
+        if stored_body == body {
+            continue;
+        }
+        let stored_version = serde_json::from_str::<serde_json::Value>(stored_body)
+            .ok()
+            .and_then(|v| v.get("version").and_then(serde_json::Value::as_u64));
+        let older = match (received.version, stored_version) {
+            (Some(new), Some(old)) if new != old => new < old,
+            _ => updated < row.int("updated_at")?,
+        };
+        if older {
+            done.stale.push(order_id);
+        } else {
+            done.conflicts.push(Conflict {
+                message: format!(
+                    "order {order_id} is stored with the same version and updated_at but other data: \
+                     send a later updated_at (or a higher version) for a change"
+                ),
+                message_ja: format!(
+                    "受注 {order_id} は同じ更新日時(バージョン)で別の内容が保存済みです。変更には新しい updated_at (または version) を付けてください"
+                ),
+                order_id,
+            });
         }
     }
-    Ok(changed)
+    Ok(done)
+}
+
+/// Stores orders without version counters; returns those whose stored data changed.
+pub fn upsert(io: &impl Io, store_id: &str, orders: Vec<Order>) -> Result<Vec<Order>, ApiError> {
+    let received = orders
+        .into_iter()
+        .map(|order| Received {
+            order,
+            version: None,
+        })
+        .collect();
+    Ok(upsert_received(io, store_id, received)?.changed)
 }
 
 /// The planning query: the store's orders updated at or after `since` (index orders_by_update).

@@ -16,6 +16,18 @@ use crate::{dispatch, import, oauth, orders, runlog, schema, with_cart, write_ba
 pub type Request = http::Request<Vec<u8>>;
 pub type Response = http::Response<Vec<u8>>;
 
+/// The largest request body any route reads: 10 MiB (a full webhook batch of 1,000 orders is
+/// well under 2 MiB).
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// The answer to a body over `MAX_BODY_BYTES`.
+pub fn too_large() -> ApiError {
+    ApiError::TooLarge(format!(
+        "the request body is over {MAX_BODY_BYTES} bytes: send at most {} orders per webhook",
+        orders::MAX_BATCH
+    ))
+}
+
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -25,7 +37,7 @@ pub enum Access {
     Admin,
     /// `Authorization: Bearer <the shop's api_token>`.
     Shop,
-    /// `X-Mallsync-Signature: sha256=<HMAC of the body with the shop's webhook secret>`.
+    /// `X-Mallsync-Signature: t=<unix>,v1=<HMAC of "<t>.<body>" with the shop's webhook secret>`.
     Signed,
 }
 
@@ -83,6 +95,14 @@ pub fn table<I: Io>() -> Vec<Route<I>> {
             Admin,
             "Run the scheduled work of this cart's stores now",
             run_dispatch,
+        ),
+        // POST /<cart>/secrets/reseal
+        route(
+            "POST",
+            "/secrets/reseal",
+            Admin,
+            "Seal every stored secret again with the current encryption key (after a key rotation)",
+            reseal_secrets,
         ),
         // POST /<cart>/stores
         route(
@@ -314,9 +334,21 @@ fn serve<I: Io>(
             .map(|params| (r, params))
     });
     let Some((route, params)) = found else {
+        let allowed: Vec<&'static str> = table
+            .iter()
+            .filter(|r| match_path(r.path, &segments).is_some())
+            .map(|r| r.method)
+            .collect();
+        if !allowed.is_empty() {
+            return Err(ApiError::MethodNotAllowed(allowed));
+        }
         // The same words as the component shell's own 404: one answer for any unknown path.
         return Err(ApiError::NotFound("no such route".into()));
     };
+    // The component shell stops reading at this limit; this holds for any other caller too.
+    if request.body().len() > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
     if route.access != Access::Public || route.path != "/openapi.json" {
         schema::ensure(io)?;
     }
@@ -437,6 +469,11 @@ fn run_dispatch<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     ok(dispatch::dispatch_cart(ctx.io, ctx.cart)?)
 }
 
+/// After a key rotation: every secret sealed with the current key, so the previous key can go.
+fn reseal_secrets<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    ok(crate::crypto::reseal_all(ctx.io)?)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StoreInput {
@@ -451,11 +488,8 @@ fn parse_store_input(cart: Cart, request: &Request) -> Result<(String, StoreSett
     let input: StoreInput = body(request)?;
     let mut problems = Vec::new();
     let name = input.name.trim().to_string();
-    if name.is_empty() {
-        problems.push(mallsync_rules::FieldError {
-            field: "name".into(),
-            message: "is required, e.g. \"BASE 1号店\"".into(),
-        });
+    if let Err(ApiError::Invalid(name_problems)) = shops::check_name("name", &name) {
+        problems.extend(name_problems);
     }
     let mut settings = match input.settings {
         serde_json::Value::Object(map) => map,
@@ -513,7 +547,9 @@ fn update_store<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let mut store = ctx.shop_store()?;
     let (name, settings) = parse_store_input(ctx.cart, ctx.request)?;
     store.name = name;
-    store.settings = settings.keeping_masked_secrets_from(&store.settings);
+    store.settings = settings
+        .keeping_masked_secrets_from(&store.settings)
+        .map_err(|e| ApiError::from(e.within("settings")))?;
     store.updated_at = ctx.io.now();
     shops::update_store(ctx.io, &store)?;
     ok(store.view())
@@ -532,19 +568,39 @@ fn connection_test<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
         let settings = crate::carts::settings_for::<C>(&store)?;
         // The test is a request like any other: it counts against the account's budget.
         let deadline = io.now() + Duration::seconds(write_back::RUN_BUDGET_SECS);
-        let mut pacer = crate::carts::pacer::<C>(settings, &crate::carts::api_without_token::<C>(io, settings))?;
+        let mut pacer = crate::carts::pacer::<C>(settings, &crate::carts::api_without_token::<C>(io, settings)?)?;
         let api = crate::carts::api::<C>(io, &store.id, settings, &mut pacer, deadline)?;
         mallsync_carts::drive(<C as mallsync_carts::Connector>::connection_test(&api), |r| pacer.send(io, deadline, r))?;
     });
     ok(json!({ "ok": true, "cart": store.cart }))
 }
 
+/// The OMS webhook. The signature (format, time, then HMAC) is checked before anything else is
+/// read, and an unknown store gets the same 401 as a wrong signature, so the route tells nothing
+/// to a caller without the shop's secret. A delivery is accepted once.
 fn receive_orders<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
-    let store = shops::store(ctx.io, ctx.cart, ctx.param("store_id"))?;
-    auth::verify_signature(&shops::webhook_secret(ctx.io, &store.shop_id)?, ctx.request)?;
+    let header = auth::signature_header(ctx.request)?;
+    let now = ctx.io.now().timestamp();
+    header.check_time(now)?;
+    let store = match shops::store(ctx.io, ctx.cart, ctx.param("store_id")) {
+        Ok(store) => Some(store),
+        Err(ApiError::NotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let secret = match &store {
+        Some(store) => shops::webhook_secret(ctx.io, &store.shop_id)?,
+        // Still computes an HMAC, so the answer takes as long as for a real store.
+        None => crate::io::random_hex(ctx.io, 32)?,
+    };
+    let matched = header.matches(&secret, ctx.request.body());
+    let (Some(store), true) = (store, matched) else {
+        return Err(auth::signature_mismatch());
+    };
+    orders::record_delivery(ctx.io, &store.id, &header)?;
     let batch = orders::parse_batch(ctx.request.body())?;
     let received = batch.len();
-    let changed = orders::upsert(ctx.io, &store.id, batch)?;
+    let upserted = orders::upsert_received(ctx.io, &store.id, batch)?;
+    let changed = &upserted.changed;
     // Every new version has shipping work until a run settles it (the schedule's safety net).
     let changed_ids: Vec<&str> = changed.iter().map(|o| o.order_id.as_str()).collect();
     crate::pending::mark_due(ctx.io, &store.id, &changed_ids)?;
@@ -561,7 +617,20 @@ fn receive_orders<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     } else {
         None
     };
-    ok(json!({ "received": received, "changed": changed.len(), "write_back": write_back }))
+    let body = json!({
+        "received": received,
+        "changed": changed.len(),
+        "stale": upserted.stale,
+        "conflicts": upserted.conflicts,
+        "write_back": write_back,
+    });
+    // Equal times with different data: the caller must know those orders were not taken.
+    let status = if upserted.conflicts.is_empty() {
+        200
+    } else {
+        409
+    };
+    Ok(json(status, &body))
 }
 
 #[derive(Deserialize)]

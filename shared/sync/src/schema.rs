@@ -9,10 +9,11 @@ pub const VERSION: i64 = 2;
 /// One statement per entry (Spin runs one statement per call).
 const STATEMENTS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
-    // token_hash: SHA-256 of the shop's API token (only ever compared). webhook_secret is kept as
-    // is: verifying an HMAC needs it.
+    // token_hash: SHA-256 of the shop's API token (only ever compared). webhook_secret is sealed
+    // with the encryption key (crate::crypto): verifying an HMAC needs the secret itself.
     "CREATE TABLE IF NOT EXISTS shops (id TEXT PRIMARY KEY, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, webhook_secret TEXT NOT NULL, created_at INTEGER NOT NULL)",
-    // settings: the cart's settings JSON, credentials included; routes never return it unmasked.
+    // settings: the cart's settings JSON, credentials included, sealed with the encryption key;
+    // routes never return it unmasked.
     "CREATE TABLE IF NOT EXISTS stores (id TEXT PRIMARY KEY, shop_id TEXT NOT NULL REFERENCES shops(id), cart TEXT NOT NULL, name TEXT NOT NULL, settings TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
     "CREATE INDEX IF NOT EXISTS stores_by_shop ON stores (shop_id, cart)",
     // updated_at: the order's last change in the OMS (its order time when never updated), the
@@ -33,6 +34,9 @@ const STATEMENTS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS cursors (store_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (store_id, kind))",
     // BASE OAuth: the state handed to the browser, hashed, bound to one store, with an expiry.
+    // Signed webhook deliveries seen, kept until their signature's time window has passed: a
+    // replay inside the window is refused.
+    "CREATE TABLE IF NOT EXISTS webhook_deliveries (store_id TEXT NOT NULL, signature TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (store_id, signature))",
     "CREATE TABLE IF NOT EXISTS oauth_states (state_hash TEXT PRIMARY KEY, store_id TEXT NOT NULL, expires_at INTEGER NOT NULL)",
     // One request budget per cart account (pacing.rs): a token bucket (`tat_ms`), hour and JST
     // day counters, and a lockout the cart reported.

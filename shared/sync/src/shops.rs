@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::api_error::ApiError;
 use crate::auth::{self, sha256_hex};
+use crate::crypto::{self, Keys};
 use crate::io::{random_hex, Io, IoError, Row, Value};
 
 /// A shop as the admin sees it. Its API token and webhook secret are shown once, at creation.
@@ -67,22 +68,54 @@ pub fn time(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(seconds, 0).unwrap_or_default()
 }
 
-pub fn create_shop(io: &impl Io, name: &str) -> Result<NewShop, ApiError> {
+/// Longest shop or store name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// A shop or store name: trimmed, 1 to `MAX_NAME_CHARS` characters, no control characters.
+pub fn check_name(field: &str, name: &str) -> Result<(), ApiError> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(ApiError::invalid("name", "is required"));
+        Err(ApiError::invalid(field, "is required, e.g. \"BASE 1号店\""))
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        Err(ApiError::invalid(
+            field,
+            format!("is longer than {MAX_NAME_CHARS} characters"),
+        ))
+    } else if name.chars().any(char::is_control) {
+        Err(ApiError::invalid(
+            field,
+            "holds a control character (a line break, a tab, …)",
+        ))
+    } else {
+        Ok(())
     }
+}
+
+/// Where a shop's sealed webhook secret lives (the associated data it is sealed with).
+pub fn webhook_secret_place(shop_id: &str) -> String {
+    format!("shops.webhook_secret:{shop_id}")
+}
+
+/// Where a store's sealed settings live.
+pub fn settings_place(store_id: &str) -> String {
+    format!("stores.settings:{store_id}")
+}
+
+pub fn create_shop(io: &impl Io, name: &str) -> Result<NewShop, ApiError> {
+    check_name("name", name)?;
+    let name = name.trim();
     let id = format!("shop_{}", random_hex(io, 8)?);
     let api_token = format!("mst_{}", random_hex(io, 32)?);
     let webhook_secret = format!("whsec_{}", random_hex(io, 32)?);
     let now = io.now();
+    let sealed_secret = crypto::seal(io, webhook_secret.as_bytes(), &webhook_secret_place(&id))?;
     io.sql(
         "INSERT INTO shops (id, name, token_hash, webhook_secret, created_at) VALUES (?, ?, ?, ?, ?)",
         &[
             id.clone().into(),
             name.into(),
             sha256_hex(&api_token).into(),
-            webhook_secret.clone().into(),
+            sealed_secret.into(),
             now.timestamp().into(),
         ],
     )?;
@@ -146,17 +179,22 @@ pub fn webhook_secret(io: &impl Io, shop_id: &str) -> Result<String, ApiError> {
     let row = rows
         .first()
         .ok_or_else(|| ApiError::Internal(format!("store's shop {shop_id} is gone")))?;
-    Ok(row.text("webhook_secret")?.to_string())
+    Ok(crypto::open_text(
+        io,
+        row.text("webhook_secret")?,
+        &webhook_secret_place(shop_id),
+    )?)
 }
 
 const STORE_COLUMNS: &str = "id, shop_id, cart, name, settings, created_at, updated_at";
 
-fn store_from_row(row: Row<'_>) -> Result<Store, IoError> {
+fn store_from_row(keys: &Keys, row: Row<'_>) -> Result<Store, IoError> {
     let id = row.text("id")?;
     let cart_slug = row.text("cart")?;
     let cart = Cart::from_slug(cart_slug)
         .ok_or_else(|| IoError(format!("store {id}: unknown cart {cart_slug:?}")))?;
-    let settings: StoreSettings = serde_json::from_str(row.text("settings")?)
+    let opened = keys.open(row.text("settings")?, &settings_place(id))?;
+    let settings: StoreSettings = serde_json::from_slice(&opened)
         .map_err(|e| IoError(format!("store {id}: stored settings do not parse: {e}")))?;
     Ok(Store {
         id: id.to_string(),
@@ -188,7 +226,7 @@ pub fn shop_store(
         &[store_id.into(), shop_id.into(), cart.slug().into()],
     )?;
     match rows.first() {
-        Some(row) => Ok(store_from_row(row)?),
+        Some(row) => Ok(store_from_row(&Keys::from_variables(io)?, row)?),
         None => Err(not_found(store_id, cart)),
     }
 }
@@ -201,18 +239,19 @@ pub fn store(io: &impl Io, cart: Cart, store_id: &str) -> Result<Store, ApiError
         &[store_id.into(), cart.slug().into()],
     )?;
     match rows.first() {
-        Some(row) => Ok(store_from_row(row)?),
+        Some(row) => Ok(store_from_row(&Keys::from_variables(io)?, row)?),
         None => Err(not_found(store_id, cart)),
     }
 }
 
 pub fn shop_stores(io: &impl Io, shop_id: &str, cart: Cart) -> Result<Vec<Store>, IoError> {
+    let keys = Keys::from_variables(io)?;
     io.sql(
         &format!("SELECT {STORE_COLUMNS} FROM stores WHERE shop_id = ? AND cart = ? ORDER BY created_at, id"),
         &[shop_id.into(), cart.slug().into()],
     )?
     .iter()
-    .map(store_from_row)
+    .map(|row| store_from_row(&keys, row))
     .collect()
 }
 
@@ -227,19 +266,26 @@ pub fn stores_after(
     cart: Option<Cart>,
     after: &str,
 ) -> Result<Vec<StoreRow>, IoError> {
+    let keys = Keys::from_variables(io)?;
     let cart = cart.map(|c| Value::text(c.slug()));
     let rows = io.sql(
         &format!("SELECT {STORE_COLUMNS} FROM stores WHERE id > ? AND (? IS NULL OR cart = ?) ORDER BY id"),
         &[after.into(), cart.clone().unwrap_or(Value::Null), cart.unwrap_or(Value::Null)],
     )?;
     rows.iter()
-        .map(|row| Ok((row.text("id")?.to_string(), store_from_row(row))))
+        .map(|row| Ok((row.text("id")?.to_string(), store_from_row(&keys, row))))
         .collect()
 }
 
-fn settings_json(settings: &StoreSettings) -> Result<String, ApiError> {
-    serde_json::to_string(settings)
-        .map_err(|e| ApiError::Internal(format!("settings do not serialize: {e}")))
+/// The settings as stored: JSON sealed with the encryption key (they hold the credentials).
+fn sealed_settings(
+    io: &impl Io,
+    store_id: &str,
+    settings: &StoreSettings,
+) -> Result<String, ApiError> {
+    let json = serde_json::to_vec(settings)
+        .map_err(|e| ApiError::Internal(format!("settings do not serialize: {e}")))?;
+    Ok(crypto::seal(io, &json, &settings_place(store_id))?)
 }
 
 pub fn create_store(
@@ -265,7 +311,7 @@ pub fn create_store(
             shop_id.into(),
             store.cart.slug().into(),
             name.into(),
-            settings_json(&store.settings)?.into(),
+            sealed_settings(io, &store.id, &store.settings)?.into(),
             now.into(),
             now.into(),
         ],
@@ -278,7 +324,7 @@ pub fn update_store(io: &impl Io, store: &Store) -> Result<(), ApiError> {
         "UPDATE stores SET name = ?, settings = ?, updated_at = ? WHERE id = ? AND shop_id = ?",
         &[
             store.name.clone().into(),
-            settings_json(&store.settings)?.into(),
+            sealed_settings(io, &store.id, &store.settings)?.into(),
             store.updated_at.timestamp().into(),
             store.id.clone().into(),
             store.shop_id.clone().into(),
@@ -297,6 +343,7 @@ pub fn delete_store(io: &impl Io, store: &Store) -> Result<(), ApiError> {
         "imported_orders",
         "cursors",
         "oauth_states",
+        "webhook_deliveries",
     ] {
         io.sql(
             &format!("DELETE FROM {table} WHERE store_id = ?"),

@@ -116,7 +116,16 @@ impl Io for SpinIo {
     fn send(&self, request: Request) -> Result<Response, TransportError> {
         let target = request.uri().to_string();
         let response: spin_sdk::http::Response = spin_sdk::http::run(spin_sdk::http::send(request))
-            .map_err(|e| TransportError(format!("{target}: {e}")))?;
+            .map_err(|e| {
+                if matches!(
+                    e,
+                    spin_sdk::http::SendError::Http(spin_sdk::http::ErrorCode::HttpRequestDenied)
+                ) {
+                    TransportError::refused(&target)
+                } else {
+                    TransportError(format!("{target}: {e}"))
+                }
+            })?;
         let mut out = http::Response::new(response.body().to_vec());
         *out.status_mut() = http::StatusCode::from_u16(*response.status()).map_err(|_| {
             TransportError(format!("{target}: invalid status {}", response.status()))
@@ -210,9 +219,7 @@ pub fn serve_dispatcher(request: spin_sdk::http::Request) -> spin_sdk::http::Res
     let io = SpinIo::default();
     let result = crate::auth::require_admin(&io, &request).and_then(|()| {
         if request.method() != http::Method::POST {
-            return Err(crate::ApiError::NotFound(
-                "the dispatcher answers POST only: POST runs one tick".into(),
-            ));
+            return Err(crate::ApiError::MethodNotAllowed(vec!["POST"]));
         }
         crate::dispatch(&io)
     });

@@ -69,7 +69,10 @@ impl<C: CartBinding> Connection<C> {
         settings: &C::Settings,
         deadline: DateTime<Utc>,
     ) -> Result<Connection<C>, (Pacer, ApiError)> {
-        let unconnected = carts::api_without_token::<C>(io, settings);
+        let unconnected = match carts::api_without_token::<C>(io, settings) {
+            Ok(api) => api,
+            Err(e) => return Err((Pacer::new("", C::RATE_LIMIT), e)),
+        };
         let mut pacer = match carts::pacer::<C>(settings, &unconnected) {
             Ok(pacer) => pacer,
             Err(e) => return Err((Pacer::new("", C::RATE_LIMIT), e)),

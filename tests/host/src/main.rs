@@ -136,7 +136,15 @@ fn write_cloud_manifest(
     let manifest = Manifest::load(manifest_path)?;
     // Only what was asked for and the defaults: the environment must not leak into a checked-in
     // file.
-    let vars = AppVariables::resolve(&manifest, &variables.collect()?, &[])?;
+    // Required secrets (admin_token, encryption_key) are set on the Cloud, not written here: only
+    // the variables the outbound hosts use need a value.
+    let required: Vec<&str> = manifest
+        .variables
+        .iter()
+        .filter(|(_, v)| v.required)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let vars = AppVariables::resolve_deferring(&manifest, &variables.collect()?, &[], &required)?;
     let generated = cloud_manifest(&text, &vars)?;
     if output.as_os_str() == "-" {
         print!("{generated}");

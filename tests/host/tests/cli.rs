@@ -19,6 +19,11 @@ fn run(args: &[&str]) -> (i32, String, String) {
         .args(args)
         .current_dir(root())
         .env("RUST_BACKTRACE", "1")
+        // The service's secret, as a deployment gives it (never on the command line).
+        .env(
+            "SPIN_VARIABLE_ENCRYPTION_KEY",
+            mallsync_host::TEST_ENCRYPTION_KEY,
+        )
         .output()
         .expect("running mallsync-host");
     (

@@ -33,8 +33,15 @@ fn load(path: &str) -> Manifest {
     Manifest::load(&root().join(path)).unwrap_or_else(|e| panic!("{path}: {e:#}"))
 }
 
+/// The variables' defaults; required secrets (set on each platform, never in a file) stay unset.
 fn defaults(manifest: &Manifest) -> AppVariables {
-    AppVariables::resolve(manifest, &BTreeMap::new(), &[]).unwrap()
+    let required: Vec<&str> = manifest
+        .variables
+        .iter()
+        .filter(|(_, v)| v.required)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    AppVariables::resolve_deferring(manifest, &BTreeMap::new(), &[], &required).unwrap()
 }
 
 fn cron_components(manifest: &Manifest) -> BTreeSet<String> {

@@ -41,6 +41,10 @@ fn shutdown_waits_for_a_guest_still_waiting_on_its_outbound_call() {
     options
         .variables
         .insert("bcart_api_origin".into(), cart_url.clone());
+    options.variables.insert(
+        "encryption_key".into(),
+        mallsync_host::TEST_ENCRYPTION_KEY.into(),
+    );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime
         .block_on(Server::bind(

@@ -54,7 +54,7 @@ pub fn build_order_detail(
     api: &Api<BaseCredentials>,
     unique_key: &str,
 ) -> Result<Request, CartError> {
-    let path = format!("{ORDER_DETAIL_PATH}/{}", wire::path_segment(unique_key));
+    let path = format!("{ORDER_DETAIL_PATH}/{}", wire::segment(unique_key)?);
     get(api, &path, &[])
 }
 

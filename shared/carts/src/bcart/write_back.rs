@@ -24,10 +24,7 @@ pub fn build_logistics_patch(
     api: &Api<BcartCredentials>,
     update: &BcartUpdate,
 ) -> Result<Request, CartError> {
-    let path = format!(
-        "{LOGISTICS_PATH}/{}",
-        wire::path_segment(&update.logistics_id)
-    );
+    let path = format!("{LOGISTICS_PATH}/{}", wire::segment(&update.logistics_id)?);
     let body = LogisticsPatch {
         delivery_code: update.tracking_number.as_str(),
         // Ship dates are Japan dates already (rules::time).

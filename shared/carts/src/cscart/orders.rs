@@ -52,7 +52,7 @@ pub fn build_order_detail(
     api: &Api<CscartCredentials>,
     order_id: &str,
 ) -> Result<Request, CartError> {
-    let path = format!("{ORDERS_PATH}/{}", wire::path_segment(order_id));
+    let path = format!("{ORDERS_PATH}/{}", wire::segment(order_id)?);
     get(api, &path, &[])
 }
 

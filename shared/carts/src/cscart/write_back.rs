@@ -305,7 +305,7 @@ pub fn build_update_tracking(
     shipment_id: &str,
     tracking_number: &str,
 ) -> Result<Request, CartError> {
-    let path = format!("{SHIPMENTS_PATH}/{}", wire::path_segment(shipment_id));
+    let path = format!("{SHIPMENTS_PATH}/{}", wire::segment(shipment_id)?);
     let url = wire::url(&api.base_url, &path, &[]);
     wire::json(
         wire::builder(Method::PUT, &url, Some(&authorization(api))),
@@ -348,7 +348,7 @@ pub fn build_complete_order(
         status: STATUS_COMPLETE,
         notify_user: NOTIFY_BUYER_ON_COMPLETE.then_some(NOTIFY),
     };
-    let path = format!("{ORDERS_PATH}/{}", wire::path_segment(order_id));
+    let path = format!("{ORDERS_PATH}/{}", wire::segment(order_id)?);
     let url = wire::url(&api.base_url, &path, &[]);
     wire::json(
         wire::builder(Method::PUT, &url, Some(&authorization(api))),

@@ -63,7 +63,7 @@ pub fn build_order_update(
 ) -> Result<Request, CartError> {
     let body = update_body(update)?;
     let path = wire::ORDER_SHIPPING_UPDATE_PATH
-        .replace("{order_no}", &crate::wire::path_segment(&update.order_id));
+        .replace("{order_no}", &crate::wire::segment(&update.order_id)?);
     crate::wire::json(
         authorized(
             api,

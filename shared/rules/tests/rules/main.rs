@@ -3,6 +3,7 @@
 mod bad_input;
 mod base;
 mod bcart;
+mod bounds;
 mod cscart;
 mod futureshop;
 mod helpers;

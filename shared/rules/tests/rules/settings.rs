@@ -2,6 +2,7 @@
 
 use mallsync_rules::cscart::CscartStatus;
 use mallsync_rules::futureshop::PointTiming;
+use mallsync_rules::settings::MAX_SETTING_CHARS;
 use mallsync_rules::{Cart, ExportMode, OmsStatus, Secret, StoreSettings};
 
 fn fields(e: &mallsync_rules::Error) -> Vec<&str> {
@@ -286,7 +287,7 @@ fn a_secret_saved_back_masked_keeps_the_stored_value() {
     if let StoreSettings::Base(b) = &mut edited {
         b.export.auto_export = true;
     }
-    let saved = edited.keeping_masked_secrets_from(&stored);
+    let saved = edited.keeping_masked_secrets_from(&stored).unwrap();
     let StoreSettings::Base(b) = &saved else {
         panic!()
     };
@@ -294,7 +295,7 @@ fn a_secret_saved_back_masked_keeps_the_stored_value() {
     assert!(b.export.auto_export);
     // A new value replaces the stored one; another cart's secrets are never carried over.
     let other = parse(Cart::Bcart, "").unwrap().masked();
-    let StoreSettings::Bcart(o) = other.keeping_masked_secrets_from(&stored) else {
+    let StoreSettings::Bcart(o) = other.keeping_masked_secrets_from(&stored).unwrap() else {
         panic!()
     };
     assert_eq!(o.credentials.access_token.expose(), Secret::MASK);
@@ -315,4 +316,56 @@ fn cscart_import_statuses_are_the_carts_letters() {
     );
     assert_eq!(CscartStatus::from_code("I"), None);
     assert_eq!(CscartStatus::Paid.label_ja(), "支払い確認済み");
+}
+
+#[test]
+fn a_masked_secret_is_kept_only_while_every_url_of_the_store_is_unchanged() {
+    for cart in [Cart::Base, Cart::Cscart, Cart::Futureshop] {
+        let stored = parse(cart, "").unwrap();
+        let (url_field, _) = stored.credential_urls()[0];
+        // The same URL, written with a trailing space: still the same origin, the secret stays.
+        let mut same = serde_json::to_value(stored.masked()).unwrap();
+        let field = url_field.trim_start_matches("credentials.");
+        let url = same["credentials"][field].as_str().unwrap().to_string();
+        same["credentials"][field] = format!("{url} ").into();
+        let same: StoreSettings = serde_json::from_value(same).unwrap();
+        assert!(
+            same.keeping_masked_secrets_from(&stored).is_ok(),
+            "{cart:?}"
+        );
+        // Another host with the masked secret: refused, naming the secret and the URL.
+        let mut moved = serde_json::to_value(stored.masked()).unwrap();
+        moved["credentials"][field] = "https://attacker.example/capture".into();
+        let moved: StoreSettings = serde_json::from_value(moved).unwrap();
+        let e = moved.keeping_masked_secrets_from(&stored).unwrap_err();
+        assert!(e.problems[0].message.contains(url_field), "{e}");
+        assert!(e.problems[0].field.starts_with("credentials."), "{e}");
+        // Another host with the secret entered again: accepted, with the new secret.
+        let mut entered = serde_json::to_value(stored.clone()).unwrap();
+        entered["credentials"][field] = "https://other.example/".into();
+        let entered: StoreSettings = serde_json::from_value(entered).unwrap();
+        assert!(
+            entered.keeping_masked_secrets_from(&stored).is_ok(),
+            "{cart:?}"
+        );
+    }
+}
+
+#[test]
+fn oversized_or_control_character_settings_are_refused_naming_the_field() {
+    let long = "x".repeat(MAX_SETTING_CHARS + 1);
+    let e = parse(
+        Cart::Bcart,
+        &format!(r#""import":{{"target_status":"{long}"}}"#),
+    )
+    .unwrap_err();
+    assert!(
+        e.problems.iter().any(|p| p.field == "import.target_status"),
+        "{e}"
+    );
+    let e = parse(Cart::Bcart, r#""import":{"target_status":"a\nb"}"#).unwrap_err();
+    assert!(
+        e.problems.iter().any(|p| p.field == "import.target_status"),
+        "{e}"
+    );
 }

@@ -59,7 +59,8 @@ fn a_cscart_order_gets_one_shipment_and_status_c_once() {
         1,
         1200,
     ));
-    let app = spawn_app(Cart::Cscart, "http://127.0.0.1:9");
+    // The cart's allowed origin is the fake: the store's URL must lie within it.
+    let app = spawn_app(Cart::Cscart, fake.url());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, json!({
         "credentials": { "store_url": fake.url(), "admin_email": cscart::ADMIN_EMAIL, "api_key": cscart::API_KEY },
@@ -96,7 +97,7 @@ fn a_futureshop_shipment_gets_its_tracking_number_and_ship_date_once() {
             .item("SKU1", "靴下", 1, 800)
             .shipment("1", &["SKU1"]),
     );
-    let app = spawn_app_following(Cart::Futureshop, "http://127.0.0.1:9", fake.clock().clone());
+    let app = spawn_app_following(Cart::Futureshop, fake.url(), fake.clock().clone());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(
         &shop,

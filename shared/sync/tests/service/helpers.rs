@@ -113,13 +113,15 @@ impl App {
         reply.body["id"].as_str().unwrap().to_string()
     }
 
-    /// Posts a webhook batch signed with `secret`.
+    /// Posts a webhook batch signed with `secret` at the app's current time.
     pub fn webhook(&self, store_id: &str, secret: &str, body: &Value) -> Reply {
+        use mallsync_sync::Io;
         let bytes = body.to_string().into_bytes();
+        let now = self.io.now().timestamp();
         let request = http::Request::builder()
             .method("POST")
             .uri(format!("/{}/stores/{store_id}/orders", self.cart.slug()))
-            .header(HEADER_SIGNATURE, sign(secret, &bytes))
+            .header(HEADER_SIGNATURE, sign(secret, now, &bytes))
             .body(bytes)
             .unwrap();
         self.send(request)

@@ -9,5 +9,6 @@ mod import;
 mod limits;
 mod pending;
 mod preview;
+mod security;
 mod webhook;
 mod write_back;

@@ -273,10 +273,26 @@ impl App {
     }
 }
 
-/// `sha256=<hex HMAC-SHA256 of body>`, as the OMS signs a webhook.
+/// `t=<now>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as the OMS signs a webhook. Each call signs
+/// with a later `t` than the one before (at most a few seconds ahead of the clock), so two
+/// deliveries of the same body are two deliveries, not one replayed.
 pub fn sign(secret: &str, body: &[u8]) -> String {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = Utc::now().timestamp();
+    let t = LAST
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            Some(now.max(last + 1))
+        })
+        .map_or(now, |last| now.max(last + 1));
+    sign_at(secret, t, body)
+}
+
+/// The signature header for `body` signed at `t` (Unix seconds).
+pub fn sign_at(secret: &str, t: i64, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|e| panic!("HMAC key: {e}"));
+    mac.update(format!("{t}.").as_bytes());
     mac.update(body);
     let hex: String = mac
         .finalize()
@@ -284,7 +300,7 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    format!("sha256={hex}")
+    format!("t={t},v1={hex}")
 }
 
 /// Japan time now: the service's "today" and periods are in it.

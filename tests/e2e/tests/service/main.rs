@@ -12,4 +12,5 @@ mod preview;
 mod promise;
 mod schedule;
 mod shared_state;
+mod security;
 mod webhook;
