@@ -146,13 +146,20 @@ fn the_cloud_manifest_is_spin_toml_without_cron_and_with_every_host_written_out(
 #[test]
 fn a_cloud_manifest_for_another_futureshop_domain_allows_exactly_that_domain() {
     let spin = load("spin.toml");
-    let vars = AppVariables::resolve(
+    let required: Vec<&str> = spin
+        .variables
+        .iter()
+        .filter(|(_, v)| v.required)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let vars = AppVariables::resolve_deferring(
         &spin,
         &BTreeMap::from([(
             "futureshop_api_origin".to_string(),
             "https://api.shop-x.future-shop.net".to_string(),
         )]),
         &[],
+        &required,
     )
     .unwrap();
     let text = cloud_manifest(&read("spin.toml"), &vars).unwrap();
