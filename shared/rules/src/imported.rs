@@ -191,6 +191,10 @@ pub struct ImportedOrder {
     pub buyer: Option<Buyer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billing_address: Option<Address>,
+    /// The delivery address of a cart that keeps one per order and no shipment records (BASE);
+    /// carts with shipment records put each address on its shipment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_address: Option<Address>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<ImportedItem>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -280,6 +284,7 @@ impl ImportedOrder {
             updated_at,
             buyer,
             billing_address,
+            shipping_address,
             items,
             shipments,
             amounts,
@@ -326,6 +331,7 @@ mod tests {
             updated_at: None,
             buyer: None,
             billing_address: None,
+            shipping_address: None,
             items: vec![ImportedItem {
                 item_id: "i1".into(),
                 product_code: None,

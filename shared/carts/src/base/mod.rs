@@ -99,6 +99,17 @@ impl Connector for Base {
         orders::list_then_details(api.clone(), query.clone())
     }
 
+    type ImportCursor = exchange::KeyedCursor;
+
+    /// A page of the order list (its keys go into the cursor), or one order's detail.
+    fn import_page(
+        api: &Api<BaseCredentials>,
+        query: &ImportQuery,
+        cursor: &exchange::KeyedCursor,
+    ) -> impl Exchange<Output = crate::ImportPage<exchange::KeyedCursor>> {
+        orders::import_step(api, query, cursor)
+    }
+
     /// Reads the order first: an item already dispatched is done (BASE dispatch is one-way, so a
     /// retry after a lost answer must not fail), a cancelled one is refused. Otherwise looks up
     /// the carrier's BASE id by name and dispatches the item with its tracking number (後払い
