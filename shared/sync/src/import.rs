@@ -1,31 +1,110 @@
-//! Import (取込): fetch the cart's orders in a window and keep each one once, in the store's
-//! target status, for the OMS to read through its cursor.
+//! Import (取込): fetch the cart's orders in a window, one request per step, and keep each whole
+//! order for the OMS to read through its cursor: new ones once, changed ones again as a new
+//! version, unchanged ones never twice.
+//!
+//! Progress (the window and the cart's page cursor) is saved after every step, so a run that
+//! runs out of time or rate budget, or meets a 429 or 5xx, keeps what it fetched and the next run
+//! goes on from the page it stopped at.
 
-use chrono::Duration;
-use mallsync_carts::drive;
-use mallsync_rules::{imported_order, CartSettings, ImportWindow};
-use serde::Serialize;
+use chrono::{DateTime, Duration, Utc};
+use mallsync_carts::{drive, CartError};
+use mallsync_rules::ImportWindow;
+use serde::{Deserialize, Serialize};
 
 use crate::api_error::ApiError;
 use crate::carts::{self, CartBinding};
 use crate::io::Io;
-use crate::orders;
+use crate::lease;
+use crate::orders::{self, Kept};
 use crate::pacing::Pacer;
 use crate::runlog;
 use crate::shops::Store;
 use crate::write_back::RUN_BUDGET_SECS;
 
+/// The `cursors` row holding an unfinished import's progress.
+pub const PROGRESS: &str = "import_progress";
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportReport {
     pub run_id: i64,
     pub window: ImportWindow,
-    /// Orders the cart returned.
+    /// Orders the cart returned in this run.
     pub fetched: usize,
     /// Of those, orders the store did not have yet (now readable through the cursor).
     pub imported: usize,
+    /// Of those, orders that changed in the cart since imported (readable again as a new version).
+    pub changed: usize,
+    /// Requests (pages, or BASE/CS-Cart order details) this run completed.
+    pub steps: u32,
+    /// Steps of this window completed so far, over every run.
+    pub steps_total: u32,
+    /// The whole window is imported; otherwise the next run goes on where this one stopped.
+    pub complete: bool,
+    /// Why the run stopped early (rate budget, time, a 429 or 5xx), for the operator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
-/// Imports the window; the run log records it, including a failure.
+/// An unfinished import: its window and the cart's cursor of the next step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Progress {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    /// `C::ImportCursor` as JSON.
+    cursor: serde_json::Value,
+    /// Steps completed so far.
+    steps: u32,
+}
+
+fn load_progress(io: &impl Io, store_id: &str) -> Result<Option<Progress>, ApiError> {
+    Ok(lease::cursor(io, store_id, PROGRESS)?
+        .filter(|raw| !raw.is_empty())
+        .and_then(|raw| serde_json::from_str(&raw).ok()))
+}
+
+fn save_progress(
+    io: &impl Io,
+    store_id: &str,
+    progress: Option<&Progress>,
+) -> Result<(), ApiError> {
+    let raw = match progress {
+        Some(p) => serde_json::to_string(p)
+            .map_err(|e| ApiError::Internal(format!("import progress does not serialize: {e}")))?,
+        None => String::new(),
+    };
+    lease::set_cursor(io, store_id, PROGRESS, &raw)?;
+    Ok(())
+}
+
+/// The one place an import's pacer is made (the per-account budget replaces it here).
+fn pacer_for<C: CartBinding>(_io: &impl Io, _store: &Store) -> Pacer {
+    Pacer::new(C::RATE_LIMIT)
+}
+
+/// The store's API handle, a token request (futureshop, BASE) going through the pacer like every
+/// other request: futureshop counts token requests in its one request a second.
+fn paced_api<C: CartBinding>(
+    io: &impl Io,
+    store: &Store,
+    settings: &C::Settings,
+    pacer: &mut Pacer,
+    deadline: DateTime<Utc>,
+) -> Result<mallsync_carts::Api<C::Credentials>, ApiError> {
+    let mut api = carts::api_without_token::<C>(io, settings);
+    api.access_token = carts::load_token(io, &store.id)?;
+    let now = io.now();
+    if let Some(request) = C::token_request(&api, now)? {
+        let response = pacer.send(io, deadline, request).map_err(CartError::from)?;
+        let token = C::parse_token(response, now)?;
+        carts::save_token(io, &store.id, &token)?;
+        api.access_token = Some(token);
+    }
+    Ok(api)
+}
+
+/// Imports the window, or goes on with an unfinished one: a scheduled run always finishes the
+/// saved window first; a manual run goes on with it when it asks for the same window, and
+/// otherwise starts its own. The run log records how far it got, including a failure.
 pub fn run<C: CartBinding>(
     io: &impl Io,
     store: &Store,
@@ -35,37 +114,145 @@ pub fn run<C: CartBinding>(
     let settings = carts::settings_for::<C>(store)?;
     let run_id = runlog::start(io, &store.id, "import", trigger)?;
     let deadline = io.now() + Duration::seconds(RUN_BUDGET_SECS);
-    let mut pacer = Pacer::new(C::RATE_LIMIT);
-    let fetched = carts::api::<C>(io, &store.id, settings).and_then(|api| {
-        let query = carts::import_query::<C>(settings, window);
-        drive(C::list_orders(&api, &query), |request| {
-            pacer.send(io, deadline, request)
-        })
-        .map_err(ApiError::from)
-    });
-    let fetched = match fetched {
-        Ok(orders) => orders,
-        Err(e) => {
-            runlog::finish(io, run_id, runlog::Counts::default(), Some(&e.message()))?;
-            return Err(e);
-        }
+    let mut pacer = pacer_for::<C>(io, store);
+
+    let saved = load_progress(io, &store.id)?;
+    let resume =
+        saved.filter(|p| trigger == "scheduled" || (p.from == window.from && p.to == window.to));
+    let (window, mut cursor, mut steps_total) = match resume.as_ref().and_then(|p| {
+        Some((
+            p,
+            serde_json::from_value::<C::ImportCursor>(p.cursor.clone()).ok()?,
+        ))
+    }) {
+        Some((p, cursor)) => (
+            ImportWindow {
+                from: p.from,
+                to: p.to,
+            },
+            cursor,
+            p.steps,
+        ),
+        None => (window, C::ImportCursor::default(), 0),
     };
-    let mut imported = 0;
-    for order in &fetched {
-        let order = imported_order(order.clone(), settings.import());
-        if orders::keep_imported(io, &store.id, &order)? {
-            imported += 1;
-        }
-    }
-    let counts = runlog::Counts {
-        imported,
-        ..runlog::Counts::default()
-    };
-    runlog::finish(io, run_id, counts, None)?;
-    Ok(ImportReport {
+
+    let mut report = ImportReport {
         run_id,
         window,
-        fetched: fetched.len(),
-        imported,
-    })
+        fetched: 0,
+        imported: 0,
+        changed: 0,
+        steps: 0,
+        steps_total,
+        complete: false,
+        stopped: None,
+    };
+    let mut failure: Option<ApiError> = None;
+    match paced_api::<C>(io, store, settings, &mut pacer, deadline) {
+        Err(e) => failure = Some(e),
+        Ok(api) => {
+            let query = carts::import_query::<C>(settings, window);
+            loop {
+                if io.now() >= deadline {
+                    report.stopped = Some(format!(
+                        "this run's {RUN_BUDGET_SECS} s are used up / 実行時間の上限に達しました"
+                    ));
+                    break;
+                }
+                let step = drive(C::import_page(&api, &query, &cursor), |request| {
+                    pacer.send(io, deadline, request)
+                });
+                let page = match step {
+                    Ok(page) => page,
+                    Err(e) if e.is_retryable() => {
+                        report.stopped = Some(e.to_string());
+                        break;
+                    }
+                    Err(e) => {
+                        failure = Some(ApiError::from(e));
+                        break;
+                    }
+                };
+                report.steps += 1;
+                steps_total += 1;
+                report.fetched += page.orders.len();
+                for order in &page.orders {
+                    match orders::keep_imported(io, &store.id, order)? {
+                        Kept::New => report.imported += 1,
+                        Kept::Changed(_) => report.changed += 1,
+                        Kept::Unchanged => {}
+                    }
+                }
+                match page.next {
+                    Some(next) => {
+                        cursor = next;
+                        let progress = Progress {
+                            from: window.from,
+                            to: window.to,
+                            cursor: serde_json::to_value(&cursor).map_err(|e| {
+                                ApiError::Internal(format!("import cursor does not serialize: {e}"))
+                            })?,
+                            steps: steps_total,
+                        };
+                        save_progress(io, &store.id, Some(&progress))?;
+                    }
+                    None => {
+                        save_progress(io, &store.id, None)?;
+                        report.complete = true;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    report.steps_total = steps_total;
+    if !report.complete && failure.is_none() && report.steps == 0 && resume.is_none() {
+        // Nothing fetched and nothing saved yet: save the start, so the next run knows the window.
+        let progress = Progress {
+            from: window.from,
+            to: window.to,
+            cursor: serde_json::to_value(&cursor).map_err(|e| {
+                ApiError::Internal(format!("import cursor does not serialize: {e}"))
+            })?,
+            steps: steps_total,
+        };
+        save_progress(io, &store.id, Some(&progress))?;
+    }
+    let counts = runlog::Counts {
+        imported: report.imported + report.changed,
+        ..runlog::Counts::default()
+    };
+    let note = note(&report, failure.as_ref());
+    runlog::finish(io, run_id, counts, note.as_deref())?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+/// What the run log says: how far the import got and, when it stopped early, why and that the
+/// next run goes on from there.
+fn note(report: &ImportReport, failure: Option<&ApiError>) -> Option<String> {
+    let progress = format!(
+        "{} steps this run, {} of this window so far; {} orders fetched, {} new, {} changed",
+        report.steps, report.steps_total, report.fetched, report.imported, report.changed
+    );
+    if let Some(e) = failure {
+        return Some(format!(
+            "import stopped: {} ({progress}); fix this, then the next run goes on from step {} / 取込を中断しました",
+            e.message(),
+            report.steps_total + 1
+        ));
+    }
+    match (&report.stopped, report.complete) {
+        (_, true) if report.steps_total > report.steps => Some(format!(
+            "import finished the window over several runs ({progress}) / 取込が完了しました"
+        )),
+        (_, true) => None,
+        (Some(why), false) => Some(format!(
+            "import paused: {why} ({progress}); the next run goes on from step {} / 次回の実行で続きから取り込みます",
+            report.steps_total + 1
+        )),
+        (None, false) => Some(format!("import paused ({progress})")),
+    }
 }
