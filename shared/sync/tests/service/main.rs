@@ -6,6 +6,7 @@ mod carts;
 mod dispatch;
 mod helpers;
 mod import;
+mod import_whole;
 mod preview;
 mod webhook;
 mod write_back;

@@ -1,0 +1,383 @@
+//! Import delivers whole orders, cart-side cancellations and changes, and always finishes: saved
+//! progress per step, a 429 that keeps what was fetched, and a rate limit never broken.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use chrono::{DateTime, Duration, Utc};
+use mallsync_fake_carts::bcart::FakeBcart;
+use mallsync_fake_carts::futureshop::{self, FakeFutureshop, ONE_PER_SECOND};
+use mallsync_fake_carts::{Clock, Fault, Faults, OrderSeed};
+use mallsync_rules::Cart;
+use mallsync_sync::native::{loopback_sender, NativeIo};
+use mallsync_sync::Io;
+use serde_json::{json, Value};
+
+use crate::helpers::{noon_jst, spawn_app, App, ADMIN_TOKEN};
+
+/// What a paced test sees of the cart: every answer's status, and the 429s among them.
+#[derive(Default)]
+struct Traffic {
+    requests: AtomicUsize,
+    rate_limited: AtomicUsize,
+    /// Requests to the order search, by number (1-based), that get the cart's own 429 instead.
+    search_faults: Mutex<Vec<usize>>,
+    searches: AtomicUsize,
+}
+
+/// The service whose clock drives the fake's: each request moves the fake's clock by as much as
+/// the service's clock moved since the last one (the service sleeps on its own clock), so the
+/// fake counts the rate exactly as the cart would see it. Every 429 the fake answers on its own
+/// is a rate-limit violation.
+fn paced_app(cart: Cart, fake_clock: Clock, faults: Faults, traffic: Arc<Traffic>) -> App {
+    let link: Arc<OnceLock<Weak<NativeIo>>> = Arc::new(OnceLock::new());
+    let last: Mutex<Option<DateTime<Utc>>> = Mutex::new(None);
+    let inner = loopback_sender();
+    let sender_link = Arc::clone(&link);
+    let sender = move |request: http::Request<Vec<u8>>| {
+        if let Some(io) = sender_link.get().and_then(Weak::upgrade) {
+            let now = io.now();
+            let mut last = last.lock().unwrap();
+            if let Some(previous) = *last {
+                if let Ok(moved) = (now - previous).to_std() {
+                    fake_clock.advance(moved);
+                }
+            }
+            *last = Some(now);
+        }
+        traffic.requests.fetch_add(1, Ordering::SeqCst);
+        let injected = if request.uri().path() == "/admin-api/v1/shipping" {
+            let n = traffic.searches.fetch_add(1, Ordering::SeqCst) + 1;
+            let inject = traffic.search_faults.lock().unwrap().contains(&n);
+            if inject {
+                faults.on_path("/admin-api/v1/shipping", 1, Fault::RateLimited);
+            }
+            inject
+        } else {
+            false
+        };
+        let response = inner(request);
+        if let Ok(r) = &response {
+            if r.status() == 429 && !injected {
+                traffic.rate_limited.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        response
+    };
+    let io = Arc::new(
+        NativeIo::in_memory(noon_jst(), sender)
+            .unwrap()
+            .with_variable("admin_token", ADMIN_TOKEN),
+    );
+    link.set(Arc::downgrade(&io)).ok();
+    App { io, cart }
+}
+
+fn futureshop_settings(fake: &FakeFutureshop) -> Value {
+    json!({
+        "credentials": {
+            "shop_key": futureshop::SHOP_KEY, "client_id": futureshop::CLIENT_ID,
+            "client_secret": futureshop::CLIENT_SECRET, "api_base_url": fake.url()
+        },
+        "import": { "days_to_fetch": 7, "auto_fetch": true, "auto_fetch_interval_minutes": 10 }
+    })
+}
+
+/// Seeds `n` futureshop orders over the two days before noon.
+fn seed_futureshop(fake: &FakeFutureshop, n: usize) {
+    let start = DateTime::parse_from_rfc3339("2026-11-21T09:00:00+09:00").unwrap();
+    for i in 0..n {
+        let at = start + Duration::minutes(i as i64);
+        fake.seed_order(&OrderSeed::new(&format!("F{i:04}"), &at.to_rfc3339()));
+    }
+}
+
+/// Reads the whole cursor from the start.
+fn read_all(app: &App, shop_token: &str, store: &str) -> Vec<Value> {
+    let mut after = 0;
+    let mut all = Vec::new();
+    loop {
+        let reply = app.call(
+            "GET",
+            &format!("/stores/{store}/imported-orders?after={after}&limit=500"),
+            Some(shop_token),
+            None,
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let orders = reply.body["orders"].as_array().unwrap().clone();
+        if orders.is_empty() {
+            return all;
+        }
+        after = reply.body["next_after"].as_i64().unwrap();
+        all.extend(orders);
+    }
+}
+
+fn order_ids(entries: &[Value]) -> Vec<String> {
+    let mut ids: Vec<String> = entries
+        .iter()
+        .map(|e| e["order"]["order_id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// One scheduled tick, a minute after the last.
+fn tick(app: &App) -> Value {
+    app.io.advance(Duration::minutes(1));
+    let report = mallsync_sync::dispatch(app.io.as_ref()).unwrap();
+    serde_json::to_value(report).unwrap()
+}
+
+fn last_import_run(app: &App, shop_token: &str, store: &str) -> Value {
+    let runs = app.call(
+        "GET",
+        &format!("/stores/{store}/runs"),
+        Some(shop_token),
+        None,
+    );
+    assert_eq!(runs.status, 200, "{}", runs.body);
+    runs.body["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "import")
+        .cloned()
+        .unwrap()
+}
+
+#[test]
+fn a_bcart_order_is_imported_whole_with_buyer_addresses_items_and_amounts() {
+    let fake = FakeBcart::start();
+    fake.seed_order(
+        &OrderSeed::new("B1", "2026-11-21T10:00:00+09:00")
+            .buyer("佐藤", "花子")
+            .item("P1", "業務用トレー", 3, 1200)
+            .item("P2", "紙コップ", 1, 500)
+            .requested_delivery_date("2026-11-26"),
+    );
+    let app = spawn_app(Cart::Bcart, fake.url());
+    let shop = app.create_shop("テスト商店");
+    let store = app.create_store(&shop, crate::helpers::bcart_settings(false));
+
+    let import = app.call(
+        "POST",
+        &format!("/stores/{store}/import"),
+        Some(&shop.token),
+        Some(&json!({})),
+    );
+    let entries = read_all(&app, &shop.token, &store);
+
+    assert_eq!(import.status, 200, "{}", import.body);
+    assert_eq!(entries.len(), 1);
+    let order = &entries[0]["order"];
+    assert_eq!(entries[0]["version"], 1);
+    assert_eq!(order["order_id"], "B1");
+    assert_eq!(order["status"], "新規受付");
+    assert_eq!(
+        order["cart_status"],
+        json!({ "raw": "新規注文", "state": "open" })
+    );
+    assert_eq!(order["buyer"]["name"], "佐藤 花子");
+    assert_eq!(order["buyer"]["email"], "buyer@example.jp");
+    assert_eq!(order["billing_address"]["prefecture"], "東京都");
+    assert_eq!(order["items"][0]["name"], "業務用トレー");
+    assert_eq!(order["items"][0]["quantity"], 3);
+    assert_eq!(order["items"][0]["unit_price"], 1200);
+    assert_eq!(order["items"][1]["product_code"], "P-P2");
+    let shipment = &order["shipments"][0];
+    assert_eq!(shipment["shipment_id"], "B11");
+    assert_eq!(shipment["item_ids"], json!(["P1", "P2"]));
+    assert_eq!(shipment["address"]["postal_code"], "150-0001");
+    assert_eq!(order["requested_delivery_date"], "2026-11-26");
+    assert_eq!(order["amounts"]["total"], 4100);
+    assert_eq!(order["payment"]["method"], "銀行振込");
+}
+
+#[test]
+fn an_order_cancelled_in_the_cart_enters_as_cancelled_not_the_target_status() {
+    let fake = FakeBcart::start();
+    fake.seed_order(&OrderSeed::new("B1", "2026-11-21T10:00:00+09:00"));
+    fake.seed_order(&OrderSeed::new("B2", "2026-11-21T11:00:00+09:00").status("キャンセル"));
+    let app = spawn_app(Cart::Bcart, fake.url());
+    let shop = app.create_shop("テスト商店");
+    let mut settings = crate::helpers::bcart_settings(false);
+    settings["import"] = json!({ "target_status": "処理中" });
+    let store = app.create_store(&shop, settings);
+
+    app.call(
+        "POST",
+        &format!("/stores/{store}/import"),
+        Some(&shop.token),
+        Some(&json!({})),
+    );
+    let entries = read_all(&app, &shop.token, &store);
+
+    let status_of = |id: &str| {
+        entries
+            .iter()
+            .find(|e| e["order"]["order_id"] == id)
+            .map(|e| e["order"]["status"].clone())
+            .unwrap()
+    };
+    assert_eq!(status_of("B1"), "処理中");
+    assert_eq!(status_of("B2"), "キャンセル");
+}
+
+#[test]
+fn a_change_in_the_cart_after_import_is_delivered_once_as_a_new_version() {
+    let fake = FakeBcart::start();
+    fake.seed_order(&OrderSeed::new("B1", "2026-11-21T10:00:00+09:00"));
+    fake.seed_order(&OrderSeed::new("B2", "2026-11-21T11:00:00+09:00"));
+    let app = spawn_app(Cart::Bcart, fake.url());
+    let shop = app.create_shop("テスト商店");
+    let store = app.create_store(&shop, crate::helpers::bcart_settings(false));
+    let import = || {
+        let reply = app.call(
+            "POST",
+            &format!("/stores/{store}/import"),
+            Some(&shop.token),
+            Some(&json!({})),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body
+    };
+    let read_after = |after: i64| {
+        let reply = app.call(
+            "GET",
+            &format!("/stores/{store}/imported-orders?after={after}&limit=100"),
+            Some(&shop.token),
+            None,
+        );
+        reply.body
+    };
+
+    import();
+    let first = read_after(0);
+    let cursor = first["next_after"].as_i64().unwrap();
+    fake.with_cart(|cart| {
+        let order = cart.orders.iter_mut().find(|o| o.id == "B2").unwrap();
+        order.status = "キャンセル".into();
+        order.products[0].order_pro_count = 5;
+    });
+    let changed = import();
+    let second = read_after(cursor);
+    let cursor = second["next_after"].as_i64().unwrap_or(cursor);
+    let unchanged = import();
+    let third = read_after(cursor);
+
+    assert_eq!(first["orders"].as_array().unwrap().len(), 2);
+    assert_eq!(changed["changed"], 1, "{changed}");
+    assert_eq!(changed["imported"], 0, "{changed}");
+    let again = second["orders"].as_array().unwrap();
+    assert_eq!(again.len(), 1, "{second}");
+    assert_eq!(again[0]["order"]["order_id"], "B2");
+    assert_eq!(again[0]["version"], 2);
+    assert_eq!(
+        again[0]["changes"],
+        json!(["cart_status", "items", "amounts"])
+    );
+    assert_eq!(again[0]["order"]["status"], "キャンセル");
+    assert_eq!(again[0]["order"]["items"][0]["quantity"], 5);
+    assert_eq!(unchanged["changed"], 0);
+    assert_eq!(
+        third["orders"],
+        json!([]),
+        "an unchanged order is never delivered twice"
+    );
+    // Read from the start, each order appears once, at its latest version.
+    assert_eq!(
+        order_ids(&read_all(&app, &shop.token, &store)),
+        ["B1", "B2"]
+    );
+}
+
+#[test]
+fn a_429_on_page_3_of_5_keeps_pages_1_and_2_and_the_next_tick_finishes() {
+    let fake = FakeFutureshop::start();
+    fake.set_rate_limit(Some(ONE_PER_SECOND));
+    seed_futureshop(&fake, 100); // 5 pages of 20
+    let traffic = Arc::new(Traffic::default());
+    traffic.search_faults.lock().unwrap().push(3);
+    let app = paced_app(
+        Cart::Futureshop,
+        fake.clock().clone(),
+        fake.faults().clone(),
+        Arc::clone(&traffic),
+    );
+    let shop = app.create_shop("テスト商店");
+    let store = app.create_store(&shop, futureshop_settings(&fake));
+
+    tick(&app);
+    let after_first = read_all(&app, &shop.token, &store);
+    let first_run = last_import_run(&app, &shop.token, &store);
+    tick(&app);
+    let after_second = read_all(&app, &shop.token, &store);
+    let third_tick = tick(&app);
+
+    assert_eq!(after_first.len(), 40, "pages 1 and 2 are kept");
+    let note = first_run["note"].as_str().unwrap();
+    assert!(note.contains("the next run goes on from step 3"), "{note}");
+    assert_eq!(after_second.len(), 100);
+    assert_eq!(order_ids(&after_second).len(), 100);
+    let mut distinct = order_ids(&after_second);
+    distinct.dedup();
+    assert_eq!(distinct.len(), 100, "each order once");
+    // Page 1 (the search without a cursor) was asked for once: the second tick went on from page 3.
+    let first_pages = fake
+        .calls_to("GET", "/admin-api/v1/shipping")
+        .iter()
+        .filter(|c| c.query_param("cursor").is_none())
+        .count();
+    assert_eq!(first_pages, 1);
+    assert_eq!(traffic.rate_limited.load(Ordering::SeqCst), 0);
+    assert!(
+        third_tick["work"].as_array().unwrap().is_empty(),
+        "finished: not due again at once"
+    );
+}
+
+#[test]
+fn futureshop_450_orders_finish_over_several_ticks_without_a_rate_limit_violation() {
+    let fake = FakeFutureshop::start();
+    fake.set_rate_limit(Some(ONE_PER_SECOND));
+    seed_futureshop(&fake, 450); // 23 pages of 20: more than one run's budget at 1 request/s
+    let traffic = Arc::new(Traffic::default());
+    let app = paced_app(
+        Cart::Futureshop,
+        fake.clock().clone(),
+        fake.faults().clone(),
+        Arc::clone(&traffic),
+    );
+    let shop = app.create_shop("テスト商店");
+    let store = app.create_store(&shop, futureshop_settings(&fake));
+
+    let mut ticks = 0;
+    let mut delivered = Vec::new();
+    while delivered.len() < 450 && ticks < 10 {
+        tick(&app);
+        ticks += 1;
+        delivered = read_all(&app, &shop.token, &store);
+    }
+
+    assert_eq!(order_ids(&delivered).len(), 450);
+    let mut distinct = order_ids(&delivered);
+    distinct.dedup();
+    assert_eq!(distinct.len(), 450, "each order once");
+    assert!(ticks >= 2, "more than one run's budget: {ticks} ticks");
+    assert_eq!(
+        traffic.rate_limited.load(Ordering::SeqCst),
+        0,
+        "no rate-limit violation"
+    );
+    let searches = fake.calls_to("GET", "/admin-api/v1/shipping").len();
+    assert_eq!(searches, 23, "each page fetched once");
+    let run = last_import_run(&app, &shop.token, &store);
+    assert!(
+        run["note"]
+            .as_str()
+            .unwrap_or("")
+            .contains("finished the window over several runs"),
+        "{run}"
+    );
+}
