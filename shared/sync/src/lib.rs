@@ -19,6 +19,7 @@
 
 pub mod api_error;
 pub mod auth;
+pub mod bcart_webhook;
 pub mod carts;
 pub mod dispatch;
 pub mod import;

@@ -381,3 +381,84 @@ fn futureshop_450_orders_finish_over_several_ticks_without_a_rate_limit_violatio
         "{run}"
     );
 }
+
+/// A Bカート webhook delivery signed with `secret`.
+fn bcart_event(app: &App, store: &str, secret: &str, body: &Value) -> crate::helpers::Reply {
+    let bytes = body.to_string().into_bytes();
+    let signature = mallsync_sync::auth::sign(secret, &bytes);
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!("/bcart/stores/{store}/cart-webhook"))
+        .header(mallsync_sync::bcart_webhook::HEADER_SIGNATURE, signature)
+        .body(bytes)
+        .unwrap();
+    app.send(request)
+}
+
+fn bcart_order_event(event_id: &str, status: &str) -> Value {
+    json!({
+        "event_id": event_id,
+        "event_type": "order.updated",
+        "data": {
+            "id": 2001, "code": "20261123-0001", "ordered_at": "2026-11-23 09:30:00",
+            "status": status, "customer_name": "木村 翔", "customer_email": "sho@example.jp",
+            "payment": "銀行振込", "total_price": 2000, "final_price": 2000,
+            "order_products": [{"id": 9001, "logistics_id": 8001, "product_no": "X-1",
+                                "product_name": "ノート", "unit_price": 1000, "order_pro_count": 2,
+                                "item_type": "product"}],
+            "logistics": [{"id": 8001, "name": "木村 翔", "zip": "100-0001", "pref": "東京都",
+                           "address1": "千代田区千代田1-1", "status": "未発送"}]
+        }
+    })
+}
+
+#[test]
+fn a_repeated_bcart_webhook_event_is_imported_once_and_a_new_event_brings_the_change() {
+    let fake = FakeBcart::start();
+    let app = spawn_app(Cart::Bcart, fake.url());
+    let shop = app.create_shop("テスト商店");
+    let store = app.create_store(&shop, crate::helpers::bcart_settings(false));
+
+    let first = bcart_event(
+        &app,
+        &store,
+        &shop.webhook_secret,
+        &bcart_order_event("ev-1", "新規注文"),
+    );
+    let repeated = bcart_event(
+        &app,
+        &store,
+        &shop.webhook_secret,
+        &bcart_order_event("ev-1", "新規注文"),
+    );
+    let after_repeat = read_all(&app, &shop.token, &store);
+    let cancelled = bcart_event(
+        &app,
+        &store,
+        &shop.webhook_secret,
+        &bcart_order_event("ev-2", "キャンセル"),
+    );
+    let forged = bcart_event(
+        &app,
+        &store,
+        "not-the-secret",
+        &bcart_order_event("ev-3", "新規注文"),
+    );
+    let after_change = read_all(&app, &shop.token, &store);
+
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["outcome"], "imported");
+    assert_eq!(repeated.body["outcome"], "duplicate");
+    assert_eq!(after_repeat.len(), 1, "imported once");
+    assert_eq!(after_repeat[0]["order"]["items"][0]["name"], "ノート");
+    assert_eq!(
+        fake.calls().len(),
+        0,
+        "the event carries the order: no cart call"
+    );
+    assert_eq!(cancelled.body["outcome"], "changed");
+    assert_eq!(forged.status, 401, "{}", forged.body);
+    assert_eq!(after_change.len(), 1);
+    assert_eq!(after_change[0]["version"], 2);
+    assert_eq!(after_change[0]["order"]["status"], "キャンセル");
+}
