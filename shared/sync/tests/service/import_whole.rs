@@ -23,6 +23,8 @@ struct Traffic {
     /// Requests to the order search, by number (1-based), that get the cart's own 429 instead.
     search_faults: Mutex<Vec<usize>>,
     searches: AtomicUsize,
+    /// The service's clock at each request (for the peak rate over the cart's window).
+    times: Mutex<Vec<DateTime<Utc>>>,
 }
 
 /// The service whose clock drives the fake's: each request moves the fake's clock by as much as
@@ -30,6 +32,18 @@ struct Traffic {
 /// fake counts the rate exactly as the cart would see it. Every 429 the fake answers on its own
 /// is a rate-limit violation.
 fn paced_app(cart: Cart, fake_clock: Clock, faults: Faults, traffic: Arc<Traffic>) -> App {
+    paced_app_with_latency(cart, fake_clock, faults, traffic, Duration::zero(), None)
+}
+
+/// [`paced_app`] with every request taking `latency` of the service's clock.
+fn paced_app_with_latency(
+    cart: Cart,
+    fake_clock: Clock,
+    faults: Faults,
+    traffic: Arc<Traffic>,
+    latency: Duration,
+    origin: Option<&str>,
+) -> App {
     let link: Arc<OnceLock<Weak<NativeIo>>> = Arc::new(OnceLock::new());
     let last: Mutex<Option<DateTime<Utc>>> = Mutex::new(None);
     let inner = loopback_sender();
@@ -44,6 +58,7 @@ fn paced_app(cart: Cart, fake_clock: Clock, faults: Faults, traffic: Arc<Traffic
                 }
             }
             *last = Some(now);
+            traffic.times.lock().unwrap().push(now);
         }
         traffic.requests.fetch_add(1, Ordering::SeqCst);
         let injected = if request.uri().path() == "/admin-api/v1/shipping" {
@@ -58,7 +73,10 @@ fn paced_app(cart: Cart, fake_clock: Clock, faults: Faults, traffic: Arc<Traffic
         };
         let response = inner(request);
         if let Ok(r) = &response {
-            if r.status() == 429 && !injected {
+            // BASE answers its hourly limit with a 400 hour_api_limit, the others with a 429.
+            let limited = r.status() == 429
+                || (r.status() == 400 && String::from_utf8_lossy(r.body()).contains("_api_limit"));
+            if limited && !injected {
                 traffic.rate_limited.fetch_add(1, Ordering::SeqCst);
             }
         }
@@ -67,7 +85,9 @@ fn paced_app(cart: Cart, fake_clock: Clock, faults: Faults, traffic: Arc<Traffic
     let io = Arc::new(
         NativeIo::in_memory(noon_jst(), sender)
             .unwrap()
-            .with_variable("admin_token", ADMIN_TOKEN),
+            .with_variable("admin_token", ADMIN_TOKEN)
+            .with_variable(mallsync_sync::carts::API_ORIGIN_VARIABLE, origin.unwrap_or(""))
+            .with_send_latency(latency),
     );
     link.set(Arc::downgrade(&io)).ok();
     App { io, cart }
@@ -461,4 +481,172 @@ fn a_repeated_bcart_webhook_event_is_imported_once_and_a_new_event_brings_the_ch
     assert_eq!(after_change.len(), 1);
     assert_eq!(after_change[0]["version"], 2);
     assert_eq!(after_change[0]["order"]["status"], "キャンセル");
+}
+
+/// The most requests within any `window` of the service's clock.
+fn peak(times: &[DateTime<Utc>], window: Duration) -> usize {
+    let mut start = 0;
+    let mut best = 0;
+    for end in 0..times.len() {
+        while times[end] - times[start] >= window {
+            start += 1;
+        }
+        best = best.max(end - start + 1);
+    }
+    best
+}
+
+/// One cart's benchmark: import `n` orders through scheduled ticks 5 minutes apart, every request
+/// taking 50 ms, and print requests per order, the peak and average share of the cart's ceiling,
+/// and violations.
+fn bench(
+    label: &str,
+    app: &App,
+    traffic: &Traffic,
+    n: usize,
+    ceiling: Option<(usize, i64)>,
+) -> usize {
+    let started = std::time::Instant::now();
+    let clock_start = app.io.now();
+    let mut ticks = 0;
+    let count = |app: &App| app.count("SELECT COUNT(*) AS n FROM imported_orders") as usize;
+    while count(app) < n && ticks < 3_000 {
+        app.io.advance(Duration::minutes(5));
+        mallsync_sync::dispatch(app.io.as_ref()).unwrap();
+        ticks += 1;
+    }
+    let requests = traffic.requests.load(Ordering::SeqCst);
+    let violations = traffic.rate_limited.load(Ordering::SeqCst);
+    let elapsed = app.io.now() - clock_start;
+    let times = traffic.times.lock().unwrap().clone();
+    let share = match ceiling {
+        Some((max, secs)) => {
+            let peak = peak(&times, Duration::seconds(secs));
+            let average =
+                requests as f64 / (max as f64 * elapsed.num_seconds() as f64 / secs as f64);
+            format!(
+                "peak {peak}/{max} per {secs} s ({:.0}%), average {:.1}% of the ceiling",
+                100.0 * peak as f64 / max as f64,
+                100.0 * average
+            )
+        }
+        None => "no published ceiling".to_string(),
+    };
+    println!(
+        "{label}: {} of {n} orders in {ticks} ticks ({} min on the service clock, {:.1} s wall); {requests} requests, {:.3} per order; {share}; violations {violations}",
+        count(app),
+        elapsed.num_minutes(),
+        started.elapsed().as_secs_f64(),
+        requests as f64 / n as f64,
+    );
+    assert_eq!(count(app), n);
+    violations
+}
+
+fn seeds(n: usize) -> impl Iterator<Item = OrderSeed> {
+    let start = DateTime::parse_from_rfc3339("2026-11-21T00:00:00+09:00").unwrap();
+    (0..n).map(move |i| {
+        let at = start + Duration::seconds(10 * i as i64);
+        OrderSeed::new(&format!("{}", 100_000 + i), &at.to_rfc3339())
+    })
+}
+
+fn import_settings() -> Value {
+    json!({ "days_to_fetch": 7, "auto_fetch": true, "auto_fetch_interval_minutes": 10 })
+}
+
+/// `cargo test -p mallsync-sync --test service import_benchmark -- --ignored --nocapture`
+#[test]
+#[ignore = "a benchmark: 10,000 orders per cart (a minute or two)"]
+fn import_benchmark_10000_orders_per_cart() {
+    const N: usize = 10_000;
+    let latency = Duration::milliseconds(50);
+    let mut violations = 0;
+    let paced = |cart, clock: &Clock, faults: &Faults, traffic: &Arc<Traffic>, origin: &str| {
+        paced_app_with_latency(cart, clock.clone(), faults.clone(), Arc::clone(traffic), latency, Some(origin))
+    };
+
+    {
+        use mallsync_fake_carts::bcart;
+        let fake = FakeBcart::start();
+        fake.set_rate_limit(Some(bcart::RATE_LIMIT));
+        seeds(N).for_each(|s| fake.seed_order(&s));
+        let traffic = Arc::new(Traffic::default());
+        let app = paced(Cart::Bcart, fake.clock(), fake.faults(), &traffic, fake.url());
+        let shop = app.create_shop("ベンチ");
+        let mut settings = crate::helpers::bcart_settings(false);
+        settings["import"] = import_settings();
+        app.create_store(&shop, settings);
+        violations += bench("Bカート", &app, &traffic, N, Some((300, 300)));
+    }
+    {
+        use mallsync_fake_carts::base::{FakeBase, CLIENT_ID, CLIENT_SECRET, HOURLY_LIMIT, REDIRECT_URI};
+        let fake = FakeBase::start();
+        seeds(N).for_each(|s| fake.seed_order(&s));
+        let traffic = Arc::new(Traffic::default());
+        let app = paced(Cart::Base, fake.clock(), fake.faults(), &traffic, fake.url());
+        let shop = app.create_shop("ベンチ");
+        let store = app.create_store(&shop, json!({
+            "credentials": { "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uri": REDIRECT_URI },
+            "import": import_settings(),
+        }));
+        connect_base(&app, &fake, &shop.token, &store);
+        fake.set_rate_limit(Some(HOURLY_LIMIT));
+        violations += bench("BASE", &app, &traffic, N, Some((5_000, 3_600)));
+    }
+    {
+        use mallsync_fake_carts::cscart::{FakeCscart, ADMIN_EMAIL, API_KEY};
+        let fake = FakeCscart::start();
+        seeds(N).for_each(|s| fake.seed_order(&s));
+        let traffic = Arc::new(Traffic::default());
+        let app = paced(Cart::Cscart, fake.clock(), fake.faults(), &traffic, fake.url());
+        let shop = app.create_shop("ベンチ");
+        app.create_store(&shop, json!({
+            "credentials": { "store_url": fake.url(), "admin_email": ADMIN_EMAIL, "api_key": API_KEY },
+            "import": import_settings(),
+        }));
+        violations += bench("CS-Cart", &app, &traffic, N, None);
+    }
+    {
+        let fake = FakeFutureshop::start();
+        fake.set_rate_limit(Some(ONE_PER_SECOND));
+        seeds(N).for_each(|s| fake.seed_order(&s));
+        let traffic = Arc::new(Traffic::default());
+        let app = paced(Cart::Futureshop, fake.clock(), fake.faults(), &traffic, fake.url());
+        let shop = app.create_shop("ベンチ");
+        app.create_store(&shop, futureshop_settings(&fake));
+        violations += bench("futureshop", &app, &traffic, N, Some((1, 1)));
+    }
+    {
+        use mallsync_fake_carts::shopserve::{FakeShopserve, MANAGER_KEY, SHOP_ID};
+        let fake = FakeShopserve::start();
+        fake.set_rate_limit(Some(ONE_PER_SECOND));
+        seeds(N).for_each(|s| fake.seed_order(&s));
+        let traffic = Arc::new(Traffic::default());
+        let app = paced(Cart::Shopserve, fake.clock(), fake.faults(), &traffic, fake.url());
+        let shop = app.create_shop("ベンチ");
+        app.create_store(&shop, json!({
+            "credentials": { "shop_id": SHOP_ID, "manager_key": MANAGER_KEY },
+            "import": import_settings(),
+        }));
+        violations += bench("ショップサーブ (assumed 1/s)", &app, &traffic, N, Some((1, 1)));
+    }
+    assert_eq!(violations, 0);
+}
+
+/// BASE's OAuth round trip for a store (the operator's "connect" press).
+fn connect_base(app: &App, fake: &mallsync_fake_carts::base::FakeBase, token: &str, store: &str) {
+    let start = app.call("GET", &format!("/stores/{store}/oauth/start"), Some(token), None);
+    let url = start.body["authorize_url"].as_str().unwrap().to_string();
+    let state = url
+        .split_once('?')
+        .unwrap()
+        .1
+        .split('&')
+        .find_map(|p| p.strip_prefix("state="))
+        .unwrap()
+        .to_string();
+    let code = fake.authorization_code();
+    let back = app.call("GET", &format!("/oauth/callback?code={code}&state={state}"), None, None);
+    assert_eq!(back.status, 200, "{}", back.body);
 }
