@@ -75,7 +75,7 @@ pub fn verify(secret: &str, request: &http::Request<Vec<u8>>) -> Result<(), ApiE
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
         return None;
     }
     (0..s.len())
