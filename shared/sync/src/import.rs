@@ -149,6 +149,8 @@ pub fn run<C: CartBinding>(
     };
     let mut failure: Option<ApiError> = None;
     match paced_api::<C>(io, store, settings, &mut pacer, deadline) {
+        // A token request refused for now (rate limit, 5xx): nothing lost, the next run retries.
+        Err(ApiError::Cart(e)) if e.is_retryable() => report.stopped = Some(e.to_string()),
         Err(e) => failure = Some(e),
         Ok(api) => {
             let query = carts::import_query::<C>(settings, window);
