@@ -81,6 +81,56 @@ fn pacer_for<C: CartBinding>(_io: &impl Io, _store: &Store) -> Pacer {
     Pacer::new(C::RATE_LIMIT)
 }
 
+/// Requests to a cart with a slow limit (one every half second or slower: futureshop and
+/// ショップサーブ's 1 request/s) are spaced from the *answer* of the one before, not from when it
+/// was sent: the cart counts arrivals, and a first request slow to arrive followed by a fast one
+/// would otherwise land two within one second (seen through the host against the futureshop fake).
+/// Costs one answer's latency per request. (A candidate for the shared pacer itself.)
+struct Spacing {
+    gap: Option<Duration>,
+    last_answer: Option<DateTime<Utc>>,
+}
+
+impl Spacing {
+    fn for_policy(policy: &mallsync_carts::RateLimitPolicy) -> Spacing {
+        let gap = policy.max_requests.filter(|max| *max > 0).and_then(|max| {
+            let gap_ms =
+                i64::try_from(policy.window_secs.saturating_mul(1000) / u64::from(max)).ok()?;
+            (gap_ms >= 500).then(|| Duration::milliseconds(gap_ms))
+        });
+        Spacing {
+            gap,
+            last_answer: None,
+        }
+    }
+
+    /// `pacer.send`, first waiting out the gap after the last answer (refusing, like the pacer,
+    /// when that wait would end after `deadline`).
+    fn send(
+        &mut self,
+        pacer: &mut Pacer,
+        io: &impl Io,
+        deadline: DateTime<Utc>,
+        request: mallsync_carts::Request,
+    ) -> Result<mallsync_carts::Response, mallsync_carts::TransportError> {
+        if let (Some(gap), Some(last)) = (self.gap, self.last_answer) {
+            let ready = last + gap;
+            if ready >= deadline {
+                return Err(mallsync_carts::TransportError(
+                    "this run's time is up before the cart's next request slot; the next run goes on"
+                        .into(),
+                ));
+            }
+            if let Ok(wait) = (ready - io.now()).to_std() {
+                io.sleep(wait);
+            }
+        }
+        let answer = pacer.send(io, deadline, request);
+        self.last_answer = Some(io.now());
+        answer
+    }
+}
+
 /// The store's API handle, a token request (futureshop, BASE) going through the pacer like every
 /// other request: futureshop counts token requests in its one request a second.
 fn paced_api<C: CartBinding>(
@@ -88,13 +138,16 @@ fn paced_api<C: CartBinding>(
     store: &Store,
     settings: &C::Settings,
     pacer: &mut Pacer,
+    spacing: &mut Spacing,
     deadline: DateTime<Utc>,
 ) -> Result<mallsync_carts::Api<C::Credentials>, ApiError> {
     let mut api = carts::api_without_token::<C>(io, settings);
     api.access_token = carts::load_token(io, &store.id)?;
     let now = io.now();
     if let Some(request) = C::token_request(&api, now)? {
-        let response = pacer.send(io, deadline, request).map_err(CartError::from)?;
+        let response = spacing
+            .send(pacer, io, deadline, request)
+            .map_err(CartError::from)?;
         let token = C::parse_token(response, now)?;
         carts::save_token(io, &store.id, &token)?;
         api.access_token = Some(token);
@@ -115,6 +168,7 @@ pub fn run<C: CartBinding>(
     let run_id = runlog::start(io, &store.id, "import", trigger)?;
     let deadline = io.now() + Duration::seconds(RUN_BUDGET_SECS);
     let mut pacer = pacer_for::<C>(io, store);
+    let mut spacing = Spacing::for_policy(&C::RATE_LIMIT);
 
     let saved = load_progress(io, &store.id)?;
     let resume =
@@ -148,7 +202,7 @@ pub fn run<C: CartBinding>(
         stopped: None,
     };
     let mut failure: Option<ApiError> = None;
-    match paced_api::<C>(io, store, settings, &mut pacer, deadline) {
+    match paced_api::<C>(io, store, settings, &mut pacer, &mut spacing, deadline) {
         // A token request refused for now (rate limit, 5xx): nothing lost, the next run retries.
         Err(ApiError::Cart(e)) if e.is_retryable() => report.stopped = Some(e.to_string()),
         Err(e) => failure = Some(e),
@@ -162,7 +216,7 @@ pub fn run<C: CartBinding>(
                     break;
                 }
                 let step = drive(C::import_page(&api, &query, &cursor), |request| {
-                    pacer.send(io, deadline, request)
+                    spacing.send(&mut pacer, io, deadline, request)
                 });
                 let page = match step {
                     Ok(page) => page,
