@@ -167,6 +167,38 @@ pub fn run<C: CartBinding>(
     let settings = carts::settings_for::<C>(store)?;
     let run_id = runlog::start(io, &store.id, "import", trigger)?;
     let deadline = io.now() + Duration::seconds(RUN_BUDGET_SECS);
+    // One import of a store at a time: two would share the cart's budget and race on the saved
+    // progress. The lease lapses on its own if a run dies.
+    let lease = lease_name(&store.id);
+    let owner = format!("import-run-{run_id}");
+    let until = (deadline + Duration::seconds(LEASE_SLACK_SECS)).timestamp();
+    if !lease::take(io, &lease, &owner, until)? {
+        let message = "another import of this store is running; try again when it has finished / 取込を実行中です";
+        runlog::finish(io, run_id, runlog::Counts::default(), Some(message))?;
+        return Err(ApiError::Conflict(message.into()));
+    }
+    let outcome = run_leased::<C>(io, store, settings, window, trigger, run_id, deadline);
+    lease::give_back(io, &lease, &owner)?;
+    outcome
+}
+
+/// How long past its budget an import's lease holds (the last request's answer, the run log).
+const LEASE_SLACK_SECS: i64 = 60;
+
+/// The lease one store's import holds while it runs.
+pub fn lease_name(store_id: &str) -> String {
+    format!("import:{store_id}")
+}
+
+fn run_leased<C: CartBinding>(
+    io: &impl Io,
+    store: &Store,
+    settings: &C::Settings,
+    window: ImportWindow,
+    trigger: &str,
+    run_id: i64,
+    deadline: DateTime<Utc>,
+) -> Result<ImportReport, ApiError> {
     let mut pacer = pacer_for::<C>(io, store);
     let mut spacing = Spacing::for_policy(&C::RATE_LIMIT);
 

@@ -736,3 +736,49 @@ fn connect_base(app: &App, fake: &mallsync_fake_carts::base::FakeBase, token: &s
     );
     assert_eq!(back.status, 200, "{}", back.body);
 }
+
+#[test]
+fn a_second_import_of_the_same_store_while_one_runs_is_refused_and_logged() {
+    let fake = FakeBcart::start();
+    fake.seed_order(&OrderSeed::new("B1", "2026-11-21T10:00:00+09:00"));
+    let app = spawn_app(Cart::Bcart, fake.url());
+    let shop = app.create_shop("テスト商店");
+    let store = app.create_store(&shop, crate::helpers::bcart_settings(false));
+    let until = (app.io.now() + Duration::minutes(1)).timestamp();
+    let lease = mallsync_sync::import::lease_name(&store);
+    assert!(
+        mallsync_sync::lease::take(app.io.as_ref(), &lease, "a-running-import", until).unwrap()
+    );
+
+    let refused = app.call(
+        "POST",
+        &format!("/stores/{store}/import"),
+        Some(&shop.token),
+        Some(&json!({})),
+    );
+    let run = last_import_run(&app, &shop.token, &store);
+    app.io.advance(Duration::minutes(2));
+    let later = app.call(
+        "POST",
+        &format!("/stores/{store}/import"),
+        Some(&shop.token),
+        Some(&json!({})),
+    );
+
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(
+        run["note"].as_str().unwrap().contains("another import"),
+        "{run}"
+    );
+    assert_eq!(
+        fake.calls().len(),
+        1,
+        "only the later import called the cart"
+    );
+    assert_eq!(
+        later.status, 200,
+        "a lapsed lease does not block: {}",
+        later.body
+    );
+    assert_eq!(later.body["imported"], 1);
+}
