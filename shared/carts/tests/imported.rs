@@ -466,3 +466,58 @@ fn an_unchanged_order_has_no_changes_and_a_changed_one_names_them() {
     changed.shipments[1].address = None;
     assert_eq!(changed.changes_since(&a.orders[0]), ["shipments"]);
 }
+
+/// Saved as JSON after every step and read back by the next run: every cart's cursor survives it.
+fn round_trips<C: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(
+    cursor: C,
+) {
+    let json = serde_json::to_string(&cursor).unwrap();
+    assert_eq!(serde_json::from_str::<C>(&json).unwrap(), cursor, "{json}");
+}
+
+#[test]
+fn every_carts_import_cursor_survives_being_saved_and_read_back() {
+    round_trips(bcart::Cursor {
+        status: 1,
+        offset: 200,
+    });
+    round_trips(futureshop::Cursor::Next(
+        "/admin-api/v1/shipping?cursor=abc".into(),
+    ));
+    round_trips(futureshop::Cursor::First);
+    round_trips(shopserve::orders::Cursor {
+        window: 2,
+        from: 100,
+    });
+    round_trips(KeyedCursor {
+        next_page: Some(3),
+        listed: false,
+        pending: vec!["a".into(), "b".into()],
+    });
+    round_trips(KeyedCursor::default());
+}
+
+#[test]
+fn order_times_are_japan_time_whatever_form_the_cart_sends() {
+    let cursor = KeyedCursor {
+        next_page: None,
+        listed: true,
+        pending: vec!["k".into()],
+    };
+    let (base, _) = run(
+        Base::import_page(&base_api(), &query(false), &cursor),
+        vec![fixture_response("base", 200, "orders_detail_200.json")],
+    );
+    let (cscart, _) = run(
+        Cscart::import_page(&cscart_api(), &query(false), &cursor),
+        vec![fixture_response("cscart", 200, "orders_detail_200.json")],
+    );
+    for order in [&base.unwrap().orders[0], &cscart.unwrap().orders[0]] {
+        assert_eq!(
+            order.ordered_at.offset().local_minus_utc(),
+            9 * 3600,
+            "{}",
+            order.ordered_at
+        );
+    }
+}
