@@ -92,10 +92,16 @@ fn text(value: &Value, key: &str) -> Option<String> {
     }
 }
 
+/// The whole order in the payload: with its `order_products` and `logistics`. An order without
+/// them (as API-fired events were before news/37) is left to the scheduled import rather than
+/// stored without its items.
 fn order_of(payload: &Value) -> Option<&Value> {
     ORDER_KEYS.iter().find_map(|path| {
         let found = path.iter().try_fold(payload, |v, key| v.get(key))?;
-        found.get("id").is_some().then_some(found)
+        let whole = found.get("id").is_some()
+            && found.get("order_products").is_some_and(Value::is_array)
+            && found.get("logistics").is_some_and(Value::is_array);
+        whole.then_some(found)
     })
 }
 

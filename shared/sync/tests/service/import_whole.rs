@@ -484,6 +484,21 @@ fn a_repeated_bcart_webhook_event_is_imported_once_and_a_new_event_brings_the_ch
     assert_eq!(after_change.len(), 1);
     assert_eq!(after_change[0]["version"], 2);
     assert_eq!(after_change[0]["order"]["status"], "キャンセル");
+
+    // An event whose order has no products or 出荷 records is not stored half: the scheduled
+    // import brings the whole order.
+    let mut partial = bcart_order_event("ev-4", "新規注文");
+    partial["data"]
+        .as_object_mut()
+        .unwrap()
+        .remove("order_products");
+    let partial = bcart_event(&app, &store, &shop.webhook_secret, &partial);
+    assert_eq!(
+        partial.body["outcome"], "left_for_the_scheduled_import",
+        "{}",
+        partial.body
+    );
+    assert_eq!(read_all(&app, &shop.token, &store)[0]["version"], 2);
 }
 
 /// The most requests within any `window` of the service's clock.
