@@ -81,8 +81,8 @@ fn pacer_for<C: CartBinding>(_io: &impl Io, _store: &Store) -> Pacer {
     Pacer::new(C::RATE_LIMIT)
 }
 
-/// Requests to a cart with a slow limit (one every half second or slower: futureshop and
-/// ショップサーブ's 1 request/s) are spaced from the *answer* of the one before, not from when it
+/// Requests to a cart that allows one request per window (futureshop and ショップサーブ's 1
+/// request/s) are spaced from the *answer* of the one before, not from when it
 /// was sent: the cart counts arrivals, and a first request slow to arrive followed by a fast one
 /// would otherwise land two within one second (seen through the host against the futureshop fake).
 /// Costs one answer's latency per request. (A candidate for the shared pacer itself.)
@@ -93,11 +93,12 @@ struct Spacing {
 
 impl Spacing {
     fn for_policy(policy: &mallsync_carts::RateLimitPolicy) -> Spacing {
-        let gap = policy.max_requests.filter(|max| *max > 0).and_then(|max| {
-            let gap_ms =
-                i64::try_from(policy.window_secs.saturating_mul(1000) / u64::from(max)).ok()?;
-            (gap_ms >= 500).then(|| Duration::milliseconds(gap_ms))
-        });
+        // Only a window of one request: a cart allowing bursts (Bカート's 300 per 300 s) is
+        // left to the pacer alone.
+        let gap = (policy.max_requests == Some(1))
+            .then(|| i64::try_from(policy.window_secs).ok())
+            .flatten()
+            .map(Duration::seconds);
         Spacing {
             gap,
             last_answer: None,
@@ -202,15 +203,17 @@ fn run_leased<C: CartBinding>(
     let mut pacer = pacer_for::<C>(io, store);
     let mut spacing = Spacing::for_policy(&C::RATE_LIMIT);
 
-    let saved = load_progress(io, &store.id)?;
-    let resume =
-        saved.filter(|p| trigger == "scheduled" || (p.from == window.from && p.to == window.to));
-    let (window, mut cursor, mut steps_total) = match resume.as_ref().and_then(|p| {
-        Some((
-            p,
-            serde_json::from_value::<C::ImportCursor>(p.cursor.clone()).ok()?,
-        ))
-    }) {
+    // Go on with a saved window: a scheduled run always, a manual one when it starts where the
+    // saved one starts. Once that is done, the rest of the asked-for window (from where the saved
+    // one ended) follows in the same run, so nothing between the two is left out.
+    let saved =
+        load_progress(io, &store.id)?.filter(|p| trigger == "scheduled" || p.from == window.from);
+    let resume = saved.as_ref().and_then(|p| {
+        let cursor = serde_json::from_value::<C::ImportCursor>(p.cursor.clone()).ok()?;
+        Some((p.clone(), cursor))
+    });
+    let resumed = resume.is_some();
+    let (mut window, mut cursor, mut steps_total, mut tail) = match resume {
         Some((p, cursor)) => (
             ImportWindow {
                 from: p.from,
@@ -218,8 +221,22 @@ fn run_leased<C: CartBinding>(
             },
             cursor,
             p.steps,
+            (window.to > p.to).then_some(ImportWindow {
+                from: p.to,
+                to: window.to,
+            }),
         ),
-        None => (window, C::ImportCursor::default(), 0),
+        None => (window, C::ImportCursor::default(), 0, None),
+    };
+    let progress_of = |window: &ImportWindow, cursor: &C::ImportCursor, steps: u32| {
+        Ok::<_, ApiError>(Progress {
+            from: window.from,
+            to: window.to,
+            cursor: serde_json::to_value(cursor).map_err(|e| {
+                ApiError::Internal(format!("import cursor does not serialize: {e}"))
+            })?,
+            steps,
+        })
     };
 
     let mut report = ImportReport {
@@ -238,14 +255,14 @@ fn run_leased<C: CartBinding>(
         // A token request refused for now (rate limit, 5xx): nothing lost, the next run retries.
         Err(ApiError::Cart(e)) if e.is_retryable() => report.stopped = Some(e.to_string()),
         Err(e) => failure = Some(e),
-        Ok(api) => {
+        Ok(api) => 'windows: loop {
             let query = carts::import_query::<C>(settings, window);
             loop {
                 if io.now() >= deadline {
                     report.stopped = Some(format!(
                         "this run's {RUN_BUDGET_SECS} s are used up / 実行時間の上限に達しました"
                     ));
-                    break;
+                    break 'windows;
                 }
                 let step = drive(C::import_page(&api, &query, &cursor), |request| {
                     spacing.send(&mut pacer, io, deadline, request)
@@ -254,11 +271,11 @@ fn run_leased<C: CartBinding>(
                     Ok(page) => page,
                     Err(e) if e.is_retryable() => {
                         report.stopped = Some(e.to_string());
-                        break;
+                        break 'windows;
                     }
                     Err(e) => {
                         failure = Some(ApiError::from(e));
-                        break;
+                        break 'windows;
                     }
                 };
                 report.steps += 1;
@@ -274,36 +291,32 @@ fn run_leased<C: CartBinding>(
                 match page.next {
                     Some(next) => {
                         cursor = next;
-                        let progress = Progress {
-                            from: window.from,
-                            to: window.to,
-                            cursor: serde_json::to_value(&cursor).map_err(|e| {
-                                ApiError::Internal(format!("import cursor does not serialize: {e}"))
-                            })?,
-                            steps: steps_total,
-                        };
+                        let progress = progress_of(&window, &cursor, steps_total)?;
                         save_progress(io, &store.id, Some(&progress))?;
                     }
-                    None => {
-                        save_progress(io, &store.id, None)?;
-                        report.complete = true;
-                        break;
-                    }
+                    None => match tail.take() {
+                        Some(rest) => {
+                            window = rest;
+                            cursor = C::ImportCursor::default();
+                            let progress = progress_of(&window, &cursor, steps_total)?;
+                            save_progress(io, &store.id, Some(&progress))?;
+                            continue 'windows;
+                        }
+                        None => {
+                            save_progress(io, &store.id, None)?;
+                            report.complete = true;
+                            break 'windows;
+                        }
+                    },
                 }
             }
-        }
+        },
     }
+    report.window = window;
     report.steps_total = steps_total;
-    if !report.complete && failure.is_none() && report.steps == 0 && resume.is_none() {
+    if !report.complete && failure.is_none() && report.steps == 0 && !resumed {
         // Nothing fetched and nothing saved yet: save the start, so the next run knows the window.
-        let progress = Progress {
-            from: window.from,
-            to: window.to,
-            cursor: serde_json::to_value(&cursor).map_err(|e| {
-                ApiError::Internal(format!("import cursor does not serialize: {e}"))
-            })?,
-            steps: steps_total,
-        };
+        let progress = progress_of(&window, &cursor, steps_total)?;
         save_progress(io, &store.id, Some(&progress))?;
     }
     let counts = runlog::Counts {

@@ -20,9 +20,11 @@ use crate::helpers::{noon_jst, spawn_app, App, ADMIN_TOKEN};
 struct Traffic {
     requests: AtomicUsize,
     rate_limited: AtomicUsize,
-    /// Requests to the order search, by number (1-based), that get the cart's own 429 instead.
+    /// Requests to the faulted path, by number (1-based), that get the fault instead.
     search_faults: Mutex<Vec<usize>>,
     searches: AtomicUsize,
+    /// The path and fault of `search_faults` (default: futureshop's search, the cart's own 429).
+    fault: Mutex<Option<(String, Fault)>>,
     /// The service's clock at each request (for the peak rate over the cart's window).
     times: Mutex<Vec<DateTime<Utc>>>,
 }
@@ -61,11 +63,17 @@ fn paced_app_with_latency(
             traffic.times.lock().unwrap().push(now);
         }
         traffic.requests.fetch_add(1, Ordering::SeqCst);
-        let injected = if request.uri().path() == "/admin-api/v1/shipping" {
+        let (path, fault) = traffic
+            .fault
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or_else(|| ("/admin-api/v1/shipping".into(), Fault::RateLimited));
+        let injected = if request.uri().path().ends_with(&path) {
             let n = traffic.searches.fetch_add(1, Ordering::SeqCst) + 1;
             let inject = traffic.search_faults.lock().unwrap().contains(&n);
             if inject {
-                faults.on_path("/admin-api/v1/shipping", 1, Fault::RateLimited);
+                faults.on_path(&path, 1, fault);
             }
             inject
         } else {
@@ -112,6 +120,32 @@ fn seed_futureshop(fake: &FakeFutureshop, n: usize) {
     for i in 0..n {
         let at = start + Duration::minutes(i as i64);
         fake.seed_order(&OrderSeed::new(&format!("F{i:04}"), &at.to_rfc3339()));
+    }
+}
+
+/// The futureshop search pages the fake answered, in order: `c<offset>` for the seeded window
+/// (its first page is `c0`), `tail@<orderDateStart>` for a later window's first page.
+fn pages_answered(fake: &FakeFutureshop) -> Vec<String> {
+    let mut first_start = None;
+    fake.calls_to("GET", "/admin-api/v1/shipping")
+        .iter()
+        .filter(|c| c.status == 200)
+        .map(|c| {
+            let start = c.query_param("orderDateStart").unwrap_or("").to_string();
+            let first = first_start.get_or_insert_with(|| start.clone()).clone();
+            match c.query_param("cursor") {
+                Some(cursor) => cursor.to_string(),
+                None if start == first => "c0".to_string(),
+                None => format!("tail@{start}"),
+            }
+        })
+        .collect()
+}
+
+fn assert_no_page_twice(pages: &[String]) {
+    let mut seen = std::collections::HashSet::new();
+    for page in pages {
+        assert!(seen.insert(page), "page {page} fetched twice: {pages:?}");
     }
 }
 
@@ -346,13 +380,10 @@ fn a_429_on_page_3_of_5_keeps_pages_1_and_2_and_the_next_tick_finishes() {
     let mut distinct = order_ids(&after_second);
     distinct.dedup();
     assert_eq!(distinct.len(), 100, "each order once");
-    // Page 1 (the search without a cursor) was asked for once: the second tick went on from page 3.
-    let first_pages = fake
-        .calls_to("GET", "/admin-api/v1/shipping")
-        .iter()
-        .filter(|c| c.query_param("cursor").is_none())
-        .count();
-    assert_eq!(first_pages, 1);
+    // The second tick went on from page 3 (then looked at the minutes since the window ended).
+    let pages = pages_answered(&fake);
+    assert_eq!(pages[..5], ["c0", "c20", "c40", "c60", "c80"], "{pages:?}");
+    assert_no_page_twice(&pages);
     assert_eq!(traffic.rate_limited.load(Ordering::SeqCst), 0);
     assert!(
         third_tick["work"].as_array().unwrap().is_empty(),
@@ -393,8 +424,13 @@ fn futureshop_450_orders_finish_over_several_ticks_without_a_rate_limit_violatio
         0,
         "no rate-limit violation"
     );
-    let searches = fake.calls_to("GET", "/admin-api/v1/shipping").len();
-    assert_eq!(searches, 23, "each page fetched once");
+    let pages = pages_answered(&fake);
+    assert_no_page_twice(&pages);
+    assert_eq!(
+        pages.iter().filter(|p| p.starts_with('c')).count(),
+        23,
+        "{pages:?}"
+    );
     let run = last_import_run(&app, &shop.token, &store);
     assert!(
         run["note"]
@@ -796,4 +832,63 @@ fn a_second_import_of_the_same_store_while_one_runs_is_refused_and_logged() {
         later.body
     );
     assert_eq!(later.body["imported"], 1);
+}
+
+#[test]
+fn a_503_on_page_2_keeps_page_1_and_the_next_import_of_the_same_window_goes_on_from_page_2() {
+    let fake = FakeBcart::start();
+    let start = DateTime::parse_from_rfc3339("2026-11-21T09:00:00+09:00").unwrap();
+    for i in 0..250 {
+        let at = start + Duration::minutes(i);
+        fake.seed_order(&OrderSeed::new(&format!("B{i:03}"), &at.to_rfc3339()));
+    }
+    let traffic = Arc::new(Traffic::default());
+    *traffic.fault.lock().unwrap() = Some(("/api/v1/orders".into(), Fault::Status(503)));
+    traffic.search_faults.lock().unwrap().push(2);
+    let app = paced_app_with_latency(
+        Cart::Bcart,
+        fake.clock().clone(),
+        fake.faults().clone(),
+        Arc::clone(&traffic),
+        Duration::zero(),
+        Some(fake.url()),
+    );
+    let shop = app.create_shop("テスト商店");
+    let store = app.create_store(&shop, crate::helpers::bcart_settings(false));
+    let window = json!({ "from": "2026-11-20", "to": "2026-11-23" });
+    let import = || {
+        let reply = app.call(
+            "POST",
+            &format!("/stores/{store}/import"),
+            Some(&shop.token),
+            Some(&window),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body
+    };
+
+    let first = import();
+    let after_first = read_all(&app, &shop.token, &store);
+    let second = import();
+    let after_second = read_all(&app, &shop.token, &store);
+
+    assert_eq!(first["complete"], false, "{first}");
+    assert!(
+        first["stopped"].as_str().unwrap().contains("503"),
+        "{first}"
+    );
+    assert_eq!(after_first.len(), 100, "page 1 is kept");
+    assert_eq!(second["complete"], true, "{second}");
+    assert_eq!(second["imported"], 150, "{second}");
+    assert_eq!(order_ids(&after_second).len(), 250);
+    let offsets: Vec<String> = fake
+        .calls_to("GET", "/api/v1/orders")
+        .iter()
+        .map(|c| format!("{}:{}", c.query_param("offset").unwrap_or("-"), c.status))
+        .collect();
+    assert_eq!(
+        offsets,
+        ["0:200", "100:503", "100:200", "200:200"],
+        "page 1 was not fetched again"
+    );
 }
