@@ -36,7 +36,7 @@ pub struct ImportReport {
     pub changed: usize,
     /// Requests (pages, or BASE/CS-Cart order details) this run completed.
     pub steps: u32,
-    /// Steps of this window completed so far, over every run.
+    /// Steps of this import completed so far, over every run.
     pub steps_total: u32,
     /// The whole window is imported; otherwise the next run goes on where this one stopped.
     pub complete: bool,
@@ -156,9 +156,9 @@ fn paced_api<C: CartBinding>(
     Ok(api)
 }
 
-/// Imports the window, or goes on with an unfinished one: a scheduled run always finishes the
-/// saved window first; a manual run goes on with it when it asks for the same window, and
-/// otherwise starts its own. The run log records how far it got, including a failure.
+/// Imports the window, or goes on with an unfinished one first: a scheduled run always, a manual
+/// run when its window starts where the saved one does (otherwise it starts its own). The run log
+/// records how far it got, including a failure.
 pub fn run<C: CartBinding>(
     io: &impl Io,
     store: &Store,
