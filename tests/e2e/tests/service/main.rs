@@ -5,6 +5,7 @@ mod helpers;
 
 mod carts;
 mod import;
+mod import_whole;
 mod latency;
 mod load;
 mod once;
