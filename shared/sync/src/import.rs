@@ -198,7 +198,15 @@ fn run_leased<C: CartBinding>(
     run_id: i64,
     deadline: DateTime<Utc>,
 ) -> Result<ImportReport, ApiError> {
-    let mut pacer = pacer_for::<C>(io, settings)?;
+    let mut pacer = match pacer_for::<C>(io, settings) {
+        Ok(pacer) => pacer,
+        Err(e) => {
+            // The store cannot be called at all (e.g. its URL is outside the cart's origins):
+            // the run is closed with the reason.
+            runlog::finish(io, run_id, runlog::Counts::default(), Some(&e.message()))?;
+            return Err(e);
+        }
+    };
     let mut spacing = Spacing::for_policy(&C::RATE_LIMIT);
 
     // Go on with a saved window: a scheduled run always, a manual one when it starts where the

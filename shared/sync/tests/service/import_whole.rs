@@ -37,6 +37,12 @@ fn paced_app(cart: Cart, fake_clock: Clock, faults: Faults, traffic: Arc<Traffic
     paced_app_with_latency(cart, fake_clock, faults, traffic, Duration::zero(), None)
 }
 
+/// [`paced_app`] for a cart whose URL is the store's own (futureshop, CS-Cart): the fake's
+/// origin is the cart's one allowed origin.
+fn paced_app_at(cart: Cart, fake_clock: Clock, faults: Faults, traffic: Arc<Traffic>, origin: &str) -> App {
+    paced_app_with_latency(cart, fake_clock, faults, traffic, Duration::zero(), Some(origin))
+}
+
 /// [`paced_app`] with every request taking `latency` of the service's clock.
 fn paced_app_with_latency(
     cart: Cart,
@@ -356,23 +362,24 @@ fn a_429_on_page_3_of_5_keeps_pages_1_and_2_and_the_next_tick_finishes() {
     seed_futureshop(&fake, 100); // 5 pages of 20
     let traffic = Arc::new(Traffic::default());
     traffic.search_faults.lock().unwrap().push(3);
-    let app = paced_app(
+    let app = paced_app_at(
         Cart::Futureshop,
         fake.clock().clone(),
         fake.faults().clone(),
         Arc::clone(&traffic),
+        fake.url(),
     );
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, futureshop_settings(&fake));
 
-    tick(&app);
+    let first_tick = tick(&app);
     let after_first = read_all(&app, &shop.token, &store);
     let first_run = last_import_run(&app, &shop.token, &store);
     tick(&app);
     let after_second = read_all(&app, &shop.token, &store);
     let third_tick = tick(&app);
 
-    assert_eq!(after_first.len(), 40, "pages 1 and 2 are kept");
+    assert_eq!(after_first.len(), 40, "pages 1 and 2 are kept: {first_run} {first_tick}");
     let note = first_run["note"].as_str().unwrap();
     assert!(note.contains("the next run goes on from step 3"), "{note}");
     assert_eq!(after_second.len(), 100);
@@ -397,11 +404,12 @@ fn futureshop_450_orders_finish_over_several_ticks_without_a_rate_limit_violatio
     fake.set_rate_limit(Some(ONE_PER_SECOND));
     seed_futureshop(&fake, 450); // 23 pages of 20: more than one run's budget at 1 request/s
     let traffic = Arc::new(Traffic::default());
-    let app = paced_app(
+    let app = paced_app_at(
         Cart::Futureshop,
         fake.clock().clone(),
         fake.faults().clone(),
         Arc::clone(&traffic),
+        fake.url(),
     );
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, futureshop_settings(&fake));
