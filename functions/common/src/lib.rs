@@ -16,4 +16,4 @@ pub use body::{read_limited, MAX_BODY_BYTES};
 pub use dispatch::{dispatch, serve_dispatcher, DispatchRun, Trigger};
 pub use error::ApiError;
 pub use mallsync_rules::Cart;
-pub use routes::serve_cart;
+pub use routes::{serve_cart, serve_cart_request};

@@ -13,21 +13,25 @@ use spin_sdk::{
 /// response is sent as soon as it is ready; work the route left for after it (the webhook's
 /// write-back) then runs in the same invocation.
 pub async fn serve_cart(cart: Cart, request: IncomingRequest, response_out: ResponseOutparam) {
-    let request = match crate::body::read_limited(request, crate::body::MAX_BODY_BYTES) {
-        Ok(request) => request,
-        Err(response) => return send(response_out, response).await,
-    };
-    let (response, follow_up) = if is_platform_route(&request) {
-        (
-            route(cart, &request).unwrap_or_else(ApiError::into_response),
-            None,
-        )
-    } else {
-        mallsync_sync::spin::serve_then(cart, request)
+    let (response, follow_up) = match crate::body::read_limited(request, crate::body::MAX_BODY_BYTES) {
+        Ok(request) => serve_cart_request(cart, request),
+        Err(response) => (response, None),
     };
     send(response_out, response).await;
     if let Some(work) = follow_up {
         mallsync_sync::spin::follow_up(cart, work);
+    }
+}
+
+/// Serves one request whose body is already read: the response, and the work for after it.
+pub fn serve_cart_request(
+    cart: Cart,
+    request: Request,
+) -> (Response, Option<mallsync_sync::routes::FollowUp>) {
+    if is_platform_route(&request) {
+        (route(cart, &request).unwrap_or_else(ApiError::into_response), None)
+    } else {
+        mallsync_sync::spin::serve_then(cart, request)
     }
 }
 

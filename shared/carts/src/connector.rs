@@ -1,7 +1,8 @@
 //! The same verbs for every cart: where and as whom to call it, what to import, what to send.
 
 use chrono::{DateTime, Duration, Utc};
-use mallsync_rules::{Cart, OmsStatus, Order, Secret, WriteBack};
+use mallsync_rules::{Cart, ImportedOrder, OmsStatus, Order, Secret, WriteBack};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::{exchange, CartError, Exchange, RateLimitPolicy, Request, Response};
@@ -113,6 +114,25 @@ impl ImportQuery {
     }
 }
 
+/// One step of an import: the orders one request brought, whole, and where the next step starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportPage<C> {
+    pub orders: Vec<ImportedOrder>,
+    /// `None`: the window is done.
+    pub next: Option<C>,
+}
+
+/// The write-back's canonical orders of whole imported orders, each order once (offset paging can
+/// list an order twice when new orders push the list down while it is read).
+pub fn to_orders(imported: Vec<ImportedOrder>) -> Vec<Order> {
+    let mut seen = std::collections::HashSet::new();
+    imported
+        .iter()
+        .filter(|o| seen.insert(o.order_id.clone()))
+        .map(ImportedOrder::to_order)
+        .collect()
+}
+
 /// How a cart authenticates each call, for the conformance suite to check the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthScheme {
@@ -183,6 +203,20 @@ pub trait Connector {
 
     /// A cheap authenticated call proving the credentials work.
     fn connection_test(api: &Api<Self::Credentials>) -> impl Exchange<Output = ()>;
+
+    /// Where an import of one window stands between steps: saved as JSON after every step, so the
+    /// next run goes on from there. `Default` is the first page.
+    type ImportCursor: Serialize + DeserializeOwned + Clone + Default + std::fmt::Debug;
+
+    /// One step of an import, exactly one request: the page at `cursor` with its orders whole (in
+    /// the store's target status, or キャンセル when the cart cancelled them) and the next cursor.
+    /// A cart whose listing holds only keys (BASE, CS-Cart) lists a page into the cursor, then
+    /// reads one order per step.
+    fn import_page(
+        api: &Api<Self::Credentials>,
+        query: &ImportQuery,
+        cursor: &Self::ImportCursor,
+    ) -> impl Exchange<Output = ImportPage<Self::ImportCursor>>;
 
     /// Every order in the window, paging to the end, mapped to the canonical order.
     fn list_orders(

@@ -159,6 +159,79 @@ impl<P: Pages> Exchange for Paged<P> {
     }
 }
 
+/// Exactly one page of a [`Pages`] listing: the request for `cursor` and its parsed page.
+pub fn one_page<P: Pages>(
+    pages: P,
+    cursor: P::Cursor,
+) -> impl Exchange<Output = Page<P::Item, P::Cursor>> {
+    let request = pages.request(&cursor);
+    single(request, move |response| pages.parse(&cursor, response))
+}
+
+/// Where a list-then-read import (BASE, CS-Cart: the listing holds only keys) stands between steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KeyedCursor {
+    /// The next listing page's offset or number; `None` before the first page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_page: Option<u64>,
+    /// Every listing page has been read.
+    #[serde(default)]
+    pub listed: bool,
+    /// Keys listed and not read yet, first to read first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<String>,
+}
+
+/// One step of a list-then-read import: read the first pending key's order, or, when none is
+/// pending, list the next page of keys into the cursor (no orders in that step).
+pub fn keyed_step<P, R, Q, T>(
+    pages: P,
+    first_page: u64,
+    cursor: &KeyedCursor,
+    read: R,
+    parse: Q,
+) -> impl Exchange<Output = crate::ImportPage<KeyedCursor>>
+where
+    P: Pages<Item = String, Cursor = u64>,
+    R: FnOnce(&str) -> Result<Request, CartError>,
+    Q: FnOnce(Response) -> Result<T, CartError>,
+    T: Into<Vec<mallsync_rules::ImportedOrder>>,
+{
+    let mut cursor = cursor.clone();
+    if !cursor.pending.is_empty() {
+        let key = cursor.pending.remove(0);
+        let request = read(&key);
+        Either::Left(single(request, move |response| {
+            let orders = parse(response)?.into();
+            let done = cursor.listed && cursor.pending.is_empty();
+            Ok(crate::ImportPage {
+                orders,
+                next: (!done).then_some(cursor),
+            })
+        }))
+    } else {
+        let page = cursor.next_page.unwrap_or(first_page);
+        Either::Right(map(one_page(pages, page), move |listed| {
+            let mut seen = std::collections::HashSet::new();
+            let pending: Vec<String> = listed
+                .items
+                .into_iter()
+                .filter(|k| seen.insert(k.clone()))
+                .collect();
+            let listed_all = listed.next.is_none();
+            let done = listed_all && pending.is_empty();
+            crate::ImportPage {
+                orders: Vec::new(),
+                next: (!done).then_some(KeyedCursor {
+                    next_page: listed.next,
+                    listed: listed_all,
+                    pending,
+                }),
+            }
+        }))
+    }
+}
+
 /// The offset of the next page of an offset/limit listing, or `None` when this page was the last:
 /// an empty page, the cart's total reached, or (without a total) a short page.
 pub fn next_offset(offset: u64, got: usize, limit: u64, total: Option<u64>) -> Option<u64> {

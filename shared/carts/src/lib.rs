@@ -37,7 +37,9 @@ pub mod cscart;
 pub mod futureshop;
 pub mod shopserve;
 
-pub use connector::{AccessToken, Api, AuthScheme, Capabilities, Connector, ImportQuery};
+pub use connector::{
+    to_orders, AccessToken, Api, AuthScheme, Capabilities, Connector, ImportPage, ImportQuery,
+};
 
 pub type Request = http::Request<Vec<u8>>;
 pub type Response = http::Response<Vec<u8>>;

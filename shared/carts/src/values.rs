@@ -58,6 +58,27 @@ pub fn opt_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Erro
     }
 }
 
+/// Yen sent as a number or a numeric string (`1200`, `"5400.00"`, `0.0`), rounded to whole yen;
+/// `null`, `""` and text that is not a number are `None` (an amount mallsync cannot read is
+/// left out of the imported order rather than failing its import).
+pub fn opt_yen<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(Option::<Scalar>::deserialize(d)
+        .ok()
+        .flatten()
+        .and_then(|v| match v {
+            Scalar::Int(n) => Some(n),
+            Scalar::UInt(n) => i64::try_from(n).ok(),
+            Scalar::Float(f) => yen(f),
+            Scalar::Text(t) => t.trim().parse::<f64>().ok().and_then(yen),
+            Scalar::Bool(_) => None,
+        }))
+}
+
+fn yen(f: f64) -> Option<i64> {
+    // Within ±1e15 yen the cast is exact; anything beyond is not an order amount.
+    (f.is_finite() && f.abs() < 1e15).then(|| f.round() as i64)
+}
+
 /// A UNIX time in seconds sent as a number or a string; `null`, `""` and `0` are `None`.
 pub fn opt_unix_time<'de, D: Deserializer<'de>>(
     d: D,

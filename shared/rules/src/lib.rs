@@ -36,6 +36,7 @@ pub mod cscart;
 pub mod error;
 pub mod futureshop;
 pub mod import;
+pub mod imported;
 pub mod order;
 pub mod plan;
 pub mod secret;
@@ -45,6 +46,10 @@ pub mod time;
 
 pub use error::{parse_json, Error, FieldError, Problems};
 pub use import::{imported_order, ImportWindow};
+pub use imported::{
+    Address, Amounts, Buyer, CartState, CartStatus, ImportedItem, ImportedOrder, ImportedShipment,
+    Payment,
+};
 pub use order::{Carrier, Item, OmsStatus, Order, Shipment, TrackingNumber};
 pub use plan::{
     Cart, DataHash, Exclusion, Ledger, LedgerCheck, OnChange, Plan, PlanWarning, Reason, Trigger,

@@ -146,6 +146,10 @@ fn run_due(
         let outcome = ImportWindow::from_days(import.days_to_fetch, io.now())
             .map_err(ApiError::from)
             .and_then(|window| with_cart!(store.cart, C => import::run::<C>(io, store, window, "scheduled")));
+        if outcome.as_ref().is_ok_and(|r| !r.complete) {
+            // An unfinished import goes on at the next tick, not an interval later.
+            lease::set_cursor(io, &store.id, LAST_IMPORT, "0")?;
+        }
         report
             .work
             .push(work(store, "import", outcome.map(|r| r.run_id))?);

@@ -20,6 +20,7 @@
 pub mod alerts;
 pub mod api_error;
 pub mod auth;
+pub mod bcart_webhook;
 pub mod carts;
 pub mod crypto;
 pub mod dispatch;

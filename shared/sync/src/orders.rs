@@ -2,7 +2,7 @@
 //! input, read through a cursor).
 
 use chrono::{DateTime, Duration, Utc};
-use mallsync_rules::{FieldError, Order};
+use mallsync_rules::{FieldError, ImportedOrder, Order};
 use serde::Serialize;
 
 use crate::api_error::ApiError;
@@ -293,24 +293,129 @@ pub struct Imported {
     /// The cursor: pass the last `seq` seen as `after` to read on.
     pub seq: i64,
     pub imported_at: DateTime<Utc>,
+    /// 1 for the order as first imported; each change in the cart since adds one.
+    pub version: i64,
+    /// What changed since the version before (`cart_status`, `items`, `shipments`, …); empty for
+    /// version 1.
+    pub changes: Vec<String>,
     pub order: serde_json::Value,
 }
 
-/// Keeps an imported order unless the store already has it. Returns whether it was new.
-pub fn keep_imported(io: &impl Io, store_id: &str, order: &Order) -> Result<bool, ApiError> {
-    let body = serde_json::to_string(order)
+/// What keeping one imported order did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    /// The store did not have it: version 1.
+    New,
+    /// It changed in the cart: a new version, with the fields that changed.
+    Changed(Vec<String>),
+    /// The same as the version the OMS has: nothing to deliver.
+    Unchanged,
+}
+
+/// The stored body: the order and its version. (Rows written before versions held the order
+/// alone: version 1.)
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct Stored {
+    version: i64,
+    #[serde(default)]
+    changes: Vec<String>,
+    order: serde_json::Value,
+}
+
+fn stored(body: &str) -> Result<Stored, IoError> {
+    let value: serde_json::Value = serde_json::from_str(body)
+        .map_err(|e| IoError(format!("imported order does not parse: {e}")))?;
+    if value.get("version").is_some() && value.get("order").is_some() {
+        serde_json::from_value(value)
+            .map_err(|e| IoError(format!("imported order does not parse: {e}")))
+    } else {
+        Ok(Stored {
+            version: 1,
+            changes: Vec::new(),
+            order: value,
+        })
+    }
+}
+
+/// Keeps an imported order: new, a new version when it changed in the cart (it moves to the end
+/// of the cursor with a new `seq`, so the OMS reads it once more), or nothing when unchanged.
+pub fn keep_imported(
+    io: &impl Io,
+    store_id: &str,
+    order: &ImportedOrder,
+) -> Result<Kept, ApiError> {
+    let serialize = |stored: &Stored| {
+        serde_json::to_string(stored)
+            .map_err(|e| ApiError::Internal(format!("order does not serialize: {e}")))
+    };
+    let value = serde_json::to_value(order)
         .map_err(|e| ApiError::Internal(format!("order does not serialize: {e}")))?;
-    let rows = io.sql(
+    let now = io.now().timestamp();
+    let existing = io.sql(
+        "SELECT body FROM imported_orders WHERE store_id = ? AND order_id = ?",
+        &[store_id.into(), order.order_id.clone().into()],
+    )?;
+    let Some(old_body) = existing
+        .first()
+        .map(|r| r.text("body").map(str::to_string))
+        .transpose()?
+    else {
+        let body = serialize(&Stored {
+            version: 1,
+            changes: Vec::new(),
+            order: value,
+        })?;
+        let rows = io.sql(
+            "INSERT INTO imported_orders (store_id, order_id, body, imported_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (store_id, order_id) DO NOTHING RETURNING seq",
+            &[store_id.into(), order.order_id.clone().into(), body.into(), now.into()],
+        )?;
+        // Another run kept it first: that run delivers it.
+        return Ok(if rows.is_empty() {
+            Kept::Unchanged
+        } else {
+            Kept::New
+        });
+    };
+    let old = stored(&old_body)?;
+    let changes: Vec<String> = match serde_json::from_value::<ImportedOrder>(old.order.clone()) {
+        Ok(earlier) => order
+            .changes_since(&earlier)
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        // Imported before orders were whole: deliver the whole order once.
+        Err(_) => vec!["order".to_string()],
+    };
+    if changes.is_empty() {
+        return Ok(Kept::Unchanged);
+    }
+    let body = serialize(&Stored {
+        version: old.version + 1,
+        changes: changes.clone(),
+        order: value,
+    })?;
+    // Delete then insert, each guarded: a new seq from AUTOINCREMENT is above every seq ever
+    // given, so the OMS reading on from its cursor sees the new version exactly once. Only the
+    // run that removed the old version inserts the new one.
+    let removed = io.sql(
+        "DELETE FROM imported_orders WHERE store_id = ? AND order_id = ? AND body = ? RETURNING seq",
+        &[store_id.into(), order.order_id.clone().into(), old_body.into()],
+    )?;
+    if removed.is_empty() {
+        return Ok(Kept::Unchanged);
+    }
+    io.sql(
         "INSERT INTO imported_orders (store_id, order_id, body, imported_at) VALUES (?, ?, ?, ?) \
-         ON CONFLICT (store_id, order_id) DO NOTHING RETURNING seq",
+         ON CONFLICT (store_id, order_id) DO NOTHING",
         &[
             store_id.into(),
             order.order_id.clone().into(),
             body.into(),
-            io.now().timestamp().into(),
+            now.into(),
         ],
     )?;
-    Ok(!rows.is_empty())
+    Ok(Kept::Changed(changes))
 }
 
 /// Imported orders after the cursor `after`, oldest first. `seq` grows in commit order (SQLite
@@ -327,11 +432,13 @@ pub fn imported_after(
     )?
     .iter()
     .map(|r| {
+        let body = stored(r.text("body")?)?;
         Ok(Imported {
             seq: r.int("seq")?,
             imported_at: time(r.int("imported_at")?),
-            order: serde_json::from_str(r.text("body")?)
-                .map_err(|e| IoError(format!("imported order does not parse: {e}")))?,
+            version: body.version,
+            changes: body.changes,
+            order: body.order,
         })
     })
     .collect()

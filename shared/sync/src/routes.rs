@@ -192,6 +192,14 @@ pub fn table<I: Io>() -> Vec<Route<I>> {
             "Imported orders after a cursor, oldest first",
             imported_orders,
         ),
+        // POST /<cart>/stores/{store_id}/cart-webhook
+        route(
+            "POST",
+            "/stores/{store_id}/cart-webhook",
+            Public,
+            "Bカート only: an order.created / order.updated webhook, verified by its Secret, imported at once",
+            cart_webhook,
+        ),
         // GET /<cart>/stores/{store_id}/runs
         route(
             "GET",
@@ -691,6 +699,11 @@ fn run_import<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     };
     let io = ctx.io;
     ok(with_cart!(store.cart, C => import::run::<C>(io, &store, window, "manual"))?)
+}
+
+fn cart_webhook<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let store = shops::store(ctx.io, ctx.cart, ctx.param("store_id"))?;
+    ok(crate::bcart_webhook::receive(ctx.io, &store, ctx.request)?)
 }
 
 /// Most imported orders one read returns.

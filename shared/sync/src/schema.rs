@@ -4,7 +4,7 @@
 use crate::io::{Io, IoError, Value};
 
 /// Bump when `STATEMENTS` or `UPGRADES` change; every statement must stay safe to run again.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 2;
 
 /// One statement per entry (Spin runs one statement per call).
 const STATEMENTS: &[&str] = &[
@@ -34,10 +34,10 @@ const STATEMENTS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS cursors (store_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (store_id, kind))",
     // BASE OAuth: the state handed to the browser, hashed, bound to one store, with an expiry.
-    "CREATE TABLE IF NOT EXISTS oauth_states (state_hash TEXT PRIMARY KEY, store_id TEXT NOT NULL, expires_at INTEGER NOT NULL)",
     // Signed webhook deliveries seen, kept until their signature's time window has passed: a
     // replay inside the window is refused.
     "CREATE TABLE IF NOT EXISTS webhook_deliveries (store_id TEXT NOT NULL, signature TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (store_id, signature))",
+    "CREATE TABLE IF NOT EXISTS oauth_states (state_hash TEXT PRIMARY KEY, store_id TEXT NOT NULL, expires_at INTEGER NOT NULL)",
     // One request budget per cart account (pacing.rs): a token bucket (`tat_ms`), hour and JST
     // day counters, and a lockout the cart reported.
     "CREATE TABLE IF NOT EXISTS rate_budget (account TEXT PRIMARY KEY, tat_ms INTEGER NOT NULL, blocked_until_ms INTEGER NOT NULL, hour INTEGER NOT NULL, hour_used INTEGER NOT NULL, day INTEGER NOT NULL, day_used INTEGER NOT NULL)",
@@ -53,10 +53,7 @@ const STATEMENTS: &[&str] = &[
 /// `ADD COLUMN IF NOT EXISTS`: a column that is already there is not an error here).
 const UPGRADES: &[(i64, &str)] = &[
     // Work a run left for the next one (time or request budget), counted apart from failures.
-    (
-        2,
-        "ALTER TABLE runs ADD COLUMN deferred INTEGER NOT NULL DEFAULT 0",
-    ),
+    (2, "ALTER TABLE runs ADD COLUMN deferred INTEGER NOT NULL DEFAULT 0"),
     // What the buyer was told with an accepted update (BASE: the tracking number dispatched), so
     // a later correction can name it.
     (2, "ALTER TABLE ledger ADD COLUMN note TEXT"),

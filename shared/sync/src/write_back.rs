@@ -69,7 +69,6 @@ impl<C: CartBinding> Connection<C> {
         settings: &C::Settings,
         deadline: DateTime<Utc>,
     ) -> Result<Connection<C>, (Pacer, ApiError)> {
-        // A store URL outside the cart's origins is refused before any request.
         let unconnected = match carts::api_without_token::<C>(io, settings) {
             Ok(api) => api,
             Err(e) => return Err((Pacer::new("", C::RATE_LIMIT), e)),

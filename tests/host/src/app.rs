@@ -76,7 +76,17 @@ impl AppOptions {
 /// `variables`, every outbound host and cron expression is valid.
 pub fn check_manifest(path: &Path, variables: &BTreeMap<String, String>) -> Result<()> {
     let manifest = Manifest::load(path)?;
-    let vars = AppVariables::resolve(&manifest, variables, &[])?;
+    // Required secrets (admin_token, encryption_key) are given where the app runs: a stand-in
+    // value lets every template that uses them be checked.
+    let mut variables = variables.clone();
+    for (name, var) in &manifest.variables {
+        if var.required && var.default.is_none() {
+            variables
+                .entry(name.clone())
+                .or_insert_with(|| "required-at-deploy".into());
+        }
+    }
+    let vars = AppVariables::resolve(&manifest, &variables, &[])?;
     for (id, c) in &manifest.component {
         for (name, template) in &c.variables {
             vars.expand(template)

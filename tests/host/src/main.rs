@@ -136,7 +136,8 @@ fn write_cloud_manifest(
     let manifest = Manifest::load(manifest_path)?;
     // Only what was asked for and the defaults: the environment must not leak into a checked-in
     // file.
-    // Required secrets (encryption_key) are given on Cloud, not here: only hosts are written out.
+    // Required secrets (admin_token, encryption_key) are set on the Cloud, not written here: only
+    // the variables the outbound hosts use need a value.
     let required: Vec<&str> = manifest
         .variables
         .iter()

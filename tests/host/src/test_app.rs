@@ -29,6 +29,10 @@ pub fn build_once() -> Result<()> {
         .map_err(|e| anyhow!("building the components failed: {e}"))
 }
 
+/// The `encryption_key` a test app gets unless the test sets one (public: tests only).
+pub const TEST_ENCRYPTION_KEY: &str =
+    "6d616c6c73796e632d6532652d746573742d6b65792d6e6f742d70726f642121";
+
 /// How a test app starts.
 #[derive(Debug, Clone, Default)]
 pub struct TestOptions {
@@ -38,10 +42,6 @@ pub struct TestOptions {
     runtime_config: Option<PathBuf>,
     manifest: Option<PathBuf>,
 }
-
-/// The `encryption_key` every test app gets unless a test sets one (64 hex digits, 32 bytes).
-pub const TEST_ENCRYPTION_KEY: &str =
-    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 impl TestOptions {
     /// Sets an application variable (`[variables]` in spin.toml), as `SPIN_VARIABLE_*` would.

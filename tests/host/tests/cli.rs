@@ -19,6 +19,11 @@ fn run(args: &[&str]) -> (i32, String, String) {
         .args(args)
         .current_dir(root())
         .env("RUST_BACKTRACE", "1")
+        // The service's secret, as a deployment gives it (never on the command line).
+        .env(
+            "SPIN_VARIABLE_ENCRYPTION_KEY",
+            mallsync_host::TEST_ENCRYPTION_KEY,
+        )
         .output()
         .expect("running mallsync-host");
     (
@@ -81,9 +86,6 @@ fn a_bad_flag_or_a_missing_file_is_a_plain_error_without_a_backtrace() {
         config.to_str().unwrap(),
         "--data-dir",
         dir.path().to_str().unwrap(),
-        // A shared deployment is given its encryption key (spin.toml requires one).
-        "--variable",
-        "encryption_key=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
     ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("spin up --runtime-config-file"), "{err}");

@@ -33,19 +33,15 @@ fn load(path: &str) -> Manifest {
     Manifest::load(&root().join(path)).unwrap_or_else(|e| panic!("{path}: {e:#}"))
 }
 
-/// The manifest's defaults; required secrets (encryption_key) are given at deploy time, not here.
+/// The variables' defaults; required secrets (set on each platform, never in a file) stay unset.
 fn defaults(manifest: &Manifest) -> AppVariables {
-    resolve(manifest, &BTreeMap::new())
-}
-
-fn resolve(manifest: &Manifest, overrides: &BTreeMap<String, String>) -> AppVariables {
     let required: Vec<&str> = manifest
         .variables
         .iter()
         .filter(|(_, v)| v.required)
         .map(|(name, _)| name.as_str())
         .collect();
-    AppVariables::resolve_deferring(manifest, overrides, &[], &required).unwrap()
+    AppVariables::resolve_deferring(manifest, &BTreeMap::new(), &[], &required).unwrap()
 }
 
 fn cron_components(manifest: &Manifest) -> BTreeSet<String> {
@@ -68,10 +64,8 @@ fn http_components(manifest: &Manifest) -> BTreeSet<String> {
 
 #[test]
 fn every_manifest_the_app_ships_parses_and_resolves_with_its_defaults() {
-    // The one required variable, a secret, is given as a deployment gives it.
-    let secrets = BTreeMap::from([("encryption_key".to_string(), "00".repeat(32))]);
     for path in ["spin.toml", CLOUD_MANIFEST] {
-        check_manifest(&root().join(path), &secrets)
+        check_manifest(&root().join(path), &BTreeMap::new())
             .unwrap_or_else(|e| panic!("{path}: {e:#}"));
     }
 }
@@ -152,13 +146,22 @@ fn the_cloud_manifest_is_spin_toml_without_cron_and_with_every_host_written_out(
 #[test]
 fn a_cloud_manifest_for_another_futureshop_domain_allows_exactly_that_domain() {
     let spin = load("spin.toml");
-    let vars = resolve(
+    let required: Vec<&str> = spin
+        .variables
+        .iter()
+        .filter(|(_, v)| v.required)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let vars = AppVariables::resolve_deferring(
         &spin,
         &BTreeMap::from([(
             "futureshop_api_origin".to_string(),
             "https://api.shop-x.future-shop.net".to_string(),
         )]),
-    );
+        &[],
+        &required,
+    )
+    .unwrap();
     let text = cloud_manifest(&read("spin.toml"), &vars).unwrap();
     let cloud: Manifest = toml::from_str(&text).unwrap();
     assert_eq!(

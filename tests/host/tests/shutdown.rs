@@ -41,7 +41,6 @@ fn shutdown_waits_for_a_guest_still_waiting_on_its_outbound_call() {
     options
         .variables
         .insert("bcart_api_origin".into(), cart_url.clone());
-    // spin.toml requires the key secrets are sealed with.
     options.variables.insert(
         "encryption_key".into(),
         mallsync_host::TEST_ENCRYPTION_KEY.into(),

@@ -137,8 +137,7 @@ fn two_host_processes_on_one_redis_and_one_sqlite_file_are_one_app() {
     std::fs::write(
         &dotenv,
         format!(
-            "SPIN_VARIABLE_ADMIN_TOKEN={ADMIN_TOKEN}\nSPIN_VARIABLE_TEST_ROUTES_ENABLED=true\n\
-             SPIN_VARIABLE_ENCRYPTION_KEY={}\n",
+            "SPIN_VARIABLE_ADMIN_TOKEN={ADMIN_TOKEN}\nSPIN_VARIABLE_TEST_ROUTES_ENABLED=true\nSPIN_VARIABLE_ENCRYPTION_KEY={}\n",
             mallsync_host::TEST_ENCRYPTION_KEY
         ),
     )

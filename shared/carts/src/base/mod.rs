@@ -118,6 +118,17 @@ impl Connector for Base {
         })
     }
 
+    type ImportCursor = exchange::KeyedCursor;
+
+    /// A page of the order list (its keys go into the cursor), or one order's detail.
+    fn import_page(
+        api: &Api<BaseCredentials>,
+        query: &ImportQuery,
+        cursor: &exchange::KeyedCursor,
+    ) -> impl Exchange<Output = crate::ImportPage<exchange::KeyedCursor>> {
+        orders::import_step(api, query, cursor)
+    }
+
     /// Reads the order first: an item already dispatched is done (BASE dispatch is one-way, so a
     /// retry after a lost answer must not fail), a cancelled one is refused. Otherwise takes the
     /// carrier's BASE id from the run's lookups (looking the companies up itself only when given

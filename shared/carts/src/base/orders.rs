@@ -4,13 +4,14 @@
 use chrono::{DateTime, FixedOffset};
 use http::Method;
 use mallsync_rules::base::BaseCredentials;
-use mallsync_rules::{Item, OmsStatus, Order, TrackingNumber};
+use mallsync_rules::imported::{self, Address, Amounts, Buyer, CartState, CartStatus, Payment};
+use mallsync_rules::{ImportedItem, ImportedOrder, OmsStatus, Order, TrackingNumber};
 use serde::Deserialize;
 
 use super::auth::authorization;
 use super::check;
 use crate::exchange::{self, Page, Pages};
-use crate::values::{self, id, opt_count, opt_text, opt_unix_time};
+use crate::values::{self, id, opt_count, opt_text, opt_unix_time, opt_yen};
 use crate::{wire, Api, CartError, Exchange, ImportQuery, Request, Response};
 
 pub const ORDERS_PATH: &str = "/orders";
@@ -97,12 +98,30 @@ pub struct OrderDetail {
     #[serde(default, deserialize_with = "opt_unix_time")]
     pub ordered: Option<DateTime<FixedOffset>>,
     #[serde(default, deserialize_with = "opt_unix_time")]
+    pub cancelled: Option<DateTime<FixedOffset>>,
+    #[serde(default, deserialize_with = "opt_unix_time")]
     pub dispatched: Option<DateTime<FixedOffset>>,
     #[serde(default, deserialize_with = "opt_unix_time")]
     pub modified: Option<DateTime<FixedOffset>>,
     /// `creditcard`, `cod`, `cvs`, `base_bt`, `atobarai`, …
     #[serde(default, deserialize_with = "opt_text")]
     pub payment: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub shipping_method: Option<String>,
+    #[serde(default, deserialize_with = "opt_yen")]
+    pub shipping_fee: Option<i64>,
+    /// 代引手数料.
+    #[serde(default, deserialize_with = "opt_yen")]
+    pub cod_fee: Option<i64>,
+    #[serde(default, deserialize_with = "opt_yen")]
+    pub total: Option<i64>,
+    #[serde(flatten)]
+    pub buyer: PersonDetail,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub mail_address: Option<String>,
+    /// 備考.
+    #[serde(default, deserialize_with = "opt_text")]
+    pub remark: Option<String>,
     /// `ordered`, `unpaid`, `shipping`, `dispatched`, `cancelled`, `unshippable`.
     #[serde(default, deserialize_with = "opt_text")]
     pub dispatch_status: Option<String>,
@@ -111,14 +130,84 @@ pub struct OrderDetail {
     /// お届け指定日 `yyyy-mm-dd`.
     #[serde(default, deserialize_with = "opt_text")]
     pub delivery_date: Option<String>,
+    /// お届け時間帯, 4 digits (`0812` = 午前中, `1214` = 12–14時).
+    #[serde(default, deserialize_with = "opt_text")]
+    pub delivery_time_zone: Option<String>,
+    /// The delivery address.
+    #[serde(default)]
+    pub order_receiver: Option<PersonDetail>,
+    #[serde(default)]
+    pub order_discount: Option<Discount>,
+    #[serde(default)]
+    pub c_c_payment_transaction: Option<Transaction>,
     #[serde(default)]
     pub order_items: Vec<OrderItem>,
+}
+
+/// The buyer's fields on the order, and the same fields in `order_receiver`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PersonDetail {
+    #[serde(default, deserialize_with = "opt_text")]
+    pub last_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub first_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub zip_code: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub prefecture: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub address: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub address2: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub tel: Option<String>,
+}
+
+impl PersonDetail {
+    fn name(&self) -> Option<String> {
+        imported::full_name(self.last_name.as_deref(), self.first_name.as_deref())
+    }
+
+    fn to_address(&self) -> Option<Address> {
+        Address {
+            name: self.name(),
+            postal_code: self.zip_code.clone(),
+            prefecture: self.prefecture.clone(),
+            lines: imported::lines([self.address.as_deref(), self.address2.as_deref()]),
+            phone: self.tel.clone(),
+            ..Address::default()
+        }
+        .non_empty()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Discount {
+    #[serde(default, deserialize_with = "opt_yen")]
+    pub discount: Option<i64>,
+}
+
+/// A card payment's state (`authorized`, `captured`, …).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Transaction {
+    #[serde(default, deserialize_with = "opt_text")]
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct OrderItem {
     #[serde(deserialize_with = "id")]
     pub order_item_id: String,
+    /// BASE's product id.
+    #[serde(default, deserialize_with = "opt_text")]
+    pub item_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub title: Option<String>,
+    /// The variation chosen (`藍`).
+    #[serde(default, deserialize_with = "opt_text")]
+    pub variation: Option<String>,
+    #[serde(default, deserialize_with = "opt_yen")]
+    pub price: Option<i64>,
     #[serde(default, deserialize_with = "opt_count")]
     pub amount: Option<u32>,
     /// `ordered`, `dispatched` or `cancelled`.
@@ -139,39 +228,90 @@ impl OrderDetail {
             .find(|i| i.order_item_id == order_item_id)
     }
 
-    /// The canonical order with `target_status`. BASE keeps one tracking number per order and
-    /// writes per item, so the order has items and no shipments; the ship date is the dispatch
-    /// date in Japan. The carrier is left out: BASE gives only its own company id.
+    /// The canonical order with `target_status` (the write-back's view of the whole order).
     pub fn into_order(self, target_status: &OmsStatus) -> Result<Order, CartError> {
+        Ok(self.to_imported(target_status)?.to_order())
+    }
+
+    /// The whole order. BASE keeps one tracking number and one delivery address per order and
+    /// writes per item, so the order has items and no shipments; the ship date is the dispatch
+    /// date in Japan. `dispatch_status` `cancelled` enters the OMS as キャンセル.
+    pub fn to_imported(&self, target_status: &OmsStatus) -> Result<ImportedOrder, CartError> {
         let ordered_at = self.ordered.ok_or_else(|| {
             CartError::malformed(format!(
                 "BASE order {}: no order time (ordered)",
                 self.unique_key
             ))
         })?;
-        Ok(Order {
-            order_id: self.unique_key,
-            status: target_status.clone(),
+        let raw = self.dispatch_status.clone().unwrap_or_default();
+        let state = if raw == "cancelled" || self.cancelled.is_some() {
+            CartState::Cancelled
+        } else {
+            CartState::Open
+        };
+        let buyer = Buyer {
+            name: self.buyer.name(),
+            email: self.mail_address.clone(),
+            phone: self.buyer.tel.clone(),
+            ..Buyer::default()
+        };
+        Ok(ImportedOrder {
+            order_id: self.unique_key.clone(),
+            order_number: None,
+            status: ImportedOrder::mapped(state, target_status),
+            cart_status: CartStatus::new(raw, state),
             ordered_at,
             updated_at: self.modified,
-            ship_date: self.dispatched.map(|t| t.date_naive()),
+            buyer: (buyer != Buyer::default()).then_some(buyer),
+            billing_address: self.buyer.to_address(),
+            shipping_address: self
+                .order_receiver
+                .as_ref()
+                .and_then(PersonDetail::to_address),
+            items: self
+                .order_items
+                .iter()
+                .map(|i| ImportedItem {
+                    item_id: i.order_item_id.clone(),
+                    product_code: i.item_id.clone(),
+                    name: i.title.clone(),
+                    options: i.variation.iter().cloned().collect(),
+                    quantity: i.amount.unwrap_or(1),
+                    unit_price: i.price,
+                    shipment_id: None,
+                })
+                .collect(),
+            shipments: Vec::new(),
+            amounts: Amounts {
+                subtotal: None,
+                shipping: self.shipping_fee,
+                fees: self.cod_fee.filter(|f| *f != 0),
+                tax: None,
+                discount: self
+                    .order_discount
+                    .as_ref()
+                    .and_then(|d| d.discount)
+                    .filter(|d| *d != 0),
+                points: None,
+                total: self.total,
+            },
+            payment: self.payment.clone().map(|method| Payment {
+                method: Some(method),
+                status: self
+                    .c_c_payment_transaction
+                    .as_ref()
+                    .and_then(|t| t.status.clone()),
+            }),
+            requested_delivery_date: self.delivery_date.as_deref().and_then(values::date),
+            requested_time_slot: self.delivery_time_zone.clone(),
+            notes: self.remark.clone(),
             tracking_numbers: self
                 .tracking_number
                 .as_deref()
                 .and_then(|t| TrackingNumber::parse(t).ok())
                 .into_iter()
                 .collect(),
-            carrier: None,
-            requested_delivery_date: self.delivery_date.as_deref().and_then(values::date),
-            shipments: Vec::new(),
-            items: self
-                .order_items
-                .into_iter()
-                .map(|i| Item {
-                    item_id: i.order_item_id,
-                    quantity: i.amount.unwrap_or(1),
-                })
-                .collect(),
+            ship_date: self.dispatched.map(|t| t.date_naive()),
         })
     }
 }
@@ -198,6 +338,26 @@ impl Pages for ListPages {
             next,
         })
     }
+}
+
+/// One step of an import: a page of the list into the cursor, or one order's detail.
+pub fn import_step(
+    api: &Api<BaseCredentials>,
+    query: &ImportQuery,
+    cursor: &exchange::KeyedCursor,
+) -> impl Exchange<Output = crate::ImportPage<exchange::KeyedCursor>> {
+    let target = query.target_status.clone();
+    let reader = api.clone();
+    exchange::keyed_step(
+        ListPages {
+            api: api.clone(),
+            query: query.clone(),
+        },
+        0,
+        cursor,
+        move |key| build_order_detail(&reader, key),
+        move |response| Ok(vec![parse_order_detail(&response)?.to_imported(&target)?]),
+    )
 }
 
 /// The list pages, then one detail call per order.

@@ -6,13 +6,14 @@ pub mod orders;
 pub mod write_back;
 
 use mallsync_rules::bcart::{BcartCredentials, BcartUpdate};
-use mallsync_rules::{Cart, Order};
+use mallsync_rules::{Cart, ImportedOrder, Order};
+use serde::{Deserialize, Serialize};
 
 use crate::exchange::{self, Page, Pages};
 use crate::wire::CONTENT_TYPE_JSON;
 use crate::{
-    Api, AuthScheme, Capabilities, CartError, Connector, Exchange, ImportQuery, RateLimitPolicy,
-    Request, Response,
+    Api, AuthScheme, Capabilities, CartError, Connector, Exchange, ImportPage, ImportQuery,
+    RateLimitPolicy, Request, Response,
 };
 
 pub use orders::{build_list_orders, parse_orders_page, OrdersPage, PAGE_LIMIT};
@@ -60,13 +61,34 @@ impl Connector for Bcart {
         api: &Api<BcartCredentials>,
         query: &ImportQuery,
     ) -> impl Exchange<Output = Vec<Order>> {
-        exchange::paged(
-            OrderPages {
-                api: api.clone(),
-                query: query.clone(),
-            },
-            Cursor::default(),
+        exchange::map(
+            exchange::paged(
+                OrderPages {
+                    api: api.clone(),
+                    query: query.clone(),
+                },
+                Cursor::default(),
+            ),
+            crate::to_orders,
         )
+    }
+
+    type ImportCursor = Cursor;
+
+    /// One page of the listing (`complete=1` embeds every order's products and 出荷 records).
+    fn import_page(
+        api: &Api<BcartCredentials>,
+        query: &ImportQuery,
+        cursor: &Cursor,
+    ) -> impl Exchange<Output = ImportPage<Cursor>> {
+        let pages = OrderPages {
+            api: api.clone(),
+            query: query.clone(),
+        };
+        exchange::map(exchange::one_page(pages, *cursor), |page| ImportPage {
+            orders: page.items,
+            next: page.next,
+        })
     }
 
     /// `PATCH /logistics/{id}` with 送り状番号, 発送日 and 発送状況. Bカート's order status (shop-defined
@@ -86,7 +108,7 @@ impl Connector for Bcart {
 }
 
 /// Which status listing (index into `ImportQuery::cart_statuses`) and which offset.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
     pub status: usize,
     pub offset: u64,
@@ -98,7 +120,7 @@ struct OrderPages {
 }
 
 impl Pages for OrderPages {
-    type Item = Order;
+    type Item = ImportedOrder;
     type Cursor = Cursor;
 
     fn request(&self, cursor: &Cursor) -> Result<Request, CartError> {
@@ -110,7 +132,11 @@ impl Pages for OrderPages {
         build_list_orders(&self.api, &self.query, status, cursor.offset)
     }
 
-    fn parse(&self, cursor: &Cursor, response: Response) -> Result<Page<Order, Cursor>, CartError> {
+    fn parse(
+        &self,
+        cursor: &Cursor,
+        response: Response,
+    ) -> Result<Page<ImportedOrder, Cursor>, CartError> {
         let page = parse_orders_page(&response)?;
         let got = page.orders.len();
         let next = match exchange::next_offset(cursor.offset, got, PAGE_LIMIT, page.total()) {
@@ -122,7 +148,7 @@ impl Pages for OrderPages {
             None => None,
         };
         Ok(Page {
-            items: page.into_orders(&self.query.target_status)?,
+            items: page.imported_orders(&self.query.target_status)?,
             next,
         })
     }

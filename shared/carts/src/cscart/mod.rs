@@ -63,6 +63,17 @@ impl Connector for Cscart {
         orders::list_then_details(api.clone(), query.clone())
     }
 
+    type ImportCursor = exchange::KeyedCursor;
+
+    /// A page of the order list (its ids go into the cursor), or one order's detail.
+    fn import_page(
+        api: &Api<CscartCredentials>,
+        query: &ImportQuery,
+        cursor: &exchange::KeyedCursor,
+    ) -> impl Exchange<Output = crate::ImportPage<exchange::KeyedCursor>> {
+        orders::import_step(api, query, cursor)
+    }
+
     /// `POST /api/shipments` (a fully shipped order's bare 400 counts as done, after putting a
     /// changed tracking number on its latest shipment), then `PUT /api/orders/{id}`
     /// `{"status":"C","notify_user":"Y"}` and nothing else.

@@ -7,13 +7,14 @@ pub mod write_back;
 
 use chrono::{DateTime, Utc};
 use mallsync_rules::futureshop::{FutureshopCredentials, FutureshopUpdate, MAX_ORDERS_PER_BATCH};
-use mallsync_rules::{Cart, OmsStatus, Order};
+use mallsync_rules::{Cart, ImportedOrder, Order};
+use serde::{Deserialize, Serialize};
 
 use crate::exchange::{self, Either, Page, Pages};
 use crate::wire::CONTENT_TYPE_JSON;
 use crate::{
-    AccessToken, Api, AuthScheme, Capabilities, CartError, Connector, Exchange, ImportQuery,
-    RateLimitPolicy, Request, Response,
+    AccessToken, Api, AuthScheme, Capabilities, CartError, Connector, Exchange, ImportPage,
+    ImportQuery, RateLimitPolicy, Request, Response,
 };
 
 pub use auth::HEADER_SHOP_KEY;
@@ -78,14 +79,38 @@ impl Connector for Futureshop {
         api: &Api<FutureshopCredentials>,
         query: &ImportQuery,
     ) -> impl Exchange<Output = Vec<Order>> {
-        exchange::paged(
-            SearchPages {
-                api: api.clone(),
-                query: query.clone(),
-                filters: StatusFilters::from_cart_statuses(&query.cart_statuses),
-            },
-            Cursor::First,
+        exchange::map(
+            exchange::paged(
+                SearchPages {
+                    api: api.clone(),
+                    query: query.clone(),
+                    filters: StatusFilters::from_cart_statuses(&query.cart_statuses),
+                },
+                Cursor::First,
+            ),
+            crate::to_orders,
         )
+    }
+
+    type ImportCursor = Cursor;
+
+    /// One page of the search, or the page a saved `nextUrl` names (with the window's filters).
+    fn import_page(
+        api: &Api<FutureshopCredentials>,
+        query: &ImportQuery,
+        cursor: &Cursor,
+    ) -> impl Exchange<Output = ImportPage<Cursor>> {
+        let pages = SearchPages {
+            api: api.clone(),
+            query: query.clone(),
+            filters: StatusFilters::from_cart_statuses(&query.cart_statuses),
+        };
+        exchange::map(exchange::one_page(pages, cursor.clone()), |page| {
+            ImportPage {
+                orders: page.items,
+                next: page.next,
+            }
+        })
     }
 
     type RunLookups = ();
@@ -130,8 +155,10 @@ impl Connector for Futureshop {
 }
 
 /// Where the search is: its first page, or the page a `nextUrl` names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Cursor {
+    #[default]
     First,
     Next(String),
 }
@@ -144,7 +171,7 @@ struct SearchPages {
 }
 
 impl Pages for SearchPages {
-    type Item = Order;
+    type Item = ImportedOrder;
     type Cursor = Cursor;
 
     fn request(&self, cursor: &Cursor) -> Result<Request, CartError> {
@@ -158,7 +185,11 @@ impl Pages for SearchPages {
         }
     }
 
-    fn parse(&self, cursor: &Cursor, response: Response) -> Result<Page<Order, Cursor>, CartError> {
+    fn parse(
+        &self,
+        cursor: &Cursor,
+        response: Response,
+    ) -> Result<Page<ImportedOrder, Cursor>, CartError> {
         let page = orders::parse_shipping_page(&response)?;
         let next = page.next_url.clone().map(Cursor::Next);
         if next.as_ref() == Some(cursor) {
@@ -166,9 +197,8 @@ impl Pages for SearchPages {
                 "futureshop order search: nextUrl points back to the same page",
             ));
         }
-        let target: &OmsStatus = &self.query.target_status;
         Ok(Page {
-            items: page.into_orders(&self.filters, target)?,
+            items: page.imported_orders(&self.filters, &self.query)?,
             next,
         })
     }

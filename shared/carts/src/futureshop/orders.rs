@@ -4,8 +4,11 @@
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use http::Method;
 use mallsync_rules::futureshop::FutureshopCredentials;
+use mallsync_rules::imported::{self, Address, Amounts, Buyer, CartState, CartStatus, Payment};
 use mallsync_rules::time::jst;
-use mallsync_rules::{Item, OmsStatus, Order, Shipment, TrackingNumber};
+use mallsync_rules::{
+    ImportedItem, ImportedOrder, ImportedShipment, OmsStatus, Order, TrackingNumber,
+};
 use serde::Deserialize;
 
 use super::auth::authorized;
@@ -101,6 +104,19 @@ impl ShippingPage {
             .map(|o| o.to_order(target_status))
             .collect()
     }
+
+    /// The page's orders that pass the filters, whole.
+    pub fn imported_orders(
+        &self,
+        filters: &StatusFilters,
+        query: &ImportQuery,
+    ) -> Result<Vec<ImportedOrder>, CartError> {
+        self.orders
+            .iter()
+            .filter(|o| filters.keeps(o))
+            .map(|o| o.to_imported(&query.target_status, query.option_price))
+            .collect()
+    }
 }
 
 /// The search answer `{"orderList": […], "nextUrl": "…"}`.
@@ -113,7 +129,8 @@ struct PageJson {
     next_url: Option<String>,
 }
 
-/// One order of the search, keeping only what mallsync uses [M, the Ruby client's fixture].
+/// One order of the search [M, the Ruby client's fixture; b→dash field list]. futureshop sends ""
+/// for every unset text.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderJson {
@@ -121,17 +138,111 @@ pub struct OrderJson {
     pub order_no: String,
     /// 注文日時, Japan time.
     pub date: String,
-    /// 処理状況区分 (`AWAITING_PAYMENT`, `COMPLETED`, …).
+    /// 処理状況区分 (`AWAITING_PAYMENT`, `CANCELLED`, `REFUNDED`, `COMPLETED`, …).
     #[serde(default)]
     pub status: String,
+    #[serde(default, deserialize_with = "values::opt_yen")]
+    pub grand_total: Option<i64>,
+    #[serde(default, deserialize_with = "values::opt_yen")]
+    pub product_total: Option<i64>,
+    #[serde(default, deserialize_with = "values::opt_yen")]
+    pub tax_total: Option<i64>,
+    #[serde(default, deserialize_with = "values::opt_yen")]
+    pub discount_total: Option<i64>,
+    /// 送料.
+    #[serde(default, deserialize_with = "values::opt_yen")]
+    pub postage: Option<i64>,
+    /// 決済方法 (`COD`, `クレジットカード`, …).
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub payment_type: Option<String>,
+    /// 入金日; set once the payment is received.
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub receipt_date: Option<String>,
+    #[serde(default)]
+    pub buyer_info: Option<PersonJson>,
     #[serde(default)]
     pub shipment_list: Vec<ShipmentJson>,
+}
+
+/// `buyerInfo` and `addressInfo`: the same person fields, with the postal code, prefecture and
+/// phone under different names in each.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonJson {
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub last_name: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub first_name: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub last_name_kana: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub first_name_kana: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub mail: Option<String>,
+    /// `buyerInfo`.
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub zip_code: Option<String>,
+    /// `addressInfo`.
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub postal_code: Option<String>,
+    /// `TOKYO`, `AOMORI`, … (futureshop's codes, passed on as they are).
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub prefecture: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub address1: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub address2: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub address3: Option<String>,
+    /// `buyerInfo`.
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub tel_no_main: Option<String>,
+    /// `addressInfo`.
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub phone_no: Option<String>,
+}
+
+impl PersonJson {
+    fn name(&self) -> Option<String> {
+        imported::full_name(self.last_name.as_deref(), self.first_name.as_deref())
+    }
+
+    fn kana(&self) -> Option<String> {
+        imported::full_name(
+            self.last_name_kana.as_deref(),
+            self.first_name_kana.as_deref(),
+        )
+    }
+
+    fn phone(&self) -> Option<String> {
+        self.tel_no_main.clone().or_else(|| self.phone_no.clone())
+    }
+
+    fn address(&self) -> Option<Address> {
+        Address {
+            name: self.name(),
+            name_kana: self.kana(),
+            company: None,
+            postal_code: self.postal_code.clone().or_else(|| self.zip_code.clone()),
+            prefecture: self.prefecture.clone(),
+            city: None,
+            lines: imported::lines([
+                self.address1.as_deref(),
+                self.address2.as_deref(),
+                self.address3.as_deref(),
+            ]),
+            phone: self.phone(),
+        }
+        .non_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShipmentJson {
     pub shipment_no: u32,
+    #[serde(default)]
+    pub address_info: Option<PersonJson>,
     #[serde(default)]
     pub shipping_info: ShippingInfoJson,
     #[serde(default)]
@@ -142,12 +253,18 @@ pub struct ShipmentJson {
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShippingInfoJson {
+    /// 配送方法.
+    #[serde(default)]
+    pub delivery_service_name: Option<String>,
     /// 送り状番号.
     #[serde(default)]
     pub invoice_no: Option<String>,
     /// お届け指定日.
     #[serde(default)]
     pub preferred_delivery_date: Option<String>,
+    /// お届け指定時間.
+    #[serde(default)]
+    pub preferred_delivery_time: Option<String>,
     /// 発送日.
     #[serde(default)]
     pub shipping_date: Option<String>,
@@ -158,15 +275,32 @@ pub struct ShippingInfoJson {
 pub struct ProductJson {
     #[serde(deserialize_with = "values::id")]
     pub sku_no: String,
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub vertical_variation_name: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub horizontal_variation_name: Option<String>,
     /// The unit price without options.
     #[serde(default)]
     pub price: i64,
     #[serde(default, deserialize_with = "values::opt_count")]
     pub count: Option<u32>,
+    /// The options chosen (`{"name":"ギフト包装","value":"あり"}`).
+    #[serde(default)]
+    pub option_list: Vec<OptionJson>,
     /// Prices of the options chosen for this line. The element's shape is not in the public
     /// fixtures (always empty there) [?]: an object with a `price`, or a bare number, is read.
     #[serde(default)]
     pub option_price_list: Vec<OptionPriceJson>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct OptionJson {
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_text")]
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -190,13 +324,6 @@ impl ProductJson {
                     OptionPriceJson::Priced { price } | OptionPriceJson::Bare(price) => *price,
                 })
             })
-    }
-
-    fn to_item(&self) -> Item {
-        Item {
-            item_id: self.sku_no.clone(),
-            quantity: self.count.unwrap_or(1),
-        }
     }
 }
 
@@ -291,39 +418,119 @@ pub fn parse_shipping_page(response: &Response) -> Result<ShippingPage, CartErro
 }
 
 impl OrderJson {
-    /// The canonical order. Items are keyed by `skuNo`, the only line id futureshop gives.
+    /// The canonical order (the write-back's view). Items are keyed by `skuNo`, the only line id
+    /// futureshop gives; unit prices without options.
     pub fn to_order(&self, target_status: &OmsStatus) -> Result<Order, CartError> {
+        Ok(self.to_imported(target_status, false)?.to_order())
+    }
+
+    /// The whole order. `add_option_prices` is the store's オプション価格 setting (商品単価に加算する):
+    /// option prices are added to each unit price. `CANCELLED` (注文取消) and `REFUNDED` (返品)
+    /// enter the OMS as キャンセル.
+    pub fn to_imported(
+        &self,
+        target_status: &OmsStatus,
+        add_option_prices: bool,
+    ) -> Result<ImportedOrder, CartError> {
         let ordered_at = parse_japan_time(&self.date).ok_or_else(|| {
             CartError::malformed(format!(
                 "order {}: date {:?} is not yyyy-MM-ddTHH:mm:ss",
                 self.order_no, self.date
             ))
         })?;
-        let shipments: Vec<Shipment> = self
+        let shipment_id = |s: &ShipmentJson| s.shipment_no.to_string();
+        let items: Vec<ImportedItem> = self
             .shipment_list
             .iter()
-            .map(|s| Shipment {
-                shipment_id: s.shipment_no.to_string(),
-                tracking_number: tracking_number(&s.shipping_info),
-                items: s.product_list.iter().map(ProductJson::to_item).collect(),
+            .flat_map(|s| {
+                s.product_list.iter().map(move |p| ImportedItem {
+                    item_id: p.sku_no.clone(),
+                    product_code: Some(p.sku_no.clone()),
+                    name: p.name.clone(),
+                    options: [
+                        p.vertical_variation_name.clone(),
+                        p.horizontal_variation_name.clone(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .chain(p.option_list.iter().filter_map(|o| {
+                        match (o.name.as_deref(), o.value.as_deref()) {
+                            (Some(n), Some(v)) => Some(format!("{n}: {v}")),
+                            (n, v) => n.or(v).map(str::to_string),
+                        }
+                    }))
+                    .collect(),
+                    quantity: p.count.unwrap_or(1),
+                    unit_price: Some(p.unit_price(add_option_prices)),
+                    shipment_id: Some(shipment_id(s)),
+                })
             })
             .collect();
-        let infos = || self.shipment_list.iter().map(|s| &s.shipping_info);
-        Ok(Order {
+        let shipments: Vec<ImportedShipment> = self
+            .shipment_list
+            .iter()
+            .map(|s| {
+                let info = &s.shipping_info;
+                ImportedShipment {
+                    shipment_id: shipment_id(s),
+                    shipment_code: None,
+                    shipping_group_id: None,
+                    delivery_method: imported::non_blank(info.delivery_service_name.as_deref()),
+                    address: s.address_info.as_ref().and_then(PersonJson::address),
+                    requested_delivery_date: parse_date(info.preferred_delivery_date.as_deref()),
+                    requested_time_slot: imported::non_blank(
+                        info.preferred_delivery_time.as_deref(),
+                    ),
+                    tracking_number: tracking_number(info),
+                    ship_date: parse_date(info.shipping_date.as_deref()),
+                    item_ids: s.product_list.iter().map(|p| p.sku_no.clone()).collect(),
+                }
+            })
+            .collect();
+        let state = match self.status.as_str() {
+            "CANCELLED" => CartState::Cancelled,
+            "REFUNDED" => CartState::Refunded,
+            _ => CartState::Open,
+        };
+        let buyer = self.buyer_info.as_ref().map(|b| Buyer {
+            name: b.name(),
+            name_kana: b.kana(),
+            company: None,
+            email: b.mail.clone(),
+            phone: b.phone(),
+        });
+        Ok(ImportedOrder {
             order_id: self.order_no.clone(),
-            status: target_status.clone(),
+            order_number: None,
+            status: ImportedOrder::mapped(state, target_status),
+            cart_status: CartStatus::new(self.status.clone(), state),
             ordered_at,
             updated_at: None,
-            ship_date: infos().find_map(|i| parse_date(i.shipping_date.as_deref())),
+            buyer,
+            billing_address: self.buyer_info.as_ref().and_then(PersonJson::address),
+            shipping_address: None,
+            amounts: Amounts {
+                subtotal: self.product_total,
+                shipping: self.postage,
+                fees: None,
+                tax: self.tax_total,
+                discount: self.discount_total.filter(|d| *d != 0),
+                points: None,
+                total: self.grand_total,
+            },
+            payment: self.payment_type.clone().map(|method| Payment {
+                method: Some(method),
+                status: self.receipt_date.as_ref().map(|_| "入金済".to_string()),
+            }),
+            requested_delivery_date: shipments.iter().find_map(|s| s.requested_delivery_date),
+            requested_time_slot: shipments.iter().find_map(|s| s.requested_time_slot.clone()),
+            notes: None,
             tracking_numbers: shipments
                 .iter()
                 .filter_map(|s| s.tracking_number.clone())
                 .collect(),
-            // 配送方法 (deliveryServiceName) names a delivery method, not a carrier.
-            carrier: None,
-            requested_delivery_date: infos()
-                .find_map(|i| parse_date(i.preferred_delivery_date.as_deref())),
-            items: shipments.iter().flat_map(|s| s.items.clone()).collect(),
+            ship_date: shipments.iter().find_map(|s| s.ship_date),
+            items,
             shipments,
         })
     }

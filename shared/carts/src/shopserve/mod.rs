@@ -70,8 +70,37 @@ impl Connector for Shopserve {
                 },
                 orders::Cursor { window: 0, from: 0 },
             ),
-            orders::distinct,
+            crate::to_orders,
         ))
+    }
+
+    type ImportCursor = orders::Cursor;
+
+    /// One page of one week's search; the weeks come from the window, so a saved cursor names
+    /// the same week on the next run.
+    fn import_page(
+        api: &Api<ShopserveCredentials>,
+        query: &ImportQuery,
+        cursor: &orders::Cursor,
+    ) -> impl Exchange<Output = crate::ImportPage<orders::Cursor>> {
+        let windows = weekly_windows(query.from, query.to);
+        if cursor.window >= windows.len() {
+            return Either::Right(exchange::ready(crate::ImportPage {
+                orders: Vec::new(),
+                next: None,
+            }));
+        }
+        let pages = orders::SearchPages {
+            api: api.clone(),
+            windows,
+            query: query.clone(),
+        };
+        Either::Left(exchange::map(exchange::one_page(pages, *cursor), |page| {
+            crate::ImportPage {
+                orders: page.items,
+                next: page.next,
+            }
+        }))
     }
 
     /// One update call. Re-sending sets the same fields to the same values.

@@ -5,9 +5,12 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use http::Method;
+use mallsync_rules::imported::{Address, Amounts, Buyer, CartState, CartStatus, Payment};
 use mallsync_rules::shopserve::ShopserveCredentials;
 use mallsync_rules::time::jst;
-use mallsync_rules::{Item, OmsStatus, Order, Shipment, TrackingNumber};
+use mallsync_rules::{
+    ImportedItem, ImportedOrder, ImportedShipment, OmsStatus, Order, TrackingNumber,
+};
 use serde_json::{Map, Value};
 
 use super::auth::authorized;
@@ -125,8 +128,14 @@ pub fn parse_order_search(response: &Response) -> Result<SearchPage, CartError> 
     Ok(SearchPage { total, orders })
 }
 
-/// The canonical order, with the store's target status.
+/// The canonical order, with the store's target status (the write-back's view).
 pub fn to_order(order: &Value, target_status: &OmsStatus) -> Result<Order, CartError> {
+    Ok(to_imported(order, target_status)?.to_order())
+}
+
+/// The whole order. Every key is a guess named in [`wire`]; a key not there leaves its field
+/// absent. 注文ステータス `キャンセル` enters the OMS as キャンセル.
+pub fn to_imported(order: &Value, target_status: &OmsStatus) -> Result<ImportedOrder, CartError> {
     let order_no = field(order, wire::ORDER_NO)
         .and_then(text)
         .ok_or_else(|| missing("an order", wire::ORDER_NO))?;
@@ -144,56 +153,139 @@ pub fn to_order(order: &Value, target_status: &OmsStatus) -> Result<Order, CartE
         _ => &[],
     };
     let mut shipments = Vec::with_capacity(deliveries.len());
+    let mut all_items = Vec::new();
     for (i, d) in deliveries.iter().enumerate() {
-        shipments.push(Shipment {
-            shipment_id: field(d, wire::DELIVERY_NO)
-                .and_then(text)
-                .unwrap_or_else(|| (i + 1).to_string()),
+        let shipment_id = field(d, wire::DELIVERY_NO)
+            .and_then(text)
+            .unwrap_or_else(|| (i + 1).to_string());
+        let lines = items(d, &order_no, &shipment_id)?;
+        shipments.push(ImportedShipment {
+            shipment_id: shipment_id.clone(),
+            shipment_code: None,
+            shipping_group_id: None,
+            delivery_method: field(d, wire::DELIVERY_METHOD).and_then(text),
+            address: field(d, wire::DELIVERY_RECEIVER).and_then(address),
+            requested_delivery_date: field(d, wire::DELIVERY_REQUESTED_DATE)
+                .and_then(Value::as_str)
+                .and_then(|s| NaiveDate::parse_from_str(s.trim(), wire::DATE_FORMAT).ok()),
+            requested_time_slot: field(d, wire::DELIVERY_REQUESTED_TIME).and_then(text),
             tracking_number: field(d, wire::DELIVERY_SLIP_NUMBER)
                 .and_then(Value::as_str)
                 .filter(|s| !s.trim().is_empty())
                 .and_then(|s| TrackingNumber::parse(s).ok()),
-            items: items(d, &order_no)?,
+            ship_date: None,
+            item_ids: lines.iter().map(|l| l.item_id.clone()).collect(),
         });
+        all_items.extend(lines);
     }
-    Ok(Order {
+    let raw = field(order, wire::ORDER_STATUS)
+        .and_then(text)
+        .unwrap_or_default();
+    let state = if raw == wire::ORDER_STATUS_CANCELLED {
+        CartState::Cancelled
+    } else {
+        CartState::Open
+    };
+    let buyer_json = field(order, wire::ORDER_BUYER);
+    let buyer = buyer_json.map(|b| Buyer {
+        name: field(b, wire::PERSON_NAME).and_then(text),
+        name_kana: field(b, wire::PERSON_NAME_KANA).and_then(text),
+        company: None,
+        email: field(b, wire::PERSON_EMAIL).and_then(text),
+        phone: field(b, wire::PERSON_PHONE).and_then(text),
+    });
+    let yen = |key: &str| field(order, key).and_then(yen);
+    let payment_method = field(order, wire::ORDER_PAYMENT_METHOD).and_then(text);
+    let payment_status = field(order, wire::ORDER_PAYMENT_STATUS).and_then(text);
+    Ok(ImportedOrder {
         order_id: order_no,
-        status: target_status.clone(),
+        order_number: None,
+        status: ImportedOrder::mapped(state, target_status),
+        cart_status: CartStatus::new(raw, state),
         ordered_at,
         updated_at: None,
-        ship_date: None,
+        buyer: buyer.filter(|b| *b != Buyer::default()),
+        billing_address: buyer_json.and_then(address),
+        shipping_address: None,
+        amounts: Amounts {
+            subtotal: yen(wire::ORDER_SUBTOTAL),
+            shipping: yen(wire::ORDER_POSTAGE),
+            fees: yen(wire::ORDER_FEE),
+            tax: yen(wire::ORDER_TAX),
+            discount: yen(wire::ORDER_DISCOUNT),
+            points: yen(wire::ORDER_POINTS),
+            total: yen(wire::ORDER_TOTAL),
+        },
+        payment: (payment_method.is_some() || payment_status.is_some()).then_some(Payment {
+            method: payment_method,
+            status: payment_status,
+        }),
+        requested_delivery_date: shipments.iter().find_map(|s| s.requested_delivery_date),
+        requested_time_slot: shipments.iter().find_map(|s| s.requested_time_slot.clone()),
+        notes: field(order, wire::ORDER_NOTE).and_then(text),
         tracking_numbers: shipments
             .iter()
             .filter_map(|s| s.tracking_number.clone())
             .collect(),
-        carrier: None,
-        requested_delivery_date: deliveries.iter().find_map(|d| {
-            field(d, wire::DELIVERY_REQUESTED_DATE)
-                .and_then(Value::as_str)
-                .and_then(|s| NaiveDate::parse_from_str(s.trim(), wire::DATE_FORMAT).ok())
-        }),
-        items: shipments.iter().flat_map(|s| s.items.clone()).collect(),
+        ship_date: None,
+        items: all_items,
         shipments,
     })
 }
 
-fn items(delivery: &Value, order_no: &str) -> Result<Vec<Item>, CartError> {
+fn address(person: &Value) -> Option<Address> {
+    let get = |key: &str| field(person, key).and_then(text);
+    Address {
+        name: get(wire::PERSON_NAME),
+        name_kana: get(wire::PERSON_NAME_KANA),
+        company: None,
+        postal_code: get(wire::PERSON_ZIP),
+        prefecture: get(wire::PERSON_PREFECTURE),
+        city: get(wire::PERSON_CITY),
+        lines: wire::PERSON_ADDRESS_LINES
+            .iter()
+            .filter_map(|k| get(k))
+            .collect(),
+        phone: get(wire::PERSON_PHONE),
+    }
+    .non_empty()
+}
+
+fn items(
+    delivery: &Value,
+    order_no: &str,
+    shipment_id: &str,
+) -> Result<Vec<ImportedItem>, CartError> {
     let Some(Value::Array(lines)) = field(delivery, wire::DELIVERY_ITEMS) else {
         return Ok(Vec::new());
     };
     lines
         .iter()
         .map(|line| {
-            Ok(Item {
-                item_id: field(line, wire::ITEM_CODE).and_then(text).ok_or_else(|| {
-                    missing(&format!("a line of order {order_no}"), wire::ITEM_CODE)
-                })?,
+            let code = field(line, wire::ITEM_CODE)
+                .and_then(text)
+                .ok_or_else(|| missing(&format!("a line of order {order_no}"), wire::ITEM_CODE))?;
+            Ok(ImportedItem {
+                item_id: code.clone(),
+                product_code: Some(code),
+                name: field(line, wire::ITEM_NAME).and_then(text),
+                options: match field(line, wire::ITEM_OPTIONS) {
+                    Some(Value::Array(options)) => options.iter().filter_map(text).collect(),
+                    _ => Vec::new(),
+                },
                 quantity: field(line, wire::ITEM_QUANTITY)
                     .and_then(number)
                     .unwrap_or(1),
+                unit_price: field(line, wire::ITEM_PRICE).and_then(yen),
+                shipment_id: Some(shipment_id.to_string()),
             })
         })
         .collect()
+}
+
+/// Yen sent as a number or a numeric string.
+fn yen(v: &Value) -> Option<i64> {
+    values::opt_yen(v).ok().flatten()
 }
 
 fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
@@ -226,7 +318,7 @@ fn parse_time(raw: &str) -> Option<DateTime<FixedOffset>> {
 }
 
 /// Where the import is: which weekly window, and the offset within it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cursor {
     pub window: usize,
     pub from: u64,
@@ -240,7 +332,7 @@ pub struct SearchPages {
 }
 
 impl Pages for SearchPages {
-    type Item = Order;
+    type Item = ImportedOrder;
     type Cursor = Cursor;
 
     fn request(&self, cursor: &Cursor) -> Result<Request, CartError> {
@@ -253,7 +345,11 @@ impl Pages for SearchPages {
         build_order_search(&self.api, window, &self.query.cart_statuses, cursor.from)
     }
 
-    fn parse(&self, cursor: &Cursor, response: Response) -> Result<Page<Order, Cursor>, CartError> {
+    fn parse(
+        &self,
+        cursor: &Cursor,
+        response: Response,
+    ) -> Result<Page<ImportedOrder, Cursor>, CartError> {
         let page = parse_order_search(&response)?;
         let next = match next_offset(
             cursor.from,
@@ -273,7 +369,7 @@ impl Pages for SearchPages {
         let items = page
             .orders
             .iter()
-            .map(|o| to_order(o, &self.query.target_status))
+            .map(|o| to_imported(o, &self.query.target_status))
             .collect::<Result<_, _>>()?;
         Ok(Page { items, next })
     }

@@ -73,6 +73,43 @@ pub const ITEM_CODE: &str = "item_code";
 /// Line: 数量. Unknown.
 pub const ITEM_QUANTITY: &str = "quantity";
 
+/// 注文ステータス meaning cancelled ([M]: integrators list `新規受付 / キャンセル / 保留`).
+pub const ORDER_STATUS_CANCELLED: &str = "キャンセル";
+/// Order: the buyer (注文者), an object of the person keys below. Unknown.
+pub const ORDER_BUYER: &str = "orderer";
+/// Order: the totals. Unknown keys, modelled on the fields integrators import.
+pub const ORDER_TOTAL: &str = "total_price";
+pub const ORDER_SUBTOTAL: &str = "item_total_price";
+pub const ORDER_POSTAGE: &str = "postage";
+pub const ORDER_FEE: &str = "commission";
+pub const ORDER_TAX: &str = "tax";
+pub const ORDER_DISCOUNT: &str = "discount";
+pub const ORDER_POINTS: &str = "use_point";
+/// Order: 決済方法 and 入金ステータス. Unknown keys.
+pub const ORDER_PAYMENT_METHOD: &str = "payment_method";
+pub const ORDER_PAYMENT_STATUS: &str = "payment_status";
+/// Order: the buyer's note (備考). Unknown key.
+pub const ORDER_NOTE: &str = "note";
+/// Delivery: the recipient (お届け先), an object of the person keys below. Unknown.
+pub const DELIVERY_RECEIVER: &str = "receiver";
+/// Delivery: お届け希望時間帯. Unknown.
+pub const DELIVERY_REQUESTED_TIME: &str = "delivery_time";
+/// Delivery: 配送方法. Unknown.
+pub const DELIVERY_METHOD: &str = "delivery_method";
+/// Person keys (buyer and recipient alike). Unknown.
+pub const PERSON_NAME: &str = "name";
+pub const PERSON_NAME_KANA: &str = "name_kana";
+pub const PERSON_EMAIL: &str = "mail_address";
+pub const PERSON_PHONE: &str = "tel";
+pub const PERSON_ZIP: &str = "zip_code";
+pub const PERSON_PREFECTURE: &str = "prefecture";
+pub const PERSON_CITY: &str = "city";
+pub const PERSON_ADDRESS_LINES: [&str; 2] = ["address1", "address2"];
+/// Line: 商品名, 単価 and the chosen options (`["カラー: 赤"]`). Unknown keys.
+pub const ITEM_NAME: &str = "item_name";
+pub const ITEM_PRICE: &str = "unit_price";
+pub const ITEM_OPTIONS: &str = "options";
+
 /// Update: 発送ステータス. Unknown key; integrators name the field.
 pub const UPDATE_SHIPPING_STATUS: &str = "shipping_status";
 /// Update: the 発送ステータス value for 発送済み. Unknown: integrators quote the label `発送済み`.

@@ -97,7 +97,6 @@ fn a_futureshop_shipment_gets_its_tracking_number_and_ship_date_once() {
             .item("SKU1", "靴下", 1, 800)
             .shipment("1", &["SKU1"]),
     );
-    // The cart's allowed origin is the fake: the store's URL must lie within it.
     let app = spawn_app_following(Cart::Futureshop, fake.url(), fake.clock().clone());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(

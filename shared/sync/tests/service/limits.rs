@@ -122,3 +122,178 @@ fn a_bcart_lockout_is_kept_by_every_run_until_it_ends() {
     assert_eq!(fake.logistics("LL1").unwrap().status, "発送済");
     assert_eq!(fake.violations(), vec![]);
 }
+
+/// Figures for the README (not asserts of speed): `cargo test --release -p mallsync-sync --test
+/// service -- --ignored --nocapture write_back_benchmark`. Each cart writes back 1,000 orders
+/// from one webhook and then scheduled ticks run back to back (as a scheduler calling the
+/// dispatch route continuously would) until nothing is pending; the fake's clock follows the
+/// service's, so the cart sees real pacing. Reports requests per order, the busiest window
+/// against the cart's ceiling, and violations (the fake fails the test if there are any).
+mod benchmark {
+    use super::*;
+    use mallsync_fake_carts::cscart::{self, FakeCscart};
+    use mallsync_fake_carts::futureshop::{self, FakeFutureshop};
+    use mallsync_fake_carts::shopserve::{self, FakeShopserve};
+    use std::time::Duration as StdDuration;
+
+    const ORDERS: usize = 1_000;
+
+    fn drain(app: &App) -> (usize, Duration) {
+        let start = app.io.now();
+        let mut ticks = 0;
+        while app.count("SELECT COUNT(*) AS n FROM pending") > 0 {
+            ticks += 1;
+            assert!(ticks < 2_000, "still pending after {ticks} ticks");
+            tick(app);
+            app.io.advance(Duration::seconds(1));
+        }
+        (ticks, app.io.now() - start)
+    }
+
+    fn report(cart: &str, calls: usize, elapsed: Duration, ticks: usize, peak: usize, ceiling: &str) {
+        println!(
+            "{cart}: {ORDERS} orders, {calls} requests ({:.3} per order), {ticks} ticks, {:.0} s of cart time; busiest window {peak} of {ceiling}",
+            calls as f64 / ORDERS as f64,
+            elapsed.num_milliseconds() as f64 / 1000.0,
+        );
+    }
+
+    fn webhook_all(app: &App, store: &str, secret: &str, orders: Vec<Value>) {
+        for chunk in orders.chunks(1_000) {
+            let reply = app.webhook(store, secret, &json!({ "orders": chunk }));
+            assert_eq!(reply.status, 200, "{}", reply.body);
+        }
+    }
+
+    fn oms_order(id: &str, extra: Value) -> Value {
+        let mut o = json!({
+            "order_id": id, "status": "発送待ち",
+            "ordered_at": "2026-11-20T10:00:00+09:00", "updated_at": "2026-11-23T09:00:00+09:00",
+            "ship_date": "2026-11-23", "tracking_numbers": ["444455556666"], "carrier": "yamato",
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            o[k] = v.clone();
+        }
+        o
+    }
+
+    #[test]
+    #[ignore = "benchmark: run with --ignored --nocapture"]
+    fn write_back_benchmark_bcart() {
+        let fake = FakeBcart::start();
+        let app = spawn_app_following(Cart::Bcart, fake.url(), fake.clock().clone());
+        let shop = app.create_shop("bench");
+        let store = app.create_store(&shop, bcart_settings(true));
+        let orders = (0..ORDERS)
+            .map(|n| {
+                let id = format!("B{n}");
+                fake.seed_order(&OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").shipment(&format!("BL{n}"), &[]));
+                order(&id, "発送待ち", Some("7000-0001"), Some("2026-11-23"), &format!("BL{n}"))
+            })
+            .collect();
+        let start = app.io.now();
+        webhook_all(&app, &store, &shop.webhook_secret, orders);
+        let (ticks, _) = drain(&app);
+        let peak = fake.peak_requests_within(StdDuration::from_secs(300));
+        report("Bカート", fake.calls().len(), app.io.now() - start, ticks, peak, "300 per 300 s");
+    }
+
+    #[test]
+    #[ignore = "benchmark: run with --ignored --nocapture"]
+    fn write_back_benchmark_base() {
+        let fake = FakeBase::start();
+        let app = spawn_app_following(Cart::Base, fake.url(), fake.clock().clone());
+        let shop = app.create_shop("bench");
+        app.io.set_now(fake.clock().now());
+        let store = app.create_store(&shop, base_settings(true));
+        connect(&app, &fake, &shop, &store);
+        fake.clear_calls();
+        let orders = (0..ORDERS)
+            .map(|n| {
+                let id = format!("K{n}");
+                fake.seed_order(&OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").item(&format!("1{n}"), "Tシャツ", 1, 1500));
+                oms_order(&id, json!({ "items": [{ "item_id": format!("1{n}") }] }))
+            })
+            .collect();
+        let start = app.io.now();
+        webhook_all(&app, &store, &shop.webhook_secret, orders);
+        let (ticks, _) = drain(&app);
+        let peak = fake.peak_requests_within(StdDuration::from_secs(3_600));
+        report("BASE", fake.calls().len(), app.io.now() - start, ticks, peak, "5,000 per hour");
+    }
+
+    #[test]
+    #[ignore = "benchmark: run with --ignored --nocapture"]
+    fn write_back_benchmark_futureshop() {
+        let fake = FakeFutureshop::start();
+        let app = spawn_app_following(Cart::Futureshop, fake.url(), fake.clock().clone());
+        let shop = app.create_shop("bench");
+        let store = app.create_store(&shop, json!({
+            "credentials": {
+                "shop_key": futureshop::SHOP_KEY, "client_id": futureshop::CLIENT_ID,
+                "client_secret": futureshop::CLIENT_SECRET, "api_base_url": fake.url()
+            },
+            "export": { "auto_export": true }
+        }));
+        let orders = (0..ORDERS)
+            .map(|n| {
+                let id = format!("F{n}");
+                fake.seed_order(&OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").item(&format!("S{n}"), "靴下", 1, 800).shipment("1", &[&format!("S{n}")]));
+                oms_order(&id, json!({ "shipments": [{ "shipment_id": "1" }] }))
+            })
+            .collect();
+        let start = app.io.now();
+        webhook_all(&app, &store, &shop.webhook_secret, orders);
+        let (ticks, _) = drain(&app);
+        let peak = fake.peak_requests_within(StdDuration::from_secs(1));
+        report("futureshop", fake.calls().len(), app.io.now() - start, ticks, peak, "1 per second");
+    }
+
+    #[test]
+    #[ignore = "benchmark: run with --ignored --nocapture"]
+    fn write_back_benchmark_shopserve() {
+        let fake = FakeShopserve::start();
+        let app = spawn_app_following(Cart::Shopserve, fake.url(), fake.clock().clone());
+        let shop = app.create_shop("bench");
+        let store = app.create_store(&shop, json!({
+            "credentials": { "shop_id": shopserve::SHOP_ID, "manager_key": shopserve::MANAGER_KEY },
+            "export": { "auto_export": true }
+        }));
+        let orders = (0..ORDERS)
+            .map(|n| {
+                let id = format!("P{n}");
+                fake.seed_order(&OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").item(&format!("S{n}"), "茶碗", 1, 800));
+                oms_order(&id, json!({}))
+            })
+            .collect();
+        let start = app.io.now();
+        webhook_all(&app, &store, &shop.webhook_secret, orders);
+        let (ticks, _) = drain(&app);
+        let peak = fake.peak_requests_within(StdDuration::from_secs(1));
+        report("ショップサーブ", fake.calls().len(), app.io.now() - start, ticks, peak, "1 per second (assumed)");
+    }
+
+    #[test]
+    #[ignore = "benchmark: run with --ignored --nocapture"]
+    fn write_back_benchmark_cscart() {
+        let fake = FakeCscart::start();
+        let app = spawn_app_following(Cart::Cscart, "http://127.0.0.1:9", fake.clock().clone());
+        let shop = app.create_shop("bench");
+        let store = app.create_store(&shop, json!({
+            "credentials": { "store_url": fake.url(), "admin_email": cscart::ADMIN_EMAIL, "api_key": cscart::API_KEY },
+            "export": { "auto_export": true }
+        }));
+        let orders = (0..ORDERS)
+            .map(|n| {
+                let id = format!("{}", 10_000 + n);
+                fake.seed_order(&OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").item(&format!("{}", 50_000 + n), "皿", 1, 900));
+                oms_order(&id, json!({ "items": [{ "item_id": format!("{}", 50_000 + n) }] }))
+            })
+            .collect();
+        let start = app.io.now();
+        webhook_all(&app, &store, &shop.webhook_secret, orders);
+        let (ticks, _) = drain(&app);
+        let peak = fake.peak_requests_within(StdDuration::from_secs(1));
+        report("CS-Cart", fake.calls().len(), app.io.now() - start, ticks, peak, "no limit");
+    }
+}

@@ -8,6 +8,7 @@ mod helpers;
 mod import;
 mod limits;
 mod pending;
+mod import_whole;
 mod preview;
 mod security;
 mod webhook;

@@ -9,7 +9,7 @@ use mallsync_sync::auth::{sign, HEADER_SIGNATURE};
 use mallsync_sync::Io;
 use serde_json::{json, Value};
 
-use crate::helpers::{bcart_settings, order, spawn_app, spawn_app_following, App, Reply, TestShop};
+use crate::helpers::{bcart_settings, order, spawn_app, App, Reply, TestShop};
 
 fn cscart_settings(store_url: &str, api_key: &str) -> Value {
     json!({
@@ -467,8 +467,7 @@ fn secrets_are_sealed_at_rest_and_a_rotated_key_still_opens_them() {
 fn access_tokens_are_sealed_in_key_value() {
     let cart = futureshop::FakeFutureshop::start();
     cart.seed_order(&OrderSeed::new("F1", "2026-11-20T10:00:00+09:00").shipment("1", &[]));
-    // futureshop allows one request a second: the app's clock moves the fake's.
-    let app = spawn_app_following(Cart::Futureshop, cart.url(), cart.clock().clone());
+    let app = crate::helpers::spawn_app_following(Cart::Futureshop, cart.url(), cart.clock().clone());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(
         &shop,

@@ -5,12 +5,13 @@ mod helpers;
 
 mod carts;
 mod import;
+mod import_whole;
 mod latency;
 mod load;
 mod once;
 mod preview;
 mod promise;
 mod schedule;
-mod security;
 mod shared_state;
+mod security;
 mod webhook;
