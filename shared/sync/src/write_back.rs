@@ -43,6 +43,9 @@ pub enum SendOutcome {
     Sent,
     /// Another run sent exactly this meanwhile (the ledger has it): nothing was sent.
     AlreadyAccepted,
+    /// The cart already held exactly this (e.g. dispatched by hand in BASE with the same
+    /// tracking number): the client wrote nothing; the ledger now records it.
+    HeldByCart,
     /// Another run is sending exactly this right now: nothing was sent.
     ClaimedElsewhere,
     /// Not sent in this run (`code`: `time_budget`, `request_budget` or `rate_limited`, a limit
@@ -122,17 +125,27 @@ pub fn send_one<C: CartBinding>(
         Ok(SendOutcome::AlreadyAccepted)
     } else {
         connection.ensure_lookups(io, deadline);
+        // Whether any try sent a write (anything but a read): a client that only read and
+        // found the cart holding the data wrote nothing, and the log must not say "sent".
+        let wrote = std::cell::Cell::new(false);
         with_retries(io, store_id, connection, deadline, |c| {
             let Connection { api, pacer, lookups } = c;
             let lookups = lookups.get_or_insert_with(Default::default);
             drive(C::write_back(api, lookups, update), |request| {
+                if request.method() != http::Method::GET {
+                    wrote.set(true);
+                }
                 pacer.send(io, deadline, request)
             })
         })
         .and_then(|result| match result {
             Ok(()) => {
                 ledger::record(io, store_id, &key, update.order_id(), hash, update.ledger_note(), run_id)?;
-                Ok(SendOutcome::Sent)
+                Ok(if wrote.get() {
+                    SendOutcome::Sent
+                } else {
+                    SendOutcome::HeldByCart
+                })
             }
             Err(unsent) => Ok(unsent),
         })
@@ -679,6 +692,17 @@ fn outcome_line<U: WriteBack + Serialize>(
             order_id: order_id.to_string(),
             reason: Reason::AlreadyAccepted,
         }),
+        SendOutcome::HeldByCart => {
+            let mut line = exclusion_line(&Exclusion {
+                order_id: order_id.to_string(),
+                reason: Reason::AlreadyAccepted,
+            });
+            line.ledger_key = Some(key);
+            line.reason_code = Some("already_in_cart".into());
+            line.message = Some("the cart already holds exactly this data; nothing was sent".into());
+            line.message_ja = Some("カートに同じ内容が登録済みのため、送信していません".into());
+            line
+        }
         SendOutcome::ClaimedElsewhere => {
             settle(order_id, Settlement::DueNow);
             let mut line = OrderLine::new(order_id, Outcome::Excluded);

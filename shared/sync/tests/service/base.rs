@@ -233,3 +233,27 @@ fn a_correction_after_dispatch_is_a_warning_naming_the_number_the_buyer_received
     let warnings = preview.body["order_warnings"].as_array().unwrap();
     assert!(!warnings.is_empty(), "{}", preview.body);
 }
+
+#[test]
+fn an_item_the_shop_already_dispatched_in_base_with_the_same_number_is_logged_as_already_in_the_cart() {
+    let (fake, app, shop, store) = connected_store(true);
+    // Dispatched by hand in BASE's admin with the number the OMS is about to send.
+    fake.with_cart(|cart| {
+        let order = cart.orders.iter_mut().find(|o| o.unique_key == "K1").unwrap();
+        order.dispatch_status = "dispatched".into();
+        order.tracking_number = Some("444455556666".into());
+        for item in &mut order.items {
+            item.status = "dispatched".into();
+        }
+    });
+
+    let reply = app.webhook(&store, &shop.webhook_secret, &shipped_order());
+
+    let run = &reply.body["write_back"];
+    assert_eq!(run["sent"], 0, "{run}");
+    assert_eq!(run["orders"][0]["reason_code"], "already_in_cart", "{run}");
+    assert_eq!(fake.dispatch_emails_sent(), 0, "nothing was sent, so no e-mail");
+    // The ledger holds it: the next press plans nothing.
+    let again = app.call("POST", &format!("/stores/{store}/write-back"), Some(&shop.token), None);
+    assert_eq!(again.body["orders"][0]["reason_code"], "already_accepted", "{}", again.body);
+}
