@@ -138,12 +138,7 @@ fn write_cloud_manifest(
     // file.
     // Required secrets (admin_token, encryption_key) are set on the Cloud, not written here: only
     // the variables the outbound hosts use need a value.
-    let required: Vec<&str> = manifest
-        .variables
-        .iter()
-        .filter(|(_, v)| v.required)
-        .map(|(name, _)| name.as_str())
-        .collect();
+    let required = manifest.required_variables();
     let vars = AppVariables::resolve_deferring(&manifest, &variables.collect()?, &[], &required)?;
     let generated = cloud_manifest(&text, &vars)?;
     if output.as_os_str() == "-" {

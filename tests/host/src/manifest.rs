@@ -63,6 +63,16 @@ pub struct BuildManifest {
 }
 
 impl Manifest {
+    /// The variables a deployment must give (secrets like `admin_token`, `encryption_key`): a
+    /// generated manifest or a check leaves them unresolved.
+    pub fn required_variables(&self) -> Vec<&str> {
+        self.variables
+            .iter()
+            .filter(|(_, v)| v.required)
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
     pub fn load(path: &Path) -> Result<Manifest> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

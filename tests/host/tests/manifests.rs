@@ -35,12 +35,7 @@ fn load(path: &str) -> Manifest {
 
 /// The variables' defaults; required secrets (set on each platform, never in a file) stay unset.
 fn defaults(manifest: &Manifest) -> AppVariables {
-    let required: Vec<&str> = manifest
-        .variables
-        .iter()
-        .filter(|(_, v)| v.required)
-        .map(|(name, _)| name.as_str())
-        .collect();
+    let required = manifest.required_variables();
     AppVariables::resolve_deferring(manifest, &BTreeMap::new(), &[], &required).unwrap()
 }
 
@@ -146,12 +141,7 @@ fn the_cloud_manifest_is_spin_toml_without_cron_and_with_every_host_written_out(
 #[test]
 fn a_cloud_manifest_for_another_futureshop_domain_allows_exactly_that_domain() {
     let spin = load("spin.toml");
-    let required: Vec<&str> = spin
-        .variables
-        .iter()
-        .filter(|(_, v)| v.required)
-        .map(|(name, _)| name.as_str())
-        .collect();
+    let required = spin.required_variables();
     let vars = AppVariables::resolve_deferring(
         &spin,
         &BTreeMap::from([(
