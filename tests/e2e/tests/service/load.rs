@@ -18,8 +18,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[test]
 fn two_hundred_concurrent_webhooks_are_answered_at_once_and_each_order_is_sent_once() {
     const WEBHOOKS: usize = 200;
+    const ONE_AT_A_TIME: usize = 50;
     let fake = cscart::FakeCscart::start();
-    for n in 0..WEBHOOKS {
+    for n in 0..WEBHOOKS + ONE_AT_A_TIME {
         fake.seed_order(&OrderSeed::new(&format!("{}", 5000 + n), &jst_days_ago(3)).item(&format!("{}", 9000 + n), "マグカップ", 1, 1200));
     }
     let app = spawn_app("cscart", fake.url());
@@ -62,6 +63,23 @@ fn two_hundred_concurrent_webhooks_are_answered_at_once_and_each_order_is_sent_o
         let shipments = fake.shipments(&format!("{}", 5000 + n));
         assert_eq!(shipments.len(), 1, "order {} got {} shipments", 5000 + n, shipments.len());
     }
+    // The same answer one webhook at a time, each waiting for the last one's write-back.
+    let mut alone = Vec::with_capacity(ONE_AT_A_TIME);
+    for n in WEBHOOKS..WEBHOOKS + ONE_AT_A_TIME {
+        let mut shipped = order(&format!("{}", 5000 + n), "発送待ち", Some(&format!("5555{n:08}")), Some(&jst_date(0)));
+        shipped["items"] = json!([{ "item_id": format!("{}", 9000 + n) }]);
+        let t = Instant::now();
+        let reply = app.webhook_answer(&store, &shop.webhook_secret, &json!({ "orders": [shipped] }));
+        alone.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        app.finished_run(&store, &reply.body["write_back"]["run_id"]);
+    }
+    alone.sort_by(f64::total_cmp);
+    println!(
+        "one webhook at a time ({ONE_AT_A_TIME}): acknowledged p50 {:.1} ms, p99 {:.1} ms",
+        percentile(&alone, 0.5),
+        percentile(&alone, 0.99)
+    );
     println!(
         "{WEBHOOKS} concurrent webhooks: acknowledged p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; all answered in {:.2} s, all written back in {:.2} s",
         percentile(&millis, 0.5),
