@@ -258,8 +258,15 @@ pub fn fresh_token<C: CartBinding>(
                 current.expires_at = Some(now);
             }
         }
-        let Some(request) = C::token_request(api, now)? else {
-            return Ok(());
+        let request = match C::token_request(api, now) {
+            Ok(Some(request)) => request,
+            Ok(None) => return Ok(()),
+            // The refresh token lapsed (BASE: 30 days unused) or the store was never connected.
+            Err(error @ CartError::CredentialsRejected { .. }) => {
+                alerts::raise_needs_reconnection::<C>(io, store_id, &error)?;
+                return Err(ApiError::Cart(error));
+            }
+            Err(error) => return Err(ApiError::Cart(error)),
         };
         let owner = random_hex(io, 8)?;
         if !lease::take(io, &lease_name, &owner, now.timestamp() + REFRESH_LEASE_SECS)? {
@@ -302,6 +309,38 @@ pub fn fresh_token<C: CartBinding>(
         lease::give_back(io, &lease_name, &owner)?;
         return outcome;
     }
+}
+
+/// How long before a refresh token lapses the schedule renews it (BASE's lapses 30 days after
+/// its last use): a store with nothing to sync stays connected.
+pub const KEEP_ALIVE_DAYS: i64 = 7;
+
+/// Renews the store's tokens when its refresh token lapses within [`KEEP_ALIVE_DAYS`] (a store
+/// that synced recently has a fresh one and is left alone). Returns whether it renewed. A refused
+/// renewal marks the store "needs reconnection" (see [`fresh_token`]).
+pub fn keep_token_alive<C: CartBinding>(
+    io: &impl Io,
+    store: &crate::shops::Store,
+    deadline: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    if !C::CAPABILITIES.issues_tokens {
+        return Ok(false);
+    }
+    let Some(token) = load_token(io, &store.id)? else {
+        return Ok(false);
+    };
+    let Some(lapses) = token.refresh_expires_at else {
+        return Ok(false);
+    };
+    if lapses - io.now() > chrono::Duration::days(KEEP_ALIVE_DAYS) {
+        return Ok(false);
+    }
+    let settings = settings_for::<C>(store)?;
+    let mut api = api_without_token::<C>(io, settings)?;
+    let mut pacer = pacer::<C>(settings, &api)?;
+    // Renewed as if the cart had refused the current access token: the refresh goes out now.
+    fresh_token::<C>(io, &store.id, &mut api, &mut pacer, deadline, Some(&token))?;
+    Ok(true)
 }
 
 /// The store's API handle before any token: the cart's URL, moved to `api_origin` where set,

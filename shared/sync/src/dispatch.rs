@@ -28,7 +28,7 @@ const DISPATCH_ROW: &str = "";
 pub struct StoreWork {
     pub store_id: String,
     pub cart: Cart,
-    /// `import` or `write_back`.
+    /// `import`, `write_back` or `token_renewal` (a refresh token renewed before it lapsed).
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_id: Option<i64>,
@@ -141,6 +141,22 @@ fn run_due(
     deadline: DateTime<Utc>,
     report: &mut DispatchReport,
 ) -> Result<(), ApiError> {
+    // A store with nothing to sync keeps its connection: a refresh token near its lapse is
+    // renewed here (BASE's lapses 30 days after its last use).
+    if io.now() < deadline {
+        let renewed = with_cart!(store.cart, C => crate::carts::keep_token_alive::<C>(io, store, deadline));
+        match renewed {
+            Ok(false) => {}
+            Ok(true) => report.work.push(StoreWork {
+                store_id: store.id.clone(),
+                cart: store.cart,
+                kind: "token_renewal",
+                run_id: None,
+                error: None,
+            }),
+            Err(e) => report.work.push(work(store, "token_renewal", Err(e))?),
+        }
+    }
     let import = store.settings.import();
     if import.auto_fetch && due(io, store, LAST_IMPORT, import.auto_fetch_interval_minutes)? {
         let outcome = ImportWindow::from_days(import.days_to_fetch, io.now())

@@ -547,8 +547,14 @@ fn list_stores<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     ok(json!({ "stores": stores }))
 }
 
+/// The store with its standing alerts (e.g. "needs reconnection") and how many orders wait.
 fn get_store<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
-    ok(ctx.shop_store()?.view())
+    let store = ctx.shop_store()?;
+    let mut view = serde_json::to_value(store.view())
+        .map_err(|e| ApiError::Internal(format!("store view does not serialize: {e}")))?;
+    view["alerts"] = json!(crate::alerts::list(ctx.io, &store.id)?);
+    view["pending_orders"] = json!(crate::pending::count(ctx.io, &store.id)?);
+    ok(view)
 }
 
 fn update_store<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {

@@ -138,3 +138,50 @@ fn a_newer_version_stored_during_a_run_stays_due() {
 
     assert_eq!(pending_count(&app), 1, "version 2 is still to be sent");
 }
+
+#[test]
+fn an_idle_base_store_stays_connected_past_its_refresh_tokens_thirty_days() {
+    let fake = FakeBase::start();
+    let app = spawn_app_following(Cart::Base, fake.url(), fake.clock().clone());
+    let shop = app.create_shop("テスト商店");
+    let store = app.create_store(&shop, base_settings(false));
+    connect(&app, &fake, &shop, &store);
+    fake.clear_calls();
+
+    // Nothing to sync for 50 days: a tick a day.
+    let mut renewals = 0;
+    for _ in 0..50 {
+        app.io.advance(Duration::days(1));
+        let report = tick(&app);
+        if report["work"].as_array().unwrap().iter().any(|w| w["kind"] == "token_renewal") {
+            renewals += 1;
+        }
+    }
+
+    assert!(renewals >= 2, "renewed {renewals} times in 50 days");
+    let token = mallsync_sync::carts::load_token(app.io.as_ref(), &store).unwrap().unwrap();
+    let refresh = token.refresh_token.unwrap();
+    assert!(fake.is_refresh_token_valid(refresh.expose()), "still connected");
+    let view = app.call("GET", &format!("/stores/{store}"), Some(&shop.token), None);
+    assert_eq!(view.body["alerts"], json!([]), "{}", view.body);
+}
+
+#[test]
+fn a_refresh_token_base_refuses_marks_the_store_as_needing_reconnection() {
+    let fake = FakeBase::start();
+    let app = spawn_app_following(Cart::Base, fake.url(), fake.clock().clone());
+    let shop = app.create_shop("テスト商店");
+    let store = app.create_store(&shop, base_settings(false));
+    connect(&app, &fake, &shop, &store);
+    // Revoked on BASE's side (the shop uninstalled the app, say).
+    fake.expire_refresh_tokens();
+
+    app.io.advance(Duration::days(24));
+    let report = tick(&app);
+
+    assert!(report["work"][0]["error"].is_string(), "{report}");
+    let view = app.call("GET", &format!("/stores/{store}"), Some(&shop.token), None);
+    let alert = &view.body["alerts"][0];
+    assert_eq!(alert["kind"], "needs_reconnection", "{}", view.body);
+    assert!(alert["message_ja"].as_str().unwrap().contains("再接続"), "{alert}");
+}
