@@ -76,6 +76,17 @@ impl VariableArgs {
         }
         Ok(values)
     }
+
+    /// Names of secret variables given as `name=value` on the command line, where `ps` shows them.
+    fn secrets_in_argv(&self, manifest: &Manifest) -> Vec<String> {
+        self.variables
+            .iter()
+            .filter(|arg| !arg.starts_with('@'))
+            .filter_map(|arg| arg.split_once('=').map(|(name, _)| name))
+            .filter(|name| manifest.variables.get(*name).is_some_and(|v| v.secret))
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 #[derive(Args)]
@@ -173,6 +184,12 @@ fn up(args: UpArgs) -> Result<()> {
             options.data_dir = dir;
         }
         options.variables = args.variables.collect()?;
+        for name in args.variables.secrets_in_argv(&Manifest::load(&manifest)?) {
+            eprintln!(
+                "warning: the secret {name} is on the command line, where `ps` shows it; set SPIN_VARIABLE_{} in the environment or a dotenv file instead",
+                name.to_uppercase()
+            );
+        }
         options.cron = !args.no_cron;
         options.runtime_config = args.runtime_config_file;
         options.quick_start = true;

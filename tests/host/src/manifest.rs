@@ -20,6 +20,8 @@ pub struct AppVariable {
     pub default: Option<String>,
     #[serde(default)]
     pub required: bool,
+    #[serde(default)]
+    pub secret: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

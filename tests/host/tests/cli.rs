@@ -61,6 +61,23 @@ fn a_bad_flag_or_a_missing_file_is_a_plain_error_without_a_backtrace() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--listen"), "{err}");
 
+    // A secret on the command line is warned about (ps shows it); the start then stops on the
+    // unreadable runtime config file, before anything is compiled.
+    let (code, _, err) = run(&[
+        "up",
+        "--no-build",
+        "--variable",
+        "admin_token=visible-in-ps",
+        "--runtime-config-file",
+        "/nonexistent/runtime-config.toml",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("warning: the secret admin_token is on the command line"),
+        "{err}"
+    );
+    assert!(err.contains("SPIN_VARIABLE_ADMIN_TOKEN"), "{err}");
+
     let (code, _, err) = run(&["up", "--no-build", "-f", "/nonexistent/spin.toml"]);
     assert_eq!(code, 1, "{err}");
     assert!(
