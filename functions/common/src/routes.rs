@@ -13,10 +13,11 @@ use spin_sdk::{
 /// response is sent as soon as it is ready; work the route left for after it (the webhook's
 /// write-back) then runs in the same invocation.
 pub async fn serve_cart(cart: Cart, request: IncomingRequest, response_out: ResponseOutparam) {
-    let (response, follow_up) = match crate::body::read_limited(request, crate::body::MAX_BODY_BYTES) {
-        Ok(request) => serve_cart_request(cart, request),
-        Err(response) => (response, None),
-    };
+    let (response, follow_up) =
+        match crate::body::read_limited(request, crate::body::MAX_BODY_BYTES) {
+            Ok(request) => serve_cart_request(cart, request),
+            Err(response) => (response, None),
+        };
     send(response_out, response).await;
     if let Some(work) = follow_up {
         mallsync_sync::spin::follow_up(cart, work);
@@ -29,7 +30,10 @@ pub fn serve_cart_request(
     request: Request,
 ) -> (Response, Option<mallsync_sync::routes::FollowUp>) {
     if is_platform_route(&request) {
-        (route(cart, &request).unwrap_or_else(ApiError::into_response), None)
+        (
+            route(cart, &request).unwrap_or_else(ApiError::into_response),
+            None,
+        )
     } else {
         mallsync_sync::spin::serve_then(cart, request)
     }

@@ -269,7 +269,12 @@ pub fn fresh_token<C: CartBinding>(
             Err(error) => return Err(ApiError::Cart(error)),
         };
         let owner = random_hex(io, 8)?;
-        if !lease::take(io, &lease_name, &owner, now.timestamp() + REFRESH_LEASE_SECS)? {
+        if !lease::take(
+            io,
+            &lease_name,
+            &owner,
+            now.timestamp() + REFRESH_LEASE_SECS,
+        )? {
             if io.now() >= deadline {
                 return Err(ApiError::Cart(CartError::Transient {
                     status: None,

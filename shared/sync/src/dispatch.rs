@@ -144,7 +144,8 @@ fn run_due(
     // A store with nothing to sync keeps its connection: a refresh token near its lapse is
     // renewed here (BASE's lapses 30 days after its last use).
     if io.now() < deadline {
-        let renewed = with_cart!(store.cart, C => crate::carts::keep_token_alive::<C>(io, store, deadline));
+        let renewed =
+            with_cart!(store.cart, C => crate::carts::keep_token_alive::<C>(io, store, deadline));
         match renewed {
             Ok(false) => {}
             Ok(true) => report.work.push(StoreWork {

@@ -167,7 +167,16 @@ mod tests {
         let io = io();
         record(&io, "s", "A1/1", "A1", DataHash(1), None, 1).unwrap();
         record(&io, "s", "B2/1", "B2", DataHash(2), None, 1).unwrap();
-        record(&io, "other", "A1/1", "A1", DataHash(3), Some("note".into()), 1).unwrap();
+        record(
+            &io,
+            "other",
+            "A1/1",
+            "A1",
+            DataHash(3),
+            Some("note".into()),
+            1,
+        )
+        .unwrap();
         let ledger = load(&io, "s", &["A1"]).unwrap();
         assert_eq!(ledger.len(), 1);
         assert_eq!(accepted(&io, "s", "B2/1").unwrap(), Some(DataHash(2)));

@@ -101,7 +101,10 @@ impl NativeIo {
 
     /// Calls `follow` with every move of the clock (waits, `advance`), so a fake cart's clock
     /// keeps step with the service's: a paced run is then paced in the cart's eyes too.
-    pub fn on_advance(mut self, follow: impl Fn(chrono::Duration) + Send + Sync + 'static) -> NativeIo {
+    pub fn on_advance(
+        mut self,
+        follow: impl Fn(chrono::Duration) + Send + Sync + 'static,
+    ) -> NativeIo {
         self.on_advance = Some(Box::new(follow));
         self
     }

@@ -310,7 +310,11 @@ mod tests {
     }
 
     /// Admits as many requests as it can until `until`, returning their times.
-    fn admitted_until(io: &NativeIo, pacer: &mut Pacer, until: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    fn admitted_until(
+        io: &NativeIo,
+        pacer: &mut Pacer,
+        until: DateTime<Utc>,
+    ) -> Vec<DateTime<Utc>> {
         let mut times = Vec::new();
         while io.now() < until {
             match pacer.admit(io, until + Duration::hours(1)) {
@@ -323,7 +327,12 @@ mod tests {
 
     fn most_in_any_window(times: &[DateTime<Utc>], window: Duration) -> usize {
         (0..times.len())
-            .map(|i| times[i..].iter().take_while(|t| **t - times[i] < window).count())
+            .map(|i| {
+                times[i..]
+                    .iter()
+                    .take_while(|t| **t - times[i] < window)
+                    .count()
+            })
             .max()
             .unwrap_or(0)
     }
@@ -334,7 +343,9 @@ mod tests {
         let mut pacer = Pacer::new("fs", rolling_policy(1, 1));
         let start = io.now();
         let times = admitted_until(&io, &mut pacer, start + Duration::seconds(60));
-        assert!(times.windows(2).all(|w| w[1] - w[0] >= Duration::milliseconds(1_100)));
+        assert!(times
+            .windows(2)
+            .all(|w| w[1] - w[0] >= Duration::milliseconds(1_100)));
         assert!(times.len() >= 53, "{} requests in 60 s", times.len());
     }
 
@@ -359,7 +370,10 @@ mod tests {
         a.admit(&io, deadline).unwrap();
         let before = io.now();
         b.admit(&io, deadline).unwrap();
-        assert!(io.now() - before >= Duration::milliseconds(1_100), "b waited for a's slot");
+        assert!(
+            io.now() - before >= Duration::milliseconds(1_100),
+            "b waited for a's slot"
+        );
         let before = io.now();
         other.admit(&io, deadline).unwrap();
         assert_eq!(io.now(), before);
@@ -403,7 +417,9 @@ mod tests {
         let refusal = second.refused().unwrap().clone();
         assert_eq!(refusal.until, io.now() + Duration::seconds(300));
         io.advance(Duration::seconds(300));
-        assert!(Pacer::new("bc", policy).admit(&io, io.now() + Duration::seconds(20)).is_ok());
+        assert!(Pacer::new("bc", policy)
+            .admit(&io, io.now() + Duration::seconds(20))
+            .is_ok());
     }
 
     #[test]
@@ -428,7 +444,9 @@ mod tests {
             Utc.with_ymd_and_hms(2026, 11, 23, 4, 0, 0).unwrap()
         );
         io.set_now(Utc.with_ymd_and_hms(2026, 11, 23, 4, 0, 0).unwrap());
-        assert!(Pacer::new("base", policy).admit(&io, io.now() + Duration::seconds(20)).is_ok());
+        assert!(Pacer::new("base", policy)
+            .admit(&io, io.now() + Duration::seconds(20))
+            .is_ok());
     }
 
     #[test]

@@ -53,7 +53,10 @@ const STATEMENTS: &[&str] = &[
 /// `ADD COLUMN IF NOT EXISTS`: a column that is already there is not an error here).
 const UPGRADES: &[(i64, &str)] = &[
     // Work a run left for the next one (time or request budget), counted apart from failures.
-    (2, "ALTER TABLE runs ADD COLUMN deferred INTEGER NOT NULL DEFAULT 0"),
+    (
+        2,
+        "ALTER TABLE runs ADD COLUMN deferred INTEGER NOT NULL DEFAULT 0",
+    ),
     // What the buyer was told with an accepted update (BASE: the tracking number dispatched), so
     // a later correction can name it.
     (2, "ALTER TABLE ledger ADD COLUMN note TEXT"),

@@ -190,7 +190,8 @@ pub fn serve_then(
 ) -> (spin_sdk::http::Response, Option<crate::routes::FollowUp>) {
     match to_http(&request) {
         Ok(request) => {
-            let (response, follow_up) = crate::routes::handle_then(cart, &SpinIo::default(), request);
+            let (response, follow_up) =
+                crate::routes::handle_then(cart, &SpinIo::default(), request);
             (from_http(response), follow_up)
         }
         Err(message) => (bad_request(message), None),
@@ -200,7 +201,11 @@ pub fn serve_then(
 /// Runs the work a request left for after its response; the outcome is in the run log.
 pub fn follow_up(cart: Cart, work: crate::routes::FollowUp) {
     if let Err(e) = work.run(cart, &SpinIo::default()) {
-        eprintln!("mallsync {}: follow-up work failed: {}", cart.slug(), e.message());
+        eprintln!(
+            "mallsync {}: follow-up work failed: {}",
+            cart.slug(),
+            e.message()
+        );
     }
 }
 

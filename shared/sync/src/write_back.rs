@@ -129,7 +129,11 @@ pub fn send_one<C: CartBinding>(
         // found the cart holding the data wrote nothing, and the log must not say "sent".
         let wrote = std::cell::Cell::new(false);
         with_retries(io, store_id, connection, deadline, |c| {
-            let Connection { api, pacer, lookups } = c;
+            let Connection {
+                api,
+                pacer,
+                lookups,
+            } = c;
             let lookups = lookups.get_or_insert_with(Default::default);
             drive(C::write_back(api, lookups, update), |request| {
                 if request.method() != http::Method::GET {
@@ -140,7 +144,15 @@ pub fn send_one<C: CartBinding>(
         })
         .and_then(|result| match result {
             Ok(()) => {
-                ledger::record(io, store_id, &key, update.order_id(), hash, update.ledger_note(), run_id)?;
+                ledger::record(
+                    io,
+                    store_id,
+                    &key,
+                    update.order_id(),
+                    hash,
+                    update.ledger_note(),
+                    run_id,
+                )?;
                 Ok(if wrote.get() {
                     SendOutcome::Sent
                 } else {
@@ -192,7 +204,11 @@ pub fn send_batch<C: CartBinding>(
     } else {
         connection.ensure_lookups(io, deadline);
         with_retries(io, store_id, connection, deadline, |c| {
-            let Connection { api, pacer, lookups } = c;
+            let Connection {
+                api,
+                pacer,
+                lookups,
+            } = c;
             let lookups = lookups.get_or_insert_with(Default::default);
             drive(C::write_back_batch(api, lookups, &to_send), |request| {
                 pacer.send(io, deadline, request)
@@ -205,7 +221,15 @@ pub fn send_batch<C: CartBinding>(
             for (i, update) in to_send.iter().enumerate() {
                 out.push(match results.get(i) {
                     Some(Ok(())) => {
-                        ledger::record(io, store_id, &update.ledger_key(), update.order_id(), update.data_hash(), update.ledger_note(), run_id)?;
+                        ledger::record(
+                            io,
+                            store_id,
+                            &update.ledger_key(),
+                            update.order_id(),
+                            update.data_hash(),
+                            update.ledger_note(),
+                            run_id,
+                        )?;
                         SendOutcome::Sent
                     }
                     Some(Err(error)) => SendOutcome::Failed(error.clone()),
@@ -232,7 +256,14 @@ pub fn send_batch<C: CartBinding>(
     let mut sent = sent_outcomes.into_iter();
     Ok(outcomes
         .into_iter()
-        .map(|o| o.unwrap_or_else(|| sent.next().unwrap_or(SendOutcome::Failed(CartError::malformed("missing batch result")))))
+        .map(|o| {
+            o.unwrap_or_else(|| {
+                sent.next()
+                    .unwrap_or(SendOutcome::Failed(CartError::malformed(
+                        "missing batch result",
+                    )))
+            })
+        })
         .collect())
 }
 
@@ -268,7 +299,8 @@ fn with_retries<C: CartBinding, T>(
                 token_renewed = true;
                 let rejected = connection.api.access_token.clone();
                 let Connection { api, pacer, .. } = &mut *connection;
-                match carts::fresh_token::<C>(io, store_id, api, pacer, deadline, rejected.as_ref()) {
+                match carts::fresh_token::<C>(io, store_id, api, pacer, deadline, rejected.as_ref())
+                {
                     Ok(()) => continue,
                     Err(ApiError::Cart(e)) => return Ok(Err(SendOutcome::Failed(e))),
                     Err(other) => return Err(other),
@@ -435,9 +467,13 @@ pub fn error_message_ja(error: &CartError) -> String {
         }
         CartError::RateLimited { .. } => "カートのAPI利用上限に達しました。次回の処理で送信します",
         CartError::Rejected { .. } => "カートがこの更新を受け付けませんでした",
-        CartError::Transient { .. } => "カートに接続できないか、カートでエラーが起きました。次回の処理で再送します",
+        CartError::Transient { .. } => {
+            "カートに接続できないか、カートでエラーが起きました。次回の処理で再送します"
+        }
         CartError::Malformed { .. } => "カートの応答が想定と異なります",
-        CartError::InvalidRequest { .. } => "ストアの設定または受注データからリクエストを作れません。設定を確認してください",
+        CartError::InvalidRequest { .. } => {
+            "ストアの設定または受注データからリクエストを作れません。設定を確認してください"
+        }
     };
     format!("{what}（{error}）")
 }
@@ -487,8 +523,9 @@ pub fn run_logged<C: CartBinding>(
         let settings = carts::settings_for::<C>(store)?;
         let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
         let ledger = ledger::load(io, &store.id, &ids)?;
-        let generations: HashMap<String, i64> =
-            pending::generations(io, &store.id, &ids)?.into_iter().collect();
+        let generations: HashMap<String, i64> = pending::generations(io, &store.id, &ids)?
+            .into_iter()
+            .collect();
         Ok::<_, ApiError>((settings, ledger, generations))
     })();
     let (settings, ledger, generations) = match prepared {
@@ -512,18 +549,27 @@ pub fn run_logged<C: CartBinding>(
         out_of_time: false,
         orders: Vec::new(),
     };
-    let result = carry_out::<C>(io, store, settings, trigger, orders, &plan, deadline, &mut report)
-        .and_then(|settlements| {
-            for order in orders {
-                let settlement = settlements
-                    .get(order.order_id.as_str())
-                    .copied()
-                    .unwrap_or(Settlement::Done);
-                let generation = generations.get(&order.order_id).copied();
-                pending::settle(io, &store.id, &order.order_id, generation, settlement)?;
-            }
-            Ok(())
-        });
+    let result = carry_out::<C>(
+        io,
+        store,
+        settings,
+        trigger,
+        orders,
+        &plan,
+        deadline,
+        &mut report,
+    )
+    .and_then(|settlements| {
+        for order in orders {
+            let settlement = settlements
+                .get(order.order_id.as_str())
+                .copied()
+                .unwrap_or(Settlement::Done);
+            let generation = generations.get(&order.order_id).copied();
+            pending::settle(io, &store.id, &order.order_id, generation, settlement)?;
+        }
+        Ok(())
+    });
     match result {
         Ok(()) => {
             runlog::finish(io, run_id, report.counts(), report.stopped.as_deref())?;
@@ -647,7 +693,14 @@ fn carry_out<'o, C: CartBinding>(
             (None, Ok(c)) if is_batch => {
                 send_batch::<C>(io, &store.id, c, &unit, report.run_id, deadline)?
             }
-            (None, Ok(c)) => vec![send_one::<C>(io, &store.id, c, unit[0], report.run_id, deadline)?],
+            (None, Ok(c)) => vec![send_one::<C>(
+                io,
+                &store.id,
+                c,
+                unit[0],
+                report.run_id,
+                deadline,
+            )?],
             (None, Err(why)) => vec![
                 SendOutcome::Failed(CartError::Transient {
                     status: None,
@@ -677,9 +730,8 @@ fn outcome_line<U: WriteBack + Serialize>(
     settle: &mut impl FnMut(&str, Settlement),
 ) -> Result<OrderLine, ApiError> {
     let key = update.ledger_key();
-    let fields = serde_json::to_value(update).map_err(|e| {
-        ApiError::Internal(format!("planned update {key} does not serialize: {e}"))
-    })?;
+    let fields = serde_json::to_value(update)
+        .map_err(|e| ApiError::Internal(format!("planned update {key} does not serialize: {e}")))?;
     let order_id = update.order_id();
     Ok(match outcome {
         SendOutcome::Sent => {
@@ -699,7 +751,8 @@ fn outcome_line<U: WriteBack + Serialize>(
             });
             line.ledger_key = Some(key);
             line.reason_code = Some("already_in_cart".into());
-            line.message = Some("the cart already holds exactly this data; nothing was sent".into());
+            line.message =
+                Some("the cart already holds exactly this data; nothing was sent".into());
             line.message_ja = Some("カートに同じ内容が登録済みのため、送信していません".into());
             line
         }

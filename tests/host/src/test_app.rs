@@ -148,7 +148,9 @@ impl TestApp {
     /// waiting; move the fake carts' clocks by the same amount. Survives `restart`.
     pub fn advance_clock(&self, by: std::time::Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        self.options.clock_offset_ms.fetch_add(ms, Ordering::Relaxed);
+        self.options
+            .clock_offset_ms
+            .fetch_add(ms, Ordering::Relaxed);
     }
 
     /// Where this app's `sqlite_key_value.db` and `sqlite_db.db` are.

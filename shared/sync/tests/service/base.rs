@@ -222,24 +222,39 @@ fn a_correction_after_dispatch_is_a_warning_naming_the_number_the_buyer_received
         None,
     );
 
-    assert_eq!(fake.dispatch_emails_sent(), 1, "BASE is one-way: no second dispatch");
-    let lines = reply.body["write_back"]["orders"].as_array().unwrap().clone();
+    assert_eq!(
+        fake.dispatch_emails_sent(),
+        1,
+        "BASE is one-way: no second dispatch"
+    );
+    let lines = reply.body["write_back"]["orders"]
+        .as_array()
+        .unwrap()
+        .clone();
     let warning = lines
         .iter()
         .find(|l| l["outcome"] == "warning")
         .unwrap_or_else(|| panic!("no warning in {lines:?}"));
     let text = format!("{} {}", warning["message"], warning["message_ja"]);
-    assert!(text.contains("444455556666") && text.contains("999988887777"), "{text}");
+    assert!(
+        text.contains("444455556666") && text.contains("999988887777"),
+        "{text}"
+    );
     let warnings = preview.body["order_warnings"].as_array().unwrap();
     assert!(!warnings.is_empty(), "{}", preview.body);
 }
 
 #[test]
-fn an_item_the_shop_already_dispatched_in_base_with_the_same_number_is_logged_as_already_in_the_cart() {
+fn an_item_the_shop_already_dispatched_in_base_with_the_same_number_is_logged_as_already_in_the_cart(
+) {
     let (fake, app, shop, store) = connected_store(true);
     // Dispatched by hand in BASE's admin with the number the OMS is about to send.
     fake.with_cart(|cart| {
-        let order = cart.orders.iter_mut().find(|o| o.unique_key == "K1").unwrap();
+        let order = cart
+            .orders
+            .iter_mut()
+            .find(|o| o.unique_key == "K1")
+            .unwrap();
         order.dispatch_status = "dispatched".into();
         order.tracking_number = Some("444455556666".into());
         for item in &mut order.items {
@@ -252,8 +267,21 @@ fn an_item_the_shop_already_dispatched_in_base_with_the_same_number_is_logged_as
     let run = &reply.body["write_back"];
     assert_eq!(run["sent"], 0, "{run}");
     assert_eq!(run["orders"][0]["reason_code"], "already_in_cart", "{run}");
-    assert_eq!(fake.dispatch_emails_sent(), 0, "nothing was sent, so no e-mail");
+    assert_eq!(
+        fake.dispatch_emails_sent(),
+        0,
+        "nothing was sent, so no e-mail"
+    );
     // The ledger holds it: the next press plans nothing.
-    let again = app.call("POST", &format!("/stores/{store}/write-back"), Some(&shop.token), None);
-    assert_eq!(again.body["orders"][0]["reason_code"], "already_accepted", "{}", again.body);
+    let again = app.call(
+        "POST",
+        &format!("/stores/{store}/write-back"),
+        Some(&shop.token),
+        None,
+    );
+    assert_eq!(
+        again.body["orders"][0]["reason_code"], "already_accepted",
+        "{}",
+        again.body
+    );
 }

@@ -39,8 +39,21 @@ fn paced_app(cart: Cart, fake_clock: Clock, faults: Faults, traffic: Arc<Traffic
 
 /// [`paced_app`] for a cart whose URL is the store's own (futureshop, CS-Cart): the fake's
 /// origin is the cart's one allowed origin.
-fn paced_app_at(cart: Cart, fake_clock: Clock, faults: Faults, traffic: Arc<Traffic>, origin: &str) -> App {
-    paced_app_with_latency(cart, fake_clock, faults, traffic, Duration::zero(), Some(origin))
+fn paced_app_at(
+    cart: Cart,
+    fake_clock: Clock,
+    faults: Faults,
+    traffic: Arc<Traffic>,
+    origin: &str,
+) -> App {
+    paced_app_with_latency(
+        cart,
+        fake_clock,
+        faults,
+        traffic,
+        Duration::zero(),
+        Some(origin),
+    )
 }
 
 /// [`paced_app`] with every request taking `latency` of the service's clock.
@@ -379,7 +392,11 @@ fn a_429_on_page_3_of_5_keeps_pages_1_and_2_and_the_next_tick_finishes() {
     let after_second = read_all(&app, &shop.token, &store);
     let third_tick = tick(&app);
 
-    assert_eq!(after_first.len(), 40, "pages 1 and 2 are kept: {first_run} {first_tick}");
+    assert_eq!(
+        after_first.len(),
+        40,
+        "pages 1 and 2 are kept: {first_run} {first_tick}"
+    );
     let note = first_run["note"].as_str().unwrap();
     assert!(note.contains("the next run goes on from step 3"), "{note}");
     assert_eq!(after_second.len(), 100);
@@ -457,7 +474,10 @@ fn bcart_event(app: &App, store: &str, secret: &str, body: &Value) -> crate::hel
         use hmac::Mac;
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
         mac.update(&bytes);
-        format!("sha256={}", mallsync_sync::auth::hex(&mac.finalize().into_bytes()))
+        format!(
+            "sha256={}",
+            mallsync_sync::auth::hex(&mac.finalize().into_bytes())
+        )
     };
     let request = http::Request::builder()
         .method("POST")

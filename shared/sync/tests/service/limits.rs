@@ -3,11 +3,11 @@
 //! the service's clock, and the fake's follows it, so hours pass without waiting.
 
 use chrono::Duration;
-use mallsync_sync::Io;
 use mallsync_fake_carts::base::FakeBase;
 use mallsync_fake_carts::bcart::FakeBcart;
 use mallsync_fake_carts::{Fault, OrderSeed};
 use mallsync_rules::Cart;
+use mallsync_sync::Io;
 use serde_json::{json, Value};
 
 use crate::base::{base_settings, connect};
@@ -28,14 +28,25 @@ fn three_hundred_fifty_bcart_updates_go_out_over_several_ticks_without_a_lockout
     let orders: Vec<Value> = (0..350)
         .map(|n| {
             let id = format!("B{n}");
-            fake.seed_order(&OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").shipment(&format!("BL{n}"), &[]));
-            order(&id, "発送待ち", Some(&format!("7000-{n:04}")), Some("2026-11-23"), &format!("BL{n}"))
+            fake.seed_order(
+                &OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").shipment(&format!("BL{n}"), &[]),
+            );
+            order(
+                &id,
+                "発送待ち",
+                Some(&format!("7000-{n:04}")),
+                Some("2026-11-23"),
+                &format!("BL{n}"),
+            )
         })
         .collect();
 
     let webhook = app.webhook(&store, &shop.webhook_secret, &json!({ "orders": orders }));
     let first = &webhook.body["write_back"];
-    assert!(first["deferred"].as_i64().unwrap() > 0, "one run cannot send 350 at Bカート's pace: {first}");
+    assert!(
+        first["deferred"].as_i64().unwrap() > 0,
+        "one run cannot send 350 at Bカート's pace: {first}"
+    );
     assert_eq!(first["failed"], 0, "deferred, not failed: {first}");
     // Ticks every minute (each run spends its 20 s budget pacing) until nothing is pending.
     let mut ticks = 0;
@@ -47,7 +58,11 @@ fn three_hundred_fifty_bcart_updates_go_out_over_several_ticks_without_a_lockout
     }
 
     assert_eq!(fake.violations(), vec![], "over Bカート's 300 per 300 s");
-    let mut patched: Vec<String> = fake.logistics_patches().into_iter().map(|(id, _)| id).collect();
+    let mut patched: Vec<String> = fake
+        .logistics_patches()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     assert_eq!(patched.len(), 350);
     patched.sort();
     patched.dedup();
@@ -66,7 +81,12 @@ fn after_bases_hour_api_limit_nothing_is_sent_to_the_account_until_the_next_hour
     let mut orders = Vec::new();
     for n in 0..3 {
         let id = format!("H{n}");
-        fake.seed_order(&OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").item(&format!("1{n}1"), "Tシャツ", 1, 1500));
+        fake.seed_order(&OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").item(
+            &format!("1{n}1"),
+            "Tシャツ",
+            1,
+            1500,
+        ));
         orders.push(json!({
             "order_id": id, "status": "発送待ち",
             "ordered_at": "2026-11-20T10:00:00+09:00", "updated_at": "2026-11-23T09:00:00+09:00",
@@ -85,12 +105,18 @@ fn after_bases_hour_api_limit_nothing_is_sent_to_the_account_until_the_next_hour
     let calls_after_limit = fake.calls().len();
     // Ticks until the hour ends call BASE not once.
     let now = app.io.now();
-    let to_next_hour = Duration::seconds(3_600 - i64::from(chrono::Timelike::minute(&now) * 60 + chrono::Timelike::second(&now)));
+    let to_next_hour = Duration::seconds(
+        3_600 - i64::from(chrono::Timelike::minute(&now) * 60 + chrono::Timelike::second(&now)),
+    );
     for _ in 0..4 {
         app.io.advance(to_next_hour / 5);
         tick(&app);
     }
-    assert_eq!(fake.calls().len(), calls_after_limit, "called BASE again within the hour");
+    assert_eq!(
+        fake.calls().len(),
+        calls_after_limit,
+        "called BASE again within the hour"
+    );
     app.io.advance(to_next_hour / 5 + Duration::seconds(30)); // a new hour
     tick(&app);
 
@@ -106,16 +132,26 @@ fn a_bcart_lockout_is_kept_by_every_run_until_it_ends() {
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, bcart_settings(true));
     fake.seed_order(&OrderSeed::new("L1", "2026-11-20T10:00:00+09:00").shipment("LL1", &[]));
-    fake.faults().on("PATCH", "/api/v1/logistics/LL1", 1, Fault::RateLimited);
+    fake.faults()
+        .on("PATCH", "/api/v1/logistics/LL1", 1, Fault::RateLimited);
 
     let body = json!({ "orders": [order("L1", "発送待ち", Some("7000-0001"), Some("2026-11-23"), "LL1")] });
     app.webhook(&store, &shop.webhook_secret, &body);
     let calls = fake.calls().len();
     // A manual press and a tick during the 300 s lockout send nothing.
     app.io.advance(Duration::seconds(100));
-    app.call("POST", &format!("/stores/{store}/write-back"), Some(&shop.token), None);
+    app.call(
+        "POST",
+        &format!("/stores/{store}/write-back"),
+        Some(&shop.token),
+        None,
+    );
     tick(&app);
-    assert_eq!(fake.calls().len(), calls, "called Bカート during its lockout");
+    assert_eq!(
+        fake.calls().len(),
+        calls,
+        "called Bカート during its lockout"
+    );
     app.io.advance(Duration::seconds(201));
     tick(&app);
 
@@ -150,7 +186,14 @@ mod benchmark {
         (ticks, app.io.now() - start)
     }
 
-    fn report(cart: &str, calls: usize, elapsed: Duration, ticks: usize, peak: usize, ceiling: &str) {
+    fn report(
+        cart: &str,
+        calls: usize,
+        elapsed: Duration,
+        ticks: usize,
+        peak: usize,
+        ceiling: &str,
+    ) {
         println!(
             "{cart}: {ORDERS} orders, {calls} requests ({:.3} per order), {ticks} ticks, {:.0} s of cart time; busiest window {peak} of {ceiling}",
             calls as f64 / ORDERS as f64,
@@ -187,15 +230,31 @@ mod benchmark {
         let orders = (0..ORDERS)
             .map(|n| {
                 let id = format!("B{n}");
-                fake.seed_order(&OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").shipment(&format!("BL{n}"), &[]));
-                order(&id, "発送待ち", Some("7000-0001"), Some("2026-11-23"), &format!("BL{n}"))
+                fake.seed_order(
+                    &OrderSeed::new(&id, "2026-11-20T10:00:00+09:00")
+                        .shipment(&format!("BL{n}"), &[]),
+                );
+                order(
+                    &id,
+                    "発送待ち",
+                    Some("7000-0001"),
+                    Some("2026-11-23"),
+                    &format!("BL{n}"),
+                )
             })
             .collect();
         let start = app.io.now();
         webhook_all(&app, &store, &shop.webhook_secret, orders);
         let (ticks, _) = drain(&app);
         let peak = fake.peak_requests_within(StdDuration::from_secs(300));
-        report("Bカート", fake.calls().len(), app.io.now() - start, ticks, peak, "300 per 300 s");
+        report(
+            "Bカート",
+            fake.calls().len(),
+            app.io.now() - start,
+            ticks,
+            peak,
+            "300 per 300 s",
+        );
     }
 
     #[test]
@@ -211,7 +270,12 @@ mod benchmark {
         let orders = (0..ORDERS)
             .map(|n| {
                 let id = format!("K{n}");
-                fake.seed_order(&OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").item(&format!("1{n}"), "Tシャツ", 1, 1500));
+                fake.seed_order(&OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").item(
+                    &format!("1{n}"),
+                    "Tシャツ",
+                    1,
+                    1500,
+                ));
                 oms_order(&id, json!({ "items": [{ "item_id": format!("1{n}") }] }))
             })
             .collect();
@@ -219,7 +283,14 @@ mod benchmark {
         webhook_all(&app, &store, &shop.webhook_secret, orders);
         let (ticks, _) = drain(&app);
         let peak = fake.peak_requests_within(StdDuration::from_secs(3_600));
-        report("BASE", fake.calls().len(), app.io.now() - start, ticks, peak, "5,000 per hour");
+        report(
+            "BASE",
+            fake.calls().len(),
+            app.io.now() - start,
+            ticks,
+            peak,
+            "5,000 per hour",
+        );
     }
 
     #[test]
@@ -228,17 +299,24 @@ mod benchmark {
         let fake = FakeFutureshop::start();
         let app = spawn_app_following(Cart::Futureshop, fake.url(), fake.clock().clone());
         let shop = app.create_shop("bench");
-        let store = app.create_store(&shop, json!({
-            "credentials": {
-                "shop_key": futureshop::SHOP_KEY, "client_id": futureshop::CLIENT_ID,
-                "client_secret": futureshop::CLIENT_SECRET, "api_base_url": fake.url()
-            },
-            "export": { "auto_export": true }
-        }));
+        let store = app.create_store(
+            &shop,
+            json!({
+                "credentials": {
+                    "shop_key": futureshop::SHOP_KEY, "client_id": futureshop::CLIENT_ID,
+                    "client_secret": futureshop::CLIENT_SECRET, "api_base_url": fake.url()
+                },
+                "export": { "auto_export": true }
+            }),
+        );
         let orders = (0..ORDERS)
             .map(|n| {
                 let id = format!("F{n}");
-                fake.seed_order(&OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").item(&format!("S{n}"), "靴下", 1, 800).shipment("1", &[&format!("S{n}")]));
+                fake.seed_order(
+                    &OrderSeed::new(&id, "2026-11-20T10:00:00+09:00")
+                        .item(&format!("S{n}"), "靴下", 1, 800)
+                        .shipment("1", &[&format!("S{n}")]),
+                );
                 oms_order(&id, json!({ "shipments": [{ "shipment_id": "1" }] }))
             })
             .collect();
@@ -246,7 +324,14 @@ mod benchmark {
         webhook_all(&app, &store, &shop.webhook_secret, orders);
         let (ticks, _) = drain(&app);
         let peak = fake.peak_requests_within(StdDuration::from_secs(1));
-        report("futureshop", fake.calls().len(), app.io.now() - start, ticks, peak, "1 per second");
+        report(
+            "futureshop",
+            fake.calls().len(),
+            app.io.now() - start,
+            ticks,
+            peak,
+            "1 per second",
+        );
     }
 
     #[test]
@@ -262,7 +347,12 @@ mod benchmark {
         let orders = (0..ORDERS)
             .map(|n| {
                 let id = format!("P{n}");
-                fake.seed_order(&OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").item(&format!("S{n}"), "茶碗", 1, 800));
+                fake.seed_order(&OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").item(
+                    &format!("S{n}"),
+                    "茶碗",
+                    1,
+                    800,
+                ));
                 oms_order(&id, json!({}))
             })
             .collect();
@@ -270,7 +360,14 @@ mod benchmark {
         webhook_all(&app, &store, &shop.webhook_secret, orders);
         let (ticks, _) = drain(&app);
         let peak = fake.peak_requests_within(StdDuration::from_secs(1));
-        report("ショップサーブ", fake.calls().len(), app.io.now() - start, ticks, peak, "1 per second (assumed)");
+        report(
+            "ショップサーブ",
+            fake.calls().len(),
+            app.io.now() - start,
+            ticks,
+            peak,
+            "1 per second (assumed)",
+        );
     }
 
     #[test]
@@ -286,14 +383,29 @@ mod benchmark {
         let orders = (0..ORDERS)
             .map(|n| {
                 let id = format!("{}", 10_000 + n);
-                fake.seed_order(&OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").item(&format!("{}", 50_000 + n), "皿", 1, 900));
-                oms_order(&id, json!({ "items": [{ "item_id": format!("{}", 50_000 + n) }] }))
+                fake.seed_order(&OrderSeed::new(&id, "2026-11-20T10:00:00+09:00").item(
+                    &format!("{}", 50_000 + n),
+                    "皿",
+                    1,
+                    900,
+                ));
+                oms_order(
+                    &id,
+                    json!({ "items": [{ "item_id": format!("{}", 50_000 + n) }] }),
+                )
             })
             .collect();
         let start = app.io.now();
         webhook_all(&app, &store, &shop.webhook_secret, orders);
         let (ticks, _) = drain(&app);
         let peak = fake.peak_requests_within(StdDuration::from_secs(1));
-        report("CS-Cart", fake.calls().len(), app.io.now() - start, ticks, peak, "no limit");
+        report(
+            "CS-Cart",
+            fake.calls().len(),
+            app.io.now() - start,
+            ticks,
+            peak,
+            "no limit",
+        );
     }
 }

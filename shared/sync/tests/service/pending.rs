@@ -13,7 +13,6 @@ use serde_json::{json, Value};
 use crate::base::{base_settings, connect};
 use crate::helpers::{bcart_settings, order, spawn_app_following, App, ADMIN_TOKEN};
 
-
 fn tick(app: &App) -> Value {
     let reply = app.call("POST", "/dispatch", Some(ADMIN_TOKEN), None);
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -50,13 +49,22 @@ fn a_bcart_instruction_becomes_shipped_when_its_ship_day_comes_five_days_later()
     assert_eq!(report["work"][0]["kind"], "write_back", "{report}");
     assert_eq!(fake.logistics("PL1").unwrap().status, "発送済");
     assert_eq!(pending_count(&app), 0, "nothing left to do");
-    assert_eq!(fake.logistics_patches().len(), 2, "発送指示 once, 発送済 once");
+    assert_eq!(
+        fake.logistics_patches().len(),
+        2,
+        "発送指示 once, 発送済 once"
+    );
 }
 
 #[test]
 fn a_base_order_shipping_eight_days_out_is_dispatched_on_that_day_and_once() {
     let fake = FakeBase::start();
-    fake.seed_order(&OrderSeed::new("K8", "2026-11-20T10:00:00+09:00").item("81", "Tシャツ", 1, 1500));
+    fake.seed_order(&OrderSeed::new("K8", "2026-11-20T10:00:00+09:00").item(
+        "81",
+        "Tシャツ",
+        1,
+        1500,
+    ));
     let app = spawn_app_following(Cart::Base, fake.url(), fake.clock().clone());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(&shop, base_settings(true));
@@ -108,7 +116,12 @@ fn an_order_the_cart_failed_is_sent_by_a_later_scheduled_run_without_a_newer_upd
     assert_eq!(fake.logistics("FL1").unwrap().status, "発送済");
     assert_eq!(pending_count(&app), 0);
     // The manual button still means its period: pressed now, it finds nothing to send.
-    let press = app.call("POST", &format!("/stores/{store}/write-back"), Some(&shop.token), None);
+    let press = app.call(
+        "POST",
+        &format!("/stores/{store}/write-back"),
+        Some(&shop.token),
+        None,
+    );
     assert_eq!(press.body["sent"], 0, "{}", press.body);
 }
 
@@ -153,15 +166,25 @@ fn an_idle_base_store_stays_connected_past_its_refresh_tokens_thirty_days() {
     for _ in 0..50 {
         app.io.advance(Duration::days(1));
         let report = tick(&app);
-        if report["work"].as_array().unwrap().iter().any(|w| w["kind"] == "token_renewal") {
+        if report["work"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["kind"] == "token_renewal")
+        {
             renewals += 1;
         }
     }
 
     assert!(renewals >= 2, "renewed {renewals} times in 50 days");
-    let token = mallsync_sync::carts::load_token(app.io.as_ref(), &store).unwrap().unwrap();
+    let token = mallsync_sync::carts::load_token(app.io.as_ref(), &store)
+        .unwrap()
+        .unwrap();
     let refresh = token.refresh_token.unwrap();
-    assert!(fake.is_refresh_token_valid(refresh.expose()), "still connected");
+    assert!(
+        fake.is_refresh_token_valid(refresh.expose()),
+        "still connected"
+    );
     let view = app.call("GET", &format!("/stores/{store}"), Some(&shop.token), None);
     assert_eq!(view.body["alerts"], json!([]), "{}", view.body);
 }
@@ -183,5 +206,8 @@ fn a_refresh_token_base_refuses_marks_the_store_as_needing_reconnection() {
     let view = app.call("GET", &format!("/stores/{store}"), Some(&shop.token), None);
     let alert = &view.body["alerts"][0];
     assert_eq!(alert["kind"], "needs_reconnection", "{}", view.body);
-    assert!(alert["message_ja"].as_str().unwrap().contains("再接続"), "{alert}");
+    assert!(
+        alert["message_ja"].as_str().unwrap().contains("再接続"),
+        "{alert}"
+    );
 }

@@ -467,7 +467,8 @@ fn secrets_are_sealed_at_rest_and_a_rotated_key_still_opens_them() {
 fn access_tokens_are_sealed_in_key_value() {
     let cart = futureshop::FakeFutureshop::start();
     cart.seed_order(&OrderSeed::new("F1", "2026-11-20T10:00:00+09:00").shipment("1", &[]));
-    let app = crate::helpers::spawn_app_following(Cart::Futureshop, cart.url(), cart.clock().clone());
+    let app =
+        crate::helpers::spawn_app_following(Cart::Futureshop, cart.url(), cart.clock().clone());
     let shop = app.create_shop("テスト商店");
     let store = app.create_store(
         &shop,

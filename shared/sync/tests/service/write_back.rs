@@ -175,7 +175,12 @@ fn a_cart_outage_mid_run_leaves_failed_orders_in_the_log_and_the_next_run_finish
     );
     assert_eq!(log.body["failed"], 1, "{}", log.body);
     assert_eq!(log.body["deferred"], 1, "{}", log.body);
-    let failure = &log.body["orders"].as_array().unwrap().iter().find(|l| l["order_id"] == "B2").unwrap()["message_ja"];
+    let failure = &log.body["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["order_id"] == "B2")
+        .unwrap()["message_ja"];
     assert!(failure.as_str().unwrap().contains("カート"), "{failure}");
 
     let second = press(&app, &shop, &store);

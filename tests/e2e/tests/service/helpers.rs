@@ -216,7 +216,12 @@ impl App {
             .unwrap_or_else(|| panic!("store {store} was not created through this App"));
         let started = std::time::Instant::now();
         loop {
-            let reply = self.call_as(&token, "GET", &format!("/stores/{store}/runs/{run_id}"), None);
+            let reply = self.call_as(
+                &token,
+                "GET",
+                &format!("/stores/{store}/runs/{run_id}"),
+                None,
+            );
             assert_eq!(reply.status, 200, "run log: {}", reply.body);
             if !reply.body["ended_at"].is_null() {
                 return reply.body;

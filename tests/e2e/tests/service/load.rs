@@ -21,7 +21,14 @@ fn two_hundred_concurrent_webhooks_are_answered_at_once_and_each_order_is_sent_o
     const ONE_AT_A_TIME: usize = 50;
     let fake = cscart::FakeCscart::start();
     for n in 0..WEBHOOKS + ONE_AT_A_TIME {
-        fake.seed_order(&OrderSeed::new(&format!("{}", 5000 + n), &jst_days_ago(3)).item(&format!("{}", 9000 + n), "マグカップ", 1, 1200));
+        fake.seed_order(
+            &OrderSeed::new(&format!("{}", 5000 + n), &jst_days_ago(3)).item(
+                &format!("{}", 9000 + n),
+                "マグカップ",
+                1,
+                1200,
+            ),
+        );
     }
     let app = spawn_app("cscart", fake.url());
     let shop = app.create_shop();
@@ -38,10 +45,19 @@ fn two_hundred_concurrent_webhooks_are_answered_at_once_and_each_order_is_sent_o
             .map(|n| {
                 let (app, shop, store) = (&app, &shop, &store);
                 scope.spawn(move || {
-                    let mut shipped = order(&format!("{}", 5000 + n), "発送待ち", Some(&format!("5555{n:08}")), Some(&jst_date(0)));
+                    let mut shipped = order(
+                        &format!("{}", 5000 + n),
+                        "発送待ち",
+                        Some(&format!("5555{n:08}")),
+                        Some(&jst_date(0)),
+                    );
                     shipped["items"] = json!([{ "item_id": format!("{}", 9000 + n) }]);
                     let t = Instant::now();
-                    let reply = app.webhook_answer(store, &shop.webhook_secret, &json!({ "orders": [shipped] }));
+                    let reply = app.webhook_answer(
+                        store,
+                        &shop.webhook_secret,
+                        &json!({ "orders": [shipped] }),
+                    );
                     (reply.status, t.elapsed().as_secs_f64() * 1000.0, reply.body)
                 })
             })
@@ -61,15 +77,30 @@ fn two_hundred_concurrent_webhooks_are_answered_at_once_and_each_order_is_sent_o
     }
     for n in 0..WEBHOOKS {
         let shipments = fake.shipments(&format!("{}", 5000 + n));
-        assert_eq!(shipments.len(), 1, "order {} got {} shipments", 5000 + n, shipments.len());
+        assert_eq!(
+            shipments.len(),
+            1,
+            "order {} got {} shipments",
+            5000 + n,
+            shipments.len()
+        );
     }
     // The same answer one webhook at a time, each waiting for the last one's write-back.
     let mut alone = Vec::with_capacity(ONE_AT_A_TIME);
     for n in WEBHOOKS..WEBHOOKS + ONE_AT_A_TIME {
-        let mut shipped = order(&format!("{}", 5000 + n), "発送待ち", Some(&format!("5555{n:08}")), Some(&jst_date(0)));
+        let mut shipped = order(
+            &format!("{}", 5000 + n),
+            "発送待ち",
+            Some(&format!("5555{n:08}")),
+            Some(&jst_date(0)),
+        );
         shipped["items"] = json!([{ "item_id": format!("{}", 9000 + n) }]);
         let t = Instant::now();
-        let reply = app.webhook_answer(&store, &shop.webhook_secret, &json!({ "orders": [shipped] }));
+        let reply = app.webhook_answer(
+            &store,
+            &shop.webhook_secret,
+            &json!({ "orders": [shipped] }),
+        );
         alone.push(t.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(reply.status, 200, "{}", reply.body);
         app.finished_run(&store, &reply.body["write_back"]["run_id"]);

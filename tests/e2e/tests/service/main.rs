@@ -12,6 +12,6 @@ mod once;
 mod preview;
 mod promise;
 mod schedule;
-mod shared_state;
 mod security;
+mod shared_state;
 mod webhook;

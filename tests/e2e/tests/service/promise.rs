@@ -32,11 +32,19 @@ fn a_bcart_instruction_becomes_shipped_on_its_ship_day_five_days_later() {
     let shop = app.create_shop();
     let store = bcart_store(&app, &shop);
 
-    let reply = app.webhook(&store, &shop.webhook_secret, &json!({ "orders": [bcart_order("D5", &jst_date(5))] }));
+    let reply = app.webhook(
+        &store,
+        &shop.webhook_secret,
+        &json!({ "orders": [bcart_order("D5", &jst_date(5))] }),
+    );
     assert_eq!(reply.body["write_back"]["sent"], 1, "{}", reply.body);
     assert_eq!(fake.logistics("D5L").unwrap().status, "発送指示");
     app.dispatch();
-    assert_eq!(fake.logistics("D5L").unwrap().status, "発送指示", "not before its day");
+    assert_eq!(
+        fake.logistics("D5L").unwrap().status,
+        "発送指示",
+        "not before its day"
+    );
 
     app.advance_clock(5 * DAY);
     fake.clock().advance(5 * DAY);
@@ -53,9 +61,14 @@ fn an_order_the_cart_failed_is_sent_by_the_schedule_days_later_without_a_newer_u
     let app = spawn_app("bcart", fake.url());
     let shop = app.create_shop();
     let store = bcart_store(&app, &shop);
-    fake.faults().on("PATCH", "/api/v1/logistics/X1L", 3, Fault::Status(500));
+    fake.faults()
+        .on("PATCH", "/api/v1/logistics/X1L", 3, Fault::Status(500));
 
-    let reply = app.webhook(&store, &shop.webhook_secret, &json!({ "orders": [bcart_order("X1", &jst_date(0))] }));
+    let reply = app.webhook(
+        &store,
+        &shop.webhook_secret,
+        &json!({ "orders": [bcart_order("X1", &jst_date(0))] }),
+    );
     assert_eq!(reply.body["write_back"]["failed"], 1, "{}", reply.body);
     // Four days on: past Bカート's 3-day period, the OMS silent.
     app.advance_clock(4 * DAY);
@@ -69,7 +82,12 @@ fn an_order_the_cart_failed_is_sent_by_the_schedule_days_later_without_a_newer_u
 fn five_webhooks_at_once_while_bases_access_token_is_refused_renew_it_once() {
     let fake = base::FakeBase::start();
     for n in 0..5 {
-        fake.seed_order(&OrderSeed::new(&format!("R{n}"), &jst_days_ago(3)).item(&format!("5{n}"), "Tシャツ", 1, 1500));
+        fake.seed_order(&OrderSeed::new(&format!("R{n}"), &jst_days_ago(3)).item(
+            &format!("5{n}"),
+            "Tシャツ",
+            1,
+            1500,
+        ));
     }
     let app = spawn_app("base", fake.url());
     let shop = app.create_shop();
@@ -81,7 +99,12 @@ fn five_webhooks_at_once_while_bases_access_token_is_refused_renew_it_once() {
         for n in 0..5 {
             let (app, shop, store) = (&app, &shop, &store);
             scope.spawn(move || {
-                let mut o = order(&format!("R{n}"), "発送待ち", Some("444455556666"), Some(&jst_date(0)));
+                let mut o = order(
+                    &format!("R{n}"),
+                    "発送待ち",
+                    Some("444455556666"),
+                    Some(&jst_date(0)),
+                );
                 o["items"] = json!([{ "item_id": format!("5{n}") }]);
                 let reply = app.webhook(store, &shop.webhook_secret, &json!({ "orders": [o] }));
                 assert_eq!(reply.status, 200, "{}", reply.body);
@@ -96,7 +119,12 @@ fn five_webhooks_at_once_while_bases_access_token_is_refused_renew_it_once() {
     assert_eq!(fake.dispatch_emails_sent(), 5);
 }
 
-fn futureshop_store(app: &App, shop: &TestShop, fake: &futureshop::FakeFutureshop, mark_processed: bool) -> String {
+fn futureshop_store(
+    app: &App,
+    shop: &TestShop,
+    fake: &futureshop::FakeFutureshop,
+    mark_processed: bool,
+) -> String {
     app.create_store(
         shop,
         json!({
@@ -122,7 +150,11 @@ fn a_hundred_fifty_futureshop_orders_in_one_webhook_take_two_shipping_calls() {
     let fake = futureshop::FakeFutureshop::start();
     let ids: Vec<String> = (0..150).map(|n| format!("FS{n}")).collect();
     for id in &ids {
-        fake.seed_order(&OrderSeed::new(id, &jst_days_ago(3)).item(&format!("S{id}"), "靴下", 1, 800).shipment("1", &[&format!("S{id}")]));
+        fake.seed_order(
+            &OrderSeed::new(id, &jst_days_ago(3))
+                .item(&format!("S{id}"), "靴下", 1, 800)
+                .shipment("1", &[&format!("S{id}")]),
+        );
     }
     let app = spawn_app("futureshop", fake.url());
     let shop = app.create_shop();
@@ -131,29 +163,60 @@ fn a_hundred_fifty_futureshop_orders_in_one_webhook_take_two_shipping_calls() {
     let orders: Vec<Value> = ids.iter().map(|id| futureshop_order(id)).collect();
     let reply = app.webhook(&store, &shop.webhook_secret, &json!({ "orders": orders }));
 
-    assert_eq!(reply.body["write_back"]["sent"], 150, "{}", reply.body["write_back"]["note"]);
+    assert_eq!(
+        reply.body["write_back"]["sent"], 150,
+        "{}",
+        reply.body["write_back"]["note"]
+    );
     let shipping_calls = fake.calls_to("POST", "/admin-api/v1/shipping/status").len();
     assert_eq!(shipping_calls, 2, "100 + 50 orders");
-    assert!(ids.iter().all(|id| fake.shipment(id, 1).is_some_and(|s| s.invoice_no == "123456789012")));
+    assert!(ids.iter().all(|id| fake
+        .shipment(id, 1)
+        .is_some_and(|s| s.invoice_no == "123456789012")));
 }
 
 #[test]
 fn a_failed_futureshop_complete_step_is_retried_alone_without_resending_the_shipping_data() {
     let fake = futureshop::FakeFutureshop::start();
-    fake.seed_order(&OrderSeed::new("FC1", &jst_days_ago(3)).item("SFC1", "靴下", 1, 800).shipment("1", &["SFC1"]));
+    fake.seed_order(
+        &OrderSeed::new("FC1", &jst_days_ago(3))
+            .item("SFC1", "靴下", 1, 800)
+            .shipment("1", &["SFC1"]),
+    );
     let app = spawn_app("futureshop", fake.url());
     let shop = app.create_shop();
     let store = futureshop_store(&app, &shop, &fake, true);
-    fake.faults().on("POST", "/admin-api/v1/order/complete", 3, Fault::Status(503));
+    fake.faults().on(
+        "POST",
+        "/admin-api/v1/order/complete",
+        3,
+        Fault::Status(503),
+    );
 
-    let reply = app.webhook(&store, &shop.webhook_secret, &json!({ "orders": [futureshop_order("FC1")] }));
-    assert_eq!(reply.body["write_back"]["sent"], 1, "shipping data: {}", reply.body);
-    assert_eq!(reply.body["write_back"]["failed"], 1, "処理済: {}", reply.body);
+    let reply = app.webhook(
+        &store,
+        &shop.webhook_secret,
+        &json!({ "orders": [futureshop_order("FC1")] }),
+    );
+    assert_eq!(
+        reply.body["write_back"]["sent"], 1,
+        "shipping data: {}",
+        reply.body
+    );
+    assert_eq!(
+        reply.body["write_back"]["failed"], 1,
+        "処理済: {}",
+        reply.body
+    );
     app.advance_clock(Duration::from_secs(31 * 60));
     fake.clock().advance(Duration::from_secs(31 * 60));
     app.dispatch();
 
-    assert_eq!(fake.calls_to("POST", "/admin-api/v1/shipping/status").len(), 1, "shipping data sent once");
+    assert_eq!(
+        fake.calls_to("POST", "/admin-api/v1/shipping/status").len(),
+        1,
+        "shipping data sent once"
+    );
     assert_eq!(fake.order("FC1").unwrap().status, "COMPLETED");
 }
 
@@ -194,7 +257,10 @@ fn a_cscart_order_with_two_shipping_groups_gets_each_tracking_number_on_its_own_
     held.sort();
     assert_eq!(
         held,
-        [("5".into(), "111122223333".into()), ("6".into(), "444455556666".into())]
+        [
+            ("5".into(), "111122223333".into()),
+            ("6".into(), "444455556666".into())
+        ]
     );
 }
 
@@ -209,7 +275,8 @@ fn a_run_cut_off_by_a_restart_is_closed_in_the_log_and_the_schedule_finishes_its
     let shop = app.create_shop();
     let store = bcart_store(&app, &shop);
     // Each PATCH is applied at once but answered slowly: the restart lands mid-run.
-    fake.faults().next(6, Fault::Delay(Duration::from_millis(700)));
+    fake.faults()
+        .next(6, Fault::Delay(Duration::from_millis(700)));
 
     let orders: Vec<Value> = ids.iter().map(|id| bcart_order(id, &jst_date(0))).collect();
     let answer = app.webhook_answer(&store, &shop.webhook_secret, &json!({ "orders": orders }));
@@ -224,10 +291,17 @@ fn a_run_cut_off_by_a_restart_is_closed_in_the_log_and_the_schedule_finishes_its
 
     let interrupted = app.finished_run(&store, &run_id);
     assert!(
-        interrupted["note"].as_str().unwrap_or_default().contains("interrupted"),
+        interrupted["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("interrupted"),
         "{interrupted}"
     );
-    let mut patched: Vec<String> = fake.logistics_patches().into_iter().map(|(id, _)| id).collect();
+    let mut patched: Vec<String> = fake
+        .logistics_patches()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     patched.sort();
     let all = patched.len();
     patched.dedup();
