@@ -65,28 +65,37 @@ pub struct Connection<C: CartBinding> {
 }
 
 impl<C: CartBinding> Connection<C> {
-    /// Connects (a token request where the cart needs one), within the account's budget.
+    /// Connects (a token request where the cart needs one), within the account's budget. The
+    /// inner `Err` is what each planned update becomes when the cart cannot be reached: deferred
+    /// when the budget refused the token request, else the cart's error as it is (a refused
+    /// credential, a URL outside the cart's origins). The outer `Err` is a platform failure.
     pub fn open(
         io: &impl Io,
         store_id: &str,
         settings: &C::Settings,
         deadline: DateTime<Utc>,
-    ) -> Result<Connection<C>, (Pacer, ApiError)> {
+    ) -> Result<Result<Connection<C>, SendOutcome>, ApiError> {
+        let unsent = |e: ApiError, pacer: Option<&Pacer>| match (e, pacer.and_then(Pacer::refused))
+        {
+            (_, Some(refusal)) => Ok(Err(SendOutcome::Deferred {
+                code: "request_budget",
+                why: refusal.why.clone(),
+            })),
+            (ApiError::Cart(error), None) => Ok(Err(SendOutcome::Failed(error))),
+            (other, None) => Err(other),
+        };
         let unconnected = match carts::api_without_token::<C>(io, settings) {
             Ok(api) => api,
-            Err(e) => return Err((Pacer::new("", C::RATE_LIMIT), e)),
+            Err(e) => return unsent(e, None),
         };
-        let mut pacer = match carts::pacer::<C>(settings, &unconnected) {
-            Ok(pacer) => pacer,
-            Err(e) => return Err((Pacer::new("", C::RATE_LIMIT), e)),
-        };
+        let mut pacer = carts::pacer::<C>(settings, &unconnected)?;
         match carts::api::<C>(io, store_id, settings, &mut pacer, deadline) {
-            Ok(api) => Ok(Connection {
+            Ok(api) => Ok(Ok(Connection {
                 api,
                 pacer,
                 lookups: None,
-            }),
-            Err(e) => Err((pacer, e)),
+            })),
+            Err(e) => unsent(e, Some(&pacer)),
         }
     }
 
@@ -639,20 +648,18 @@ fn carry_out<'o, C: CartBinding>(
         .chunks(C::MAX_BATCH.max(1))
         .map(|chunk| chunk.to_vec())
         .chain(single.into_iter().map(|u| vec![u]));
-    let mut connection: Option<Result<Connection<C>, String>> = None;
+    let mut connection: Option<Result<Connection<C>, SendOutcome>> = None;
     let mut cart_failed: Option<String> = None;
     // Orders whose batched shipping data did not reach the cart in this run.
     let mut unshipped: std::collections::HashSet<String> = std::collections::HashSet::new();
     for unit in units {
         // Connecting (a token request) only when there is something to send.
-        let connection = connection.get_or_insert_with(|| {
-            Connection::<C>::open(io, &store.id, settings, deadline).map_err(|(pacer, e)| {
-                match pacer.refused() {
-                    Some(refusal) => format!("deferred:{}", refusal.why),
-                    None => e.message(),
-                }
-            })
-        });
+        if connection.is_none() {
+            connection = Some(Connection::<C>::open(io, &store.id, settings, deadline)?);
+        }
+        let Some(connection) = connection.as_mut() else {
+            unreachable!("the connection was opened just above")
+        };
         let is_batch = C::MAX_BATCH > 1 && unit.iter().all(|u| C::batches(u));
         let unsent = if io.now() >= deadline {
             Some(SendOutcome::Deferred {
@@ -672,16 +679,7 @@ fn carry_out<'o, C: CartBinding>(
             })
         } else {
             match connection {
-                Err(why) => Some(match why.strip_prefix("deferred:") {
-                    Some(why) => SendOutcome::Deferred {
-                        code: "request_budget",
-                        why: why.to_string(),
-                    },
-                    None => SendOutcome::Failed(CartError::Transient {
-                        status: None,
-                        message: format!("could not connect to the cart: {why}"),
-                    }),
-                }),
+                Err(unsent) => Some(unsent.clone()),
                 Ok(c) => c.pacer.refused().map(|refusal| SendOutcome::Deferred {
                     code: "request_budget",
                     why: refusal.why.clone(),
@@ -701,13 +699,7 @@ fn carry_out<'o, C: CartBinding>(
                 report.run_id,
                 deadline,
             )?],
-            (None, Err(why)) => vec![
-                SendOutcome::Failed(CartError::Transient {
-                    status: None,
-                    message: why.clone(),
-                });
-                unit.len()
-            ],
+            (None, Err(unsent)) => vec![unsent.clone(); unit.len()],
         };
         for (update, outcome) in unit.iter().zip(outcomes) {
             if is_batch && !matches!(outcome, SendOutcome::Sent | SendOutcome::AlreadyAccepted) {

@@ -125,6 +125,11 @@ fn the_dispatcher_refuses_a_store_whose_url_is_outside_its_carts_origin_and_does
         &json!({ "orders": [shipped] }),
     );
 
+    // The webhook's own run was refused the same way; the order is tried again after the wait
+    // for a refused update, now by the dispatcher.
+    app.io.advance(chrono::Duration::hours(
+        mallsync_sync::pending::REFUSED_RETRY_HOURS + 1,
+    ));
     let report = mallsync_sync::dispatch(app.io.as_ref()).unwrap();
 
     let work = serde_json::to_value(&report).unwrap();
