@@ -192,7 +192,8 @@ fn the_dispatcher_refuses_a_store_whose_url_is_another_carts_origin_and_sends_it
     );
     // The webhook's own write-back was refused the same way (permanently); the order is tried
     // again after the wait for a refused update, now by the dispatcher.
-    app.app.advance_clock(std::time::Duration::from_secs(7 * 3600));
+    app.app
+        .advance_clock(std::time::Duration::from_secs(7 * 3600));
     let tick = app.json(ADMIN_TOKEN, "POST", "/internal/dispatch", &json!({}));
 
     assert_eq!(hook.status, 200, "{}", hook.body);
