@@ -577,18 +577,17 @@ fn create_store<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
 
 fn list_stores<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
-    let stores: Vec<_> = shops::shop_stores(ctx.io, &shop_id, ctx.cart)?
+    let stores = shops::shop_stores(ctx.io, &shop_id, ctx.cart)?
         .iter()
-        .map(Store::view)
-        .collect();
+        .map(|store| crate::summary::view(ctx.io, store))
+        .collect::<Result<Vec<_>, _>>()?;
     ok(json!({ "stores": stores }))
 }
 
 /// The store with its standing alerts (e.g. "needs reconnection") and how many orders wait.
 fn get_store<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let store = ctx.shop_store()?;
-    let mut view = serde_json::to_value(store.view())
-        .map_err(|e| ApiError::Internal(format!("store view does not serialize: {e}")))?;
+    let mut view = crate::summary::view(ctx.io, &store)?;
     view["alerts"] = json!(crate::alerts::list(ctx.io, &store.id)?);
     view["pending_orders"] = json!(crate::pending::count(ctx.io, &store.id)?);
     ok(view)
