@@ -595,7 +595,6 @@ fn parse_fields<S: DeserializeOwned + Default>(
     mut value: serde_json::Value,
     wrap: impl Fn(S) -> StoreSettings,
 ) -> (StoreSettings, Problems) {
-    let defaults = serde_json::to_value(wrap(S::default())).unwrap_or_default();
     let mut p = Problems::new();
     // Each round takes one field out; a settings object holds at most this many.
     for _ in 0..=MAX_SETTING_ITEMS * 4 {
@@ -604,8 +603,7 @@ fn parse_fields<S: DeserializeOwned + Default>(
             Err(e) => {
                 let path: Vec<Segment> = e.path().iter().map(Segment::of).collect();
                 let field = field_name(&path);
-                let default = lookup(&defaults, &path);
-                let (ja, en) = type_problem(&e.into_inner().to_string(), default);
+                let (ja, en) = type_problem(&e.into_inner().to_string());
                 p.add_ja_en(if field.is_empty() { "$" } else { &field }, ja, en);
                 if !take_out(&mut value, &path) {
                     break;
@@ -650,14 +648,6 @@ fn field_name(path: &[Segment]) -> String {
     name
 }
 
-/// The default at `path` (keys only: a list's entries have no default of their own).
-fn lookup<'v>(value: &'v serde_json::Value, path: &[Segment]) -> Option<&'v serde_json::Value> {
-    path.iter().try_fold(value, |v, segment| match segment {
-        Segment::Key(key) => v.get(key),
-        _ => None,
-    })
-}
-
 /// Removes the field at `path` so it takes its default; a refused list entry takes the whole
 /// list out (its other entries are not checked again). False when nothing could be removed.
 fn take_out(value: &mut serde_json::Value, path: &[Segment]) -> bool {
@@ -682,9 +672,12 @@ fn take_out(value: &mut serde_json::Value, path: &[Segment]) -> bool {
         .is_some_and(|object| object.remove(*last).is_some())
 }
 
-/// serde's complaint as an operator reads it, by what the field holds by default.
-fn type_problem(serde_message: &str, default: Option<&serde_json::Value>) -> (String, String) {
-    use serde_json::Value;
+/// serde's complaint as an operator reads it, by the type serde expected (its message ends with
+/// `expected u32`, `expected a boolean`, …).
+fn type_problem(serde_message: &str) -> (String, String) {
+    let expected = serde_message
+        .rsplit_once("expected ")
+        .map_or("", |(_, expected)| expected);
     if serde_message.starts_with("unknown field") {
         return (
             "この項目はありません（項目名を確認してください）".into(),
@@ -697,31 +690,36 @@ fn type_problem(serde_message: &str, default: Option<&serde_json::Value>) -> (St
             format!("is not one of the choices ({serde_message})"),
         );
     }
-    match default {
-        Some(Value::Number(_)) => (
+    if expected.starts_with('u') || expected.starts_with('i') {
+        (
             "0以上の整数で入力してください".into(),
             format!("must be a whole number, 0 or more ({serde_message})"),
-        ),
-        Some(Value::Bool(_)) => (
+        )
+    } else if expected.starts_with("a boolean") {
+        (
             "true（オン）か false（オフ）で指定してください".into(),
             format!("must be true or false ({serde_message})"),
-        ),
-        Some(Value::String(_)) => (
+        )
+    } else if expected.starts_with("a string") {
+        (
             "文字列で入力してください".into(),
             format!("must be text ({serde_message})"),
-        ),
-        Some(Value::Array(_)) => (
+        )
+    } else if expected.starts_with("a sequence") {
+        (
             "一覧（配列）で指定してください".into(),
             format!("must be a list ({serde_message})"),
-        ),
-        Some(Value::Object(_)) => (
+        )
+    } else if expected.starts_with("struct") || expected.starts_with("a map") {
+        (
             "項目のまとまり（オブジェクト）で指定してください".into(),
             format!("must be an object ({serde_message})"),
-        ),
-        _ => (
+        )
+    } else {
+        (
             format!("値が正しくありません（{serde_message}）"),
             serde_message.to_string(),
-        ),
+        )
     }
 }
 
@@ -891,6 +889,11 @@ mod tests {
             days.message_ja.as_deref().unwrap().contains("整数"),
             "{days:?}"
         );
+        let flag = found
+            .iter()
+            .find(|p| p.field == "import.auto_fetch")
+            .unwrap();
+        assert!(flag.message.contains("true or false"), "{flag:?}");
     }
 
     #[test]

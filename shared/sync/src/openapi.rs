@@ -75,7 +75,14 @@ mod tests {
         if checked_in != generated {
             if std::env::var_os("MALLSYNC_BLESS").is_some() {
                 let path = concat!(env!("CARGO_MANIFEST_DIR"), "/settings-schema.json");
-                let text = serde_json::to_string_pretty(&generated).unwrap() + "\n";
+                // One compact line per cart: the components embed this text.
+                let lines: Vec<String> = generated
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(cart, schema)| format!("{}:{schema}", Value::from(cart.as_str())))
+                    .collect();
+                let text = format!("{{\n{}\n}}\n", lines.join(",\n"));
                 std::fs::write(path, text).unwrap();
             } else {
                 panic!(
