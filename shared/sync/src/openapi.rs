@@ -22,11 +22,14 @@ pub fn settings_schema(cart: Cart) -> Result<serde_json::Value, ApiError> {
 }
 
 /// The name of `cart`'s settings schema in the document's components, e.g. `BaseSettings`.
-pub fn settings_schema_name(cart: Cart) -> String {
-    let slug = cart.slug();
-    let mut name = slug[..1].to_uppercase();
-    name.push_str(&slug[1..]);
-    name + "Settings"
+pub fn settings_schema_name(cart: Cart) -> &'static str {
+    match cart {
+        Cart::Bcart => "BcartSettings",
+        Cart::Base => "BaseSettings",
+        Cart::Shopserve => "ShopserveSettings",
+        Cart::Cscart => "CscartSettings",
+        Cart::Futureshop => "FutureshopSettings",
+    }
 }
 
 /// The document for one cart's component: its server prefix is `/<cart>`, every cart's settings
