@@ -737,7 +737,13 @@ fn run_import<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
         (Some(from), to) => {
             ImportWindow::between(from, to.unwrap_or(mallsync_rules::time::today(now)), now)?
         }
-        (None, Some(_)) => return Err(ApiError::invalid("from", "is required when to is given")),
+        (None, Some(_)) => {
+            return Err(ApiError::invalid_ja_en(
+                "from",
+                "終了日を指定するときは開始日も指定してください",
+                "is required when to is given",
+            ))
+        }
     };
     let io = ctx.io;
     ok(with_cart!(store.cart, C => import::run::<C>(io, &store, window, "manual"))?)

@@ -347,3 +347,41 @@ fn oauth_returns_only_to_a_console_path_on_this_site() {
     let (status, location) = callback(&app, &format!("code={code}&state={random}.{evil}"));
     assert_eq!((status, location), (401, None));
 }
+
+#[test]
+fn the_import_range_and_the_manual_period_are_refused_in_japanese_and_english() {
+    let app = spawn_app(Cart::Bcart, "http://127.0.0.1:9");
+    let shop = app.create_shop("テスト商店");
+    let store = app.create_store(&shop, bcart_settings(false));
+    let import = app.call(
+        "POST",
+        &format!("/stores/{store}/import"),
+        Some(&shop.token),
+        Some(&json!({ "from": "2026-11-20", "to": "2026-11-30" })),
+    );
+    assert_eq!(import.status, 400, "{}", import.body);
+    assert_eq!(
+        problems_by_field(&import.body),
+        [(
+            "to".to_string(),
+            "2026-11-30 は未来の日付です（今日は 2026-11-23）".to_string()
+        )]
+    );
+    let reversed = app.call(
+        "POST",
+        &format!("/stores/{store}/import"),
+        Some(&shop.token),
+        Some(&json!({ "from": "2026-11-22", "to": "2026-11-21" })),
+    );
+    assert_eq!(problems_by_field(&reversed.body)[0].0, "from");
+    let period = app.call(
+        "POST",
+        &format!("/stores/{store}/write-back/preview"),
+        Some(&shop.token),
+        Some(&json!({ "period_days": 0 })),
+    );
+    assert_eq!(period.status, 400, "{}", period.body);
+    let found = problems_by_field(&period.body);
+    assert_eq!(found[0].0, "period_days");
+    assert!(found[0].1.contains("作成期間"), "{found:?}");
+}
