@@ -23,10 +23,13 @@ pub const MAX_RETURN_TO_CHARS: usize = 200;
 /// `/console/`, so the callback can never redirect anywhere else (no open redirect).
 pub fn check_return_to(return_to: &str) -> Result<(), ApiError> {
     let path = return_to.split('?').next().unwrap_or_default();
+    let lower = path.to_ascii_lowercase();
     let safe = return_to.starts_with("/console/")
         && return_to.len() <= MAX_RETURN_TO_CHARS
         && !return_to.contains("//")
         && !path.split('/').any(|segment| segment == "..")
+        // A browser reads %2e as a dot in a path, and %2f or %5c could pass for separators.
+        && !["%2e", "%2f", "%5c"].iter().any(|escaped| lower.contains(escaped))
         && return_to
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "/-._~?&=%+,:@!$'()*;".contains(c));

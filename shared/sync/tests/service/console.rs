@@ -333,6 +333,8 @@ fn oauth_returns_only_to_a_console_path_on_this_site() {
         "/console/\\evil.example",
         "/console/#x",
         "/console//evil.example",
+        "/console/%2e%2e/shops",
+        "/console/%2F%2Fevil.example",
     ] {
         let (_fake, _app, _shop, _store, start) = console_start(bad);
         assert_eq!(start["problems"][0]["field"], "return_to", "{bad}: {start}");
