@@ -455,23 +455,14 @@ impl Demo {
                 .as_str()
                 .ok_or_else(|| anyhow!("no id in {store}"))?
                 .to_string();
-            let batch =
-                json!({ "orders": SAMPLES.iter().map(|s| s.oms_order(cart)).collect::<Vec<_>>() });
-            let body = batch.to_string().into_bytes();
-            let signature =
-                mallsync_sync::auth::sign(&self.webhook_secret, Utc::now().timestamp(), &body);
-            let delivered = self.call_with(
-                "POST",
-                &format!("/{}/stores/{id}/orders", cart.slug()),
-                &[(mallsync_sync::auth::HEADER_SIGNATURE, &signature)],
-                Some(body),
-            )?;
+            self.stores.push(DemoStore { cart, id, name });
+            let orders: Vec<Value> = SAMPLES.iter().map(|s| s.oms_order(cart)).collect();
+            let delivered = self.post_orders(cart, &json!({ "orders": orders }))?;
             self.expect(
                 delivered,
                 200,
                 &format!("posting the {} sample orders", cart.slug()),
             )?;
-            self.stores.push(DemoStore { cart, id, name });
         }
         Ok(())
     }
@@ -502,6 +493,23 @@ impl Demo {
             }),
         };
         json!({ "credentials": credentials, "export": { "auto_export": false } })
+    }
+
+    /// Posts a batch (`{"orders": [...]}`) to the store on `cart` as the OMS does: the signed
+    /// webhook, signed now with the shop's webhook secret.
+    pub fn post_orders(&self, cart: Cart, batch: &Value) -> Result<Reply> {
+        let store = self
+            .store(cart)
+            .ok_or_else(|| anyhow!("the demo has no {} store", cart.slug()))?;
+        let body = batch.to_string().into_bytes();
+        let signature =
+            mallsync_sync::auth::sign(&self.webhook_secret, Utc::now().timestamp(), &body);
+        self.call_with(
+            "POST",
+            &format!("/{}/stores/{}/orders", cart.slug(), store.id),
+            &[(mallsync_sync::auth::HEADER_SIGNATURE, &signature)],
+            Some(body),
+        )
     }
 
     /// The store on `cart`.
