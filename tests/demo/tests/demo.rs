@@ -28,6 +28,16 @@ fn the_demo_has_a_store_on_every_cart_with_orders_waiting_and_orders_to_import()
         assert_eq!(listed["summary"]["auto_export"], false, "{cart:?}");
         // Every sample order posted through the webhook waits for the operator.
         assert_eq!(listed["summary"]["pending_orders"], 5, "{cart:?}: {listed}");
+        // The console's form comes from the cart's schema, served by the component.
+        let schema = demo
+            .call("GET", &format!("/{}/settings/schema", cart.slug()), None)
+            .unwrap();
+        assert_eq!(schema.status, 200, "{cart:?}: {}", schema.body);
+        assert_eq!(schema.body["x-cart"], cart.slug());
+        assert_eq!(
+            schema.body["properties"]["import"]["properties"]["days_to_fetch"]["title"],
+            "受注を取得する日数"
+        );
     }
 
     // 更新対象の確認 on Bカート: the 新規受付 order is left out, with its reason in Japanese.
