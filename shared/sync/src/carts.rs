@@ -116,34 +116,54 @@ bind!(
     }
 );
 
-/// Runs `$e` with `$C` standing for the cart's `CartBinding` type.
+/// Runs `$e` with `$C` standing for the cart's `CartBinding` type. Only the carts this build has
+/// (cargo features, one per cart) have an arm; for another, the enclosing function returns
+/// [`not_built_in`].
 #[macro_export]
 #[doc(hidden)]
 macro_rules! with_cart {
     ($cart:expr, $C:ident => $e:expr) => {
         match $cart {
+            #[cfg(feature = "bcart")]
             mallsync_rules::Cart::Bcart => {
                 type $C = mallsync_carts::bcart::Bcart;
                 $e
             }
+            #[cfg(feature = "base")]
             mallsync_rules::Cart::Base => {
                 type $C = mallsync_carts::base::Base;
                 $e
             }
+            #[cfg(feature = "shopserve")]
             mallsync_rules::Cart::Shopserve => {
                 type $C = mallsync_carts::shopserve::Shopserve;
                 $e
             }
+            #[cfg(feature = "cscart")]
             mallsync_rules::Cart::Cscart => {
                 type $C = mallsync_carts::cscart::Cscart;
                 $e
             }
+            #[cfg(feature = "futureshop")]
             mallsync_rules::Cart::Futureshop => {
                 type $C = mallsync_carts::futureshop::Futureshop;
                 $e
             }
+            // A cart this component is not built with (cargo features): a cart component only
+            // ever reaches its own cart's stores.
+            #[allow(unreachable_patterns)]
+            other => return Err($crate::carts::not_built_in(other)),
         }
     };
+}
+
+/// The error for a cart this component is not built with.
+pub fn not_built_in(cart: mallsync_rules::Cart) -> ApiError {
+    ApiError::Internal(format!(
+        "this component is built without {} (cargo feature {:?})",
+        cart.display_name(),
+        cart.slug()
+    ))
 }
 
 /// The store's settings for `C`, or a 500: a stored store always matches its cart.

@@ -1,5 +1,7 @@
-//! Every route of a cart component, under `/<cart>/` (spin.toml gives each cart `/<cart>/...`).
-//! Handlers return `Result<_, ApiError>`; `handle` turns errors into responses in one place.
+//! Every route of every component, in one table: a cart component's under `/<cart>/` (spin.toml
+//! gives each cart `/<cart>/...`), its health and test probes included, and the dispatcher's
+//! `/internal/dispatch`. Handlers return `Result<_, ApiError>`; `handle_then` turns errors into
+//! responses in one place. The Spin shell (`functions/common`) only reads the body and sends.
 
 use chrono::{Duration, NaiveDate};
 use mallsync_rules::{Cart, ImportWindow, StoreSettings, Trigger};
@@ -11,7 +13,7 @@ use crate::api_error::ApiError;
 use crate::auth;
 use crate::io::Io;
 use crate::shops::{self, Store};
-use crate::{dispatch, import, oauth, orders, runlog, schema, with_cart, write_back};
+use crate::{import, oauth, orders, runlog, schedule, schema, with_cart, write_back};
 
 pub type Request = http::Request<Vec<u8>>;
 pub type Response = http::Response<Vec<u8>>;
@@ -23,7 +25,8 @@ pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// The answer to a body over `MAX_BODY_BYTES`.
 pub fn too_large() -> ApiError {
     ApiError::TooLarge(format!(
-        "the request body is over {MAX_BODY_BYTES} bytes: send at most {} orders per webhook",
+        "the request body is over {MAX_BODY_BYTES} bytes: send at most {} orders per webhook \
+         / リクエスト本文が上限 ({MAX_BODY_BYTES} バイト) を超えています",
         orders::MAX_BATCH
     ))
 }
@@ -39,15 +42,87 @@ pub enum Access {
     Shop,
     /// `X-Mallsync-Signature: t=<unix>,v1=<HMAC of "<t>.<body>" with the shop's webhook secret>`.
     Signed,
+    /// A platform probe (`/__test/...`): only while the `test_routes_enabled` variable is "true",
+    /// so a deployed app never exposes them by accident; otherwise no such route.
+    Probe,
+}
+
+/// The component a request reached: a cart's (`/<cart>/...`) or the dispatcher
+/// (`/internal/dispatch`, the scheduled work for every cart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    Cart(Cart),
+    Dispatcher,
+}
+
+impl From<Cart> for Component {
+    fn from(cart: Cart) -> Component {
+        Component::Cart(cart)
+    }
+}
+
+impl Component {
+    /// The component's route in spin.toml, without the trailing `/...`.
+    fn prefix(self) -> String {
+        match self {
+            Component::Cart(cart) => format!("/{}", cart.slug()),
+            Component::Dispatcher => DISPATCHER_ROUTE.to_string(),
+        }
+    }
+
+    /// For the log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Component::Cart(cart) => cart.slug(),
+            Component::Dispatcher => "dispatcher",
+        }
+    }
+}
+
+/// The dispatcher component's one route (spin.toml).
+pub const DISPATCHER_ROUTE: &str = "/internal/dispatch";
+
+/// What serves a route: a cart's handler (it knows its cart) or the dispatcher's (every cart).
+pub enum Handler<I> {
+    Cart(fn(&Ctx<'_, I>) -> Result<Response, ApiError>),
+    Dispatcher(fn(&I, &Request) -> Result<Response, ApiError>),
 }
 
 pub struct Route<I> {
     pub method: &'static str,
-    /// Below `/<cart>`; `{name}` matches one path segment.
+    /// Below the component's route (`/<cart>` or `/internal/dispatch`); `{name}` matches one path
+    /// segment.
     pub path: &'static str,
     pub access: Access,
     pub summary: &'static str,
-    handler: fn(&Ctx<'_, I>) -> Result<Response, ApiError>,
+    handler: Handler<I>,
+}
+
+impl<I> Route<I> {
+    /// Whether the route is a cart component's API, as `openapi.json` documents it (the health
+    /// check and the probes are the platform's, the dispatcher's route is operations').
+    pub fn in_openapi(&self) -> bool {
+        matches!(self.handler, Handler::Cart(_))
+            && self.access != Access::Probe
+            && !self.is_health()
+    }
+
+    fn is_health(&self) -> bool {
+        self.path == "/health"
+    }
+
+    fn serves(&self, component: Component) -> bool {
+        matches!(
+            (&self.handler, component),
+            (Handler::Cart(_), Component::Cart(_))
+                | (Handler::Dispatcher(_), Component::Dispatcher)
+        )
+    }
+
+    /// Whether the route reads or writes the service's tables (so the schema must exist first).
+    fn uses_tables(&self) -> bool {
+        !(self.access == Access::Probe || self.is_health() || self.path == "/openapi.json")
+    }
 }
 
 const fn route<I: Io>(
@@ -62,14 +137,92 @@ const fn route<I: Io>(
         path,
         access,
         summary,
-        handler,
+        handler: Handler::Cart(handler),
     }
 }
 
-/// The whole API of a cart component.
+const fn dispatcher_route<I: Io>(
+    method: &'static str,
+    summary: &'static str,
+    handler: fn(&I, &Request) -> Result<Response, ApiError>,
+) -> Route<I> {
+    Route {
+        method,
+        path: "",
+        access: Access::Admin,
+        summary,
+        handler: Handler::Dispatcher(handler),
+    }
+}
+
+/// Every route of every component.
 pub fn table<I: Io>() -> Vec<Route<I>> {
     use Access::*;
     vec![
+        // GET /<cart>/health
+        route(
+            "GET",
+            "/health",
+            Public,
+            "Whether the component reaches its variables, key-value store and database",
+            crate::probes::health,
+        ),
+        // GET /<cart>/__test/kv/<key>
+        route(
+            "GET",
+            "/__test/kv/{key}",
+            Probe,
+            "Read a probe key-value entry",
+            crate::probes::read_key_value,
+        ),
+        // PUT /<cart>/__test/kv/<key>
+        route(
+            "PUT",
+            "/__test/kv/{key}",
+            Probe,
+            "Write a probe key-value entry",
+            crate::probes::write_key_value,
+        ),
+        // GET /<cart>/__test/sqlite/<key>
+        route(
+            "GET",
+            "/__test/sqlite/{key}",
+            Probe,
+            "Read a probe SQLite row",
+            crate::probes::read_row,
+        ),
+        // PUT /<cart>/__test/sqlite/<key>
+        route(
+            "PUT",
+            "/__test/sqlite/{key}",
+            Probe,
+            "Write a probe SQLite row",
+            crate::probes::write_row,
+        ),
+        // GET /<cart>/__test/outbound?url=<absolute URL>
+        route(
+            "GET",
+            "/__test/outbound",
+            Probe,
+            "One outbound GET, as the platform allows it",
+            crate::probes::outbound,
+        ),
+        // GET /<cart>/__test/panic: traps on purpose, to show the host survives a crashed request
+        route(
+            "GET",
+            "/__test/panic",
+            Probe,
+            "Panic on purpose",
+            crate::probes::panic,
+        ),
+        // GET /internal/dispatch: how many ticks so far, and the last one
+        dispatcher_route("GET", "The recorded ticks and the last one", recorded_ticks),
+        // POST /internal/dispatch: the scheduled work now (an external scheduler's call)
+        dispatcher_route(
+            "POST",
+            "Run the scheduled work of every cart's stores now",
+            run_recorded_tick,
+        ),
         // GET /<cart>/openapi.json
         route(
             "GET",
@@ -94,7 +247,7 @@ pub fn table<I: Io>() -> Vec<Route<I>> {
             "/dispatch",
             Admin,
             "Run the scheduled work of this cart's stores now",
-            run_dispatch,
+            run_cart_tick,
         ),
         // POST /<cart>/secrets/reseal
         route(
@@ -260,7 +413,7 @@ pub enum FollowUp {
 
 impl FollowUp {
     /// Runs the work; its outcome is in the run log (and returned for callers that wait).
-    pub fn run(self, cart: Cart, io: &impl Io) -> Result<serde_json::Value, ApiError> {
+    pub fn run(self, cart: Cart, io: &impl Io) -> Result<write_back::RunReport, ApiError> {
         match self {
             FollowUp::WriteBack {
                 store_id,
@@ -271,22 +424,21 @@ impl FollowUp {
                 let ids: Vec<&str> = order_ids.iter().map(String::as_str).collect();
                 let orders = orders::by_ids(io, &store.id, &ids)?;
                 let deadline = io.now() + Duration::seconds(write_back::RUN_BUDGET_SECS);
-                let report = with_cart!(store.cart, C => write_back::run_logged::<C>(io, &store, Trigger::Webhook, &orders, deadline, run_id))?;
-                Ok(json!(report))
+                with_cart!(store.cart, C => write_back::run_logged::<C>(io, &store, Trigger::Webhook, &orders, deadline, run_id))
             }
         }
     }
 }
 
 impl<I: Io> Ctx<'_, I> {
-    fn param(&self, name: &str) -> &str {
+    pub(crate) fn param(&self, name: &str) -> &str {
         self.params
             .iter()
             .find(|(n, _)| *n == name)
             .map_or("", |(_, v)| v.as_str())
     }
 
-    fn query(&self, name: &str) -> Option<String> {
+    pub(crate) fn query(&self, name: &str) -> Option<String> {
         query_param(self.request.uri().query().unwrap_or(""), name)
     }
 
@@ -303,9 +455,10 @@ impl<I: Io> Ctx<'_, I> {
 pub fn handle(cart: Cart, io: &impl Io, request: Request) -> Response {
     let (mut response, follow_up) = handle_then(cart, io, request);
     if let Some(follow_up) = follow_up {
-        let report = follow_up
-            .run(cart, io)
-            .unwrap_or_else(|e| json!({ "error": e.message() }));
+        let report = match follow_up.run(cart, io) {
+            Ok(report) => json!(report),
+            Err(e) => json!({ "error": e.message() }),
+        };
         if let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(response.body()) {
             body["write_back"] = report;
             *response.body_mut() = body.to_string().into_bytes();
@@ -314,27 +467,37 @@ pub fn handle(cart: Cart, io: &impl Io, request: Request) -> Response {
     response
 }
 
-/// Serves one request and hands back the work that should go on after the response is sent.
-pub fn handle_then(cart: Cart, io: &impl Io, request: Request) -> (Response, Option<FollowUp>) {
+/// Serves one request for `component` (a `Cart` converts) and hands back the work that should go
+/// on after the response is sent.
+pub fn handle_then(
+    component: impl Into<Component>,
+    io: &impl Io,
+    request: Request,
+) -> (Response, Option<FollowUp>) {
     let cell = std::cell::RefCell::new(None);
-    let response = serve(cart, io, &request, &cell).unwrap_or_else(ApiError::into_response);
+    let response =
+        serve(component.into(), io, &request, &cell).unwrap_or_else(ApiError::into_response);
     (response, cell.into_inner())
 }
 
 fn serve<I: Io>(
-    cart: Cart,
+    component: Component,
     io: &I,
     request: &Request,
     follow_up: &std::cell::RefCell<Option<FollowUp>>,
 ) -> Result<Response, ApiError> {
     let path = request.uri().path();
-    let prefix = format!("/{}", cart.slug());
+    let prefix = component.prefix();
     let below = path
         .strip_prefix(&prefix)
         .filter(|rest| rest.is_empty() || rest.starts_with('/'))
         .unwrap_or(path);
     let segments: Vec<&str> = below.split('/').filter(|s| !s.is_empty()).collect();
-    let table = table::<I>();
+    let probes_on = io.variable("test_routes_enabled").as_deref() == Some("true");
+    let table: Vec<Route<I>> = table::<I>()
+        .into_iter()
+        .filter(|r| r.serves(component) && (probes_on || r.access != Access::Probe))
+        .collect();
     let found = table.iter().find_map(|r| {
         (r.method == request.method().as_str())
             .then(|| match_path(r.path, &segments))
@@ -350,19 +513,26 @@ fn serve<I: Io>(
         if !allowed.is_empty() {
             return Err(ApiError::MethodNotAllowed(allowed));
         }
-        // The same words as the component shell's own 404: one answer for any unknown path.
         return Err(ApiError::NotFound("no such route".into()));
     };
-    // The component shell stops reading at this limit; this holds for any other caller too.
+    // The Spin shell stops reading at this limit; this holds for any other caller too.
     if request.body().len() > MAX_BODY_BYTES {
         return Err(too_large());
     }
-    if route.access != Access::Public || route.path != "/openapi.json" {
+    if route.uses_tables() {
         schema::ensure(io)?;
     }
     if route.access == Access::Admin {
         auth::require_admin(io, request)?;
     }
+    let (handler, cart) = match (&route.handler, component) {
+        (Handler::Dispatcher(handler), _) => return handler(io, request),
+        (Handler::Cart(handler), Component::Cart(cart)) => (handler, cart),
+        // `serves` kept cart routes away from the dispatcher.
+        (Handler::Cart(_), Component::Dispatcher) => {
+            return Err(ApiError::NotFound("no such route".into()))
+        }
+    };
     let ctx = Ctx {
         cart,
         io,
@@ -370,7 +540,7 @@ fn serve<I: Io>(
         params,
         follow_up: std::cell::RefCell::new(None),
     };
-    let response = (route.handler)(&ctx)?;
+    let response = handler(&ctx)?;
     *follow_up.borrow_mut() = ctx.follow_up.into_inner();
     Ok(response)
 }
@@ -473,8 +643,17 @@ fn list_shops<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     ok(json!({ "shops": shops::list_shops(ctx.io)? }))
 }
 
-fn run_dispatch<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
-    ok(dispatch::dispatch_cart(ctx.io, ctx.cart)?)
+fn run_cart_tick<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    ok(schedule::tick_cart(ctx.io, ctx.cart)?)
+}
+
+fn run_recorded_tick<I: Io>(io: &I, _request: &Request) -> Result<Response, ApiError> {
+    let at = io.now().timestamp();
+    ok(schedule::record_tick(io, schedule::TickSource::Http, at)?)
+}
+
+fn recorded_ticks<I: Io>(io: &I, _request: &Request) -> Result<Response, ApiError> {
+    ok(schedule::recorded_ticks(io)?)
 }
 
 /// After a key rotation: every secret sealed with the current key, so the previous key can go.
