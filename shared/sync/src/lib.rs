@@ -39,6 +39,7 @@ pub mod runlog;
 pub mod schedule;
 pub mod schema;
 pub mod shops;
+pub mod summary;
 pub mod write_back;
 
 #[cfg(not(target_arch = "wasm32"))]
