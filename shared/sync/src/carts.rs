@@ -21,7 +21,21 @@ pub trait CartBinding: Connector {
     /// `api_origin` variable may move it (tests point it at a fake); CS-Cart and futureshop take
     /// their URL from the store's credentials.
     const SHARED_API: bool;
+    /// The shop connects a store from a browser (OAuth, BASE): its `/oauth/*` routes answer.
+    const BROWSER_OAUTH: bool = false;
     type Settings: CartSettings;
+    /// The cart's own order webhook (Bカート's order.created / order.updated), verified and
+    /// imported at once. A cart without one answers 404, as this default does.
+    fn receive_cart_webhook(
+        io: &impl Io,
+        store: &crate::shops::Store,
+        request: &http::Request<Vec<u8>>,
+    ) -> Result<serde_json::Value, ApiError> {
+        let _ = (io, store, request);
+        Err(ApiError::NotFound(
+            "only Bカート sends these webhooks".into(),
+        ))
+    }
     /// The store's settings for this cart; `None` for another cart's settings.
     fn settings(settings: &StoreSettings) -> Option<&Self::Settings>;
     fn credentials(settings: &Self::Settings) -> Self::Credentials;
@@ -81,9 +95,25 @@ bind!(
     Bcart,
     BcartSettings,
     bcart,
-    true
+    true,
+    fn receive_cart_webhook(
+        io: &impl Io,
+        store: &crate::shops::Store,
+        request: &http::Request<Vec<u8>>,
+    ) -> Result<serde_json::Value, ApiError> {
+        let delivery = crate::bcart_webhook::receive(io, store, request)?;
+        serde_json::to_value(delivery)
+            .map_err(|e| ApiError::Internal(format!("a delivery does not serialize: {e}")))
+    }
 );
-bind!(mallsync_carts::base::Base, Base, BaseSettings, base, true);
+bind!(
+    mallsync_carts::base::Base,
+    Base,
+    BaseSettings,
+    base,
+    true,
+    const BROWSER_OAUTH: bool = true;
+);
 bind!(
     mallsync_carts::shopserve::Shopserve,
     Shopserve,

@@ -12,8 +12,10 @@ use serde_json::json;
 use crate::api_error::ApiError;
 use crate::auth;
 use crate::io::Io;
+#[cfg(feature = "base")]
+use crate::oauth;
 use crate::shops::{self, Store};
-use crate::{import, oauth, orders, runlog, schedule, schema, with_cart, write_back};
+use crate::{import, orders, runlog, schedule, schema, with_cart, write_back};
 
 pub type Request = http::Request<Vec<u8>>;
 pub type Response = http::Response<Vec<u8>>;
@@ -937,7 +939,10 @@ fn run_import<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
 
 fn cart_webhook<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let store = shops::store(ctx.io, ctx.cart, ctx.param("store_id"))?;
-    ok(crate::bcart_webhook::receive(ctx.io, &store, ctx.request)?)
+    let io = ctx.io;
+    ok(
+        with_cart!(store.cart, C => <C as crate::carts::CartBinding>::receive_cart_webhook(io, &store, ctx.request))?,
+    )
 }
 
 /// Most imported orders one read returns.
@@ -989,8 +994,9 @@ fn get_run<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     }
 }
 
-fn base_only(cart: Cart) -> Result<(), ApiError> {
-    if cart == Cart::Base {
+/// The OAuth routes answer only for a cart that declares browser OAuth (BASE).
+fn oauth_only(cart: Cart) -> Result<(), ApiError> {
+    if with_cart!(cart, C => <C as crate::carts::CartBinding>::BROWSER_OAUTH) {
         Ok(())
     } else {
         Err(ApiError::NotFound(format!(
@@ -1001,49 +1007,61 @@ fn base_only(cart: Cart) -> Result<(), ApiError> {
 }
 
 fn oauth_start<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
-    base_only(ctx.cart)?;
-    let store = ctx.shop_store()?;
-    let return_to = ctx.query("return_to");
-    let url = oauth::start(ctx.io, &store, return_to.as_deref())?;
-    // The console fetches this with the shop's token and opens the URL itself: a fetch cannot
-    // follow a redirect to BASE.
-    if let Some(return_to) = return_to {
-        return ok(json!({ "authorize_url": url, "return_to": return_to }));
+    oauth_only(ctx.cart)?;
+    // The OAuth flow is BASE's code: linked only into a build with BASE (cargo feature).
+    #[cfg(not(feature = "base"))]
+    return Err(crate::carts::not_built_in(ctx.cart));
+    #[cfg(feature = "base")]
+    {
+        let store = ctx.shop_store()?;
+        let return_to = ctx.query("return_to");
+        let url = oauth::start(ctx.io, &store, return_to.as_deref())?;
+        // The console fetches this with the shop's token and opens the URL itself: a fetch cannot
+        // follow a redirect to BASE.
+        if let Some(return_to) = return_to {
+            return ok(json!({ "authorize_url": url, "return_to": return_to }));
+        }
+        let mut response = json(302, &json!({ "authorize_url": url }));
+        if let Ok(location) = http::HeaderValue::from_str(&url) {
+            response
+                .headers_mut()
+                .insert(http::header::LOCATION, location);
+        }
+        Ok(response)
     }
-    let mut response = json(302, &json!({ "authorize_url": url }));
-    if let Ok(location) = http::HeaderValue::from_str(&url) {
-        response
-            .headers_mut()
-            .insert(http::header::LOCATION, location);
-    }
-    Ok(response)
 }
 
 fn oauth_callback<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
-    base_only(ctx.cart)?;
-    let state = ctx.query("state").unwrap_or_default();
-    if let Some(return_to) = oauth::return_to_of(&state) {
-        return oauth_back_to_console(ctx, &state, &return_to);
+    oauth_only(ctx.cart)?;
+    #[cfg(not(feature = "base"))]
+    return Err(crate::carts::not_built_in(ctx.cart));
+    #[cfg(feature = "base")]
+    {
+        let state = ctx.query("state").unwrap_or_default();
+        if let Some(return_to) = oauth::return_to_of(&state) {
+            return oauth_back_to_console(ctx, &state, &return_to);
+        }
+        if let Some(error) = ctx.query("error") {
+            return Err(ApiError::invalid(
+                "error",
+                format!("BASE did not authorize: {error}"),
+            ));
+        }
+        let code = ctx
+            .query("code")
+            .ok_or_else(|| ApiError::invalid("code", "is missing"))?;
+        let state = ctx
+            .query("state")
+            .ok_or_else(|| ApiError::invalid("state", "is missing"))?;
+        let store_id = oauth::callback(ctx.io, &code, &state)?;
+        ok(json!({ "connected": store_id }))
     }
-    if let Some(error) = ctx.query("error") {
-        return Err(ApiError::invalid(
-            "error",
-            format!("BASE did not authorize: {error}"),
-        ));
-    }
-    let code = ctx
-        .query("code")
-        .ok_or_else(|| ApiError::invalid("code", "is missing"))?;
-    let state = ctx
-        .query("state")
-        .ok_or_else(|| ApiError::invalid("state", "is missing"))?;
-    let store_id = oauth::callback(ctx.io, &code, &state)?;
-    ok(json!({ "connected": store_id }))
 }
 
 /// The callback of a flow the console started: the browser goes back to the console with the
 /// outcome in the query (`oauth=connected&store=…` or `oauth=error&reason=…&store=…`). Only an
 /// unknown or used state is answered here (it names no store and no console page).
+#[cfg(feature = "base")]
 fn oauth_back_to_console<I: Io>(
     ctx: &Ctx<'_, I>,
     state: &str,
