@@ -34,6 +34,37 @@ pub struct CscartShipment {
     pub ship_date: NaiveDate,
     /// Items and amounts shipped; empty means every item of the order.
     pub items: Vec<Item>,
+    /// Whom CS-Cart e-mails about the status change (the store's setting). Left out of the JSON,
+    /// so the ledger hash is only the shipping data: switching e-mails on or off resends nothing.
+    #[serde(skip)]
+    pub notify: CscartNotify,
+}
+
+/// Whom CS-Cart e-mails when mallsync sets an order to 配送済み (`PUT /api/orders/{id}`):
+/// `notify_user` (the buyer), `notify_department` (the shop's staff), `notify_vendor`
+/// (Multi-Vendor). CS-Cart reads any non-empty value, even `"N"`, as "notify", so an "off" is
+/// sent by leaving the key out. Default: only the buyer, as when the shop ships by hand in the
+/// admin with "Notify customer" ticked. The shipment e-mail CS-Cart ≥ 4.16 sends on
+/// `POST /api/shipments` follows the shop's own notification settings in CS-Cart, not these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CscartNotify {
+    /// 購入者に通知: the buyer gets CS-Cart's status e-mail (配送済み).
+    pub notify_user: bool,
+    /// 注文部門に通知: the shop's order department gets it.
+    pub notify_department: bool,
+    /// 出品者に通知 (Multi-Vendor): the vendor gets it.
+    pub notify_vendor: bool,
+}
+
+impl Default for CscartNotify {
+    fn default() -> Self {
+        CscartNotify {
+            notify_user: true,
+            notify_department: false,
+            notify_vendor: false,
+        }
+    }
 }
 
 impl WriteBack for CscartShipment {
@@ -117,6 +148,8 @@ pub struct CscartSettings {
     pub export_mode: ExportMode,
     /// 作成期間: write back orders updated within this many days.
     pub period_days: u32,
+    /// Whom CS-Cart e-mails about the 配送済み status change (default: the buyer only).
+    pub notifications: CscartNotify,
 }
 
 fn default_import() -> ImportSettings {
@@ -136,6 +169,7 @@ impl Default for CscartSettings {
             export: ExportSettings::default(),
             export_mode: ExportMode::default(),
             period_days: 1,
+            notifications: CscartNotify::default(),
         }
     }
 }
@@ -203,7 +237,14 @@ pub fn plan_write_back(
     let period_days = trigger.period_days(Some(settings.period_days));
     let mut plan = Plan::for_orders(orders.len());
     for order in orders {
-        let candidates = candidates(settings.export_mode, order, period_days, now);
+        let candidates = candidates(settings.export_mode, order, period_days, now).map(|c| {
+            c.into_iter()
+                .map(|shipment| CscartShipment {
+                    notify: settings.notifications,
+                    ..shipment
+                })
+                .collect::<Vec<_>>()
+        });
         plan.add_order(&order.order_id, candidates, ledger, OnChange::SendAgain);
     }
     plan
@@ -231,6 +272,7 @@ fn candidates(
                 carrier: order.carrier.clone(),
                 ship_date,
                 items: items.to_vec(),
+                notify: CscartNotify::default(),
             })
         };
     let shipments = if order.shipments.is_empty() {

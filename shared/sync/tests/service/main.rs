@@ -2,6 +2,7 @@
 
 mod access;
 mod base;
+mod buyer_emails;
 mod carts;
 mod dispatch;
 mod helpers;
