@@ -10,7 +10,7 @@ use crate::plan::{
 };
 use crate::secret::Secret;
 use crate::settings::{
-    check_common, check_required, check_secret, check_url, CartSettings, ExportMode,
+    check_common, check_required, check_secret, check_url, BuyerEmails, CartSettings, ExportMode,
     ExportSettings, ImportSettings,
 };
 
@@ -176,6 +176,21 @@ impl Default for CscartSettings {
 
 impl CartSettings for CscartSettings {
     const CART: Cart = Cart::Cscart;
+
+    /// The status e-mail follows `notifications.notify_user`; the shipment e-mail of CS-Cart
+    /// ≥ 4.16 follows the shop's notification settings in CS-Cart itself.
+    fn buyer_emails(&self) -> BuyerEmails {
+        let (mails_buyer, ja, en) = if self.notifications.notify_user {
+            ("on", "配送済みへの変更時にCS-Cartが購入者へメールを送ります（設定 notifications.notify_user）。", "CS-Cart e-mails the buyer when mallsync sets the order to 配送済み (setting notifications.notify_user).")
+        } else {
+            ("off", "配送済みへの変更時の購入者へのメールは送りません（設定 notifications.notify_user がオフ）。", "CS-Cart does not e-mail the buyer when mallsync sets the order to 配送済み (setting notifications.notify_user is off).")
+        };
+        BuyerEmails {
+            mails_buyer,
+            message_ja: format!("{ja}出荷（shipment）登録時のメールはCS-Cart 4.16以降、CS-Cart側の通知設定に従います。"),
+            message_en: format!("{en} The shipment e-mail of CS-Cart 4.16 and later follows the shop's own notification settings in CS-Cart."),
+        }
+    }
 
     fn validate(&self) -> Result<(), Error> {
         let mut p = Problems::new();

@@ -57,5 +57,5 @@ pub use plan::{
 };
 pub use secret::Secret;
 pub use settings::{
-    CartSettings, ExportMode, ExportSettings, ImportSettings, StoreSettings, Warning,
+    BuyerEmails, CartSettings, ExportMode, ExportSettings, ImportSettings, StoreSettings, Warning,
 };

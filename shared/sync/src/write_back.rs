@@ -833,6 +833,8 @@ pub struct Preview {
     pub warnings: Vec<Warning>,
     /// About single orders (e.g. BASE keeps one tracking number per order).
     pub order_warnings: Vec<PlanWarning>,
+    /// Whether sending this e-mails the buyer (BASE always does; CS-Cart as its settings say).
+    pub buyer_emails: mallsync_rules::BuyerEmails,
 }
 
 pub fn preview<C: CartBinding>(
@@ -868,5 +870,6 @@ pub fn preview<C: CartBinding>(
             .collect(),
         warnings: store.settings.warnings(),
         order_warnings: plan.warnings,
+        buyer_emails: store.settings.buyer_emails(),
     })
 }

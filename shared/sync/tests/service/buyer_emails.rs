@@ -125,3 +125,37 @@ fn department_and_vendor_mails_follow_their_settings_and_switching_resends_nothi
         .iter()
         .any(|(_, kind)| kind == "status"));
 }
+
+#[test]
+fn the_preview_says_base_always_mails_and_cscart_mails_as_its_setting_says() {
+    let base = mallsync_fake_carts::base::FakeBase::start();
+    let app = spawn_app(Cart::Base, base.url());
+    let shop = app.create_shop("テスト商店");
+    let store = app.create_store(&shop, crate::base::base_settings(false));
+    let preview = app.call(
+        "POST",
+        &format!("/stores/{store}/write-back/preview"),
+        Some(&shop.token),
+        None,
+    );
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    let note = &preview.body["buyer_emails"];
+    assert_eq!(note["mails_buyer"], "always", "{note}");
+    assert!(
+        note["message_ja"].as_str().unwrap().contains("発送メール"),
+        "{note}"
+    );
+
+    let (_fake, app, shop, store) = cscart_store(Some(json!({ "notify_user": false })));
+    let preview = app.call(
+        "POST",
+        &format!("/stores/{store}/write-back/preview"),
+        Some(&shop.token),
+        None,
+    );
+    assert_eq!(
+        preview.body["buyer_emails"]["mails_buyer"], "off",
+        "{}",
+        preview.body
+    );
+}
