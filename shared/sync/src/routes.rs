@@ -104,6 +104,38 @@ pub fn table<I: Io>() -> Vec<Route<I>> {
             "Seal every stored secret again with the current encryption key (after a key rotation)",
             reseal_secrets,
         ),
+        // GET /<cart>/notifications/destinations
+        route(
+            "GET",
+            "/notifications/destinations",
+            Shop,
+            "The shop's notification destinations, with how their deliveries went",
+            list_destinations,
+        ),
+        // POST /<cart>/notifications/destinations
+        route(
+            "POST",
+            "/notifications/destinations",
+            Shop,
+            "Add a notification destination (signed webhook or chat); a webhook's signing secret is returned once",
+            create_destination,
+        ),
+        // DELETE /<cart>/notifications/destinations/{destination_id}
+        route(
+            "DELETE",
+            "/notifications/destinations/{destination_id}",
+            Shop,
+            "Remove a notification destination and its undelivered notifications",
+            delete_destination,
+        ),
+        // POST /<cart>/notifications/destinations/{destination_id}/test
+        route(
+            "POST",
+            "/notifications/destinations/{destination_id}/test",
+            Shop,
+            "Send a test notification now and say whether it arrived",
+            test_destination,
+        ),
         // POST /<cart>/stores
         route(
             "POST",
@@ -272,6 +304,13 @@ impl FollowUp {
                 let orders = orders::by_ids(io, &store.id, &ids)?;
                 let deadline = io.now() + Duration::seconds(write_back::RUN_BUDGET_SECS);
                 let report = with_cart!(store.cart, C => write_back::run_logged::<C>(io, &store, Trigger::Webhook, &orders, deadline, run_id))?;
+                // The run's notices go out now, after its work; what fails waits for a tick.
+                let until = io.now() + Duration::seconds(crate::notify::FOLLOW_UP_SECS);
+                if let Err(e) = crate::notify::watch_store(io, &store)
+                    .and_then(|_| crate::notify::deliver_due(io, Some(&store.id), until))
+                {
+                    eprintln!("mallsync webhook: store {store_id}: notifications: {e}");
+                }
                 Ok(json!(report))
             }
         }
@@ -540,10 +579,14 @@ fn create_store<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
 
 fn list_stores<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
-    let stores: Vec<_> = shops::shop_stores(ctx.io, &shop_id, ctx.cart)?
-        .iter()
-        .map(Store::view)
-        .collect();
+    let mut stores = Vec::new();
+    for store in shops::shop_stores(ctx.io, &shop_id, ctx.cart)? {
+        let mut view = json!(store.view());
+        let state = crate::notify::store_state(ctx.io, &store)?;
+        view["credentials"] = json!(state.credentials);
+        view["notifications"] = json!(state.notifications);
+        stores.push(view);
+    }
     ok(json!({ "stores": stores }))
 }
 
@@ -554,6 +597,9 @@ fn get_store<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
         .map_err(|e| ApiError::Internal(format!("store view does not serialize: {e}")))?;
     view["alerts"] = json!(crate::alerts::list(ctx.io, &store.id)?);
     view["pending_orders"] = json!(crate::pending::count(ctx.io, &store.id)?);
+    let state = crate::notify::store_state(ctx.io, &store)?;
+    view["credentials"] = json!(state.credentials);
+    view["notifications"] = json!(state.notifications);
     ok(view)
 }
 
@@ -759,6 +805,35 @@ fn get_run<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
             store.id
         ))),
     }
+}
+
+fn list_destinations<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
+    let views = crate::notify::list(ctx.io, &shop_id)?
+        .iter()
+        .map(|d| crate::notify::view(ctx.io, d))
+        .collect::<Result<Vec<_>, _>>()?;
+    ok(json!({ "destinations": views }))
+}
+
+fn create_destination<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
+    let input: crate::notify::DestinationInput = body(ctx.request)?;
+    let created = crate::notify::create(ctx.io, &shop_id, &input)?;
+    Ok(json(201, &json!(created)))
+}
+
+fn delete_destination<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
+    let id = ctx.param("destination_id");
+    crate::notify::delete(ctx.io, &shop_id, id)?;
+    ok(json!({ "deleted": id }))
+}
+
+fn test_destination<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
+    let destination = crate::notify::get(ctx.io, &shop_id, ctx.param("destination_id"))?;
+    ok(crate::notify::send_test(ctx.io, &destination, ctx.cart)?)
 }
 
 fn base_only(cart: Cart) -> Result<(), ApiError> {

@@ -9,6 +9,7 @@ mod helpers;
 mod import;
 mod import_whole;
 mod limits;
+mod notifications;
 mod pending;
 mod preview;
 mod security;
