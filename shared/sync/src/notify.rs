@@ -27,9 +27,20 @@ use crate::runlog::{self, Outcome};
 use crate::shops::{check_name, time, Store};
 use crate::{alerts, crypto, lease};
 
-/// The component variable naming the origin(s) notifications may go to, as Spin's
+/// The component variable naming the origin notifications may go to, as Spin's
 /// `allowed_outbound_hosts` reads an entry (`https://hooks.slack.com`, `https://*.example.jp`).
 pub const ORIGIN_VARIABLE: &str = "notification_origin";
+/// Further origins a deployment may declare (each needs its own allowed_outbound_hosts entry).
+const MORE_ORIGIN_VARIABLES: [&str; 2] = ["notification_origin_2", "notification_origin_3"];
+
+/// Every allowed notification origin, comma-separated; `None` when none is set.
+fn allowed_origins(io: &impl Io) -> Option<String> {
+    let all: Vec<String> = std::iter::once(ORIGIN_VARIABLE)
+        .chain(MORE_ORIGIN_VARIABLES)
+        .filter_map(|name| io.variable(name))
+        .collect();
+    (!all.is_empty()).then(|| all.join(","))
+}
 /// Deliveries of one event a destination gets before the row is marked failed (about 17 h of
 /// back-off from the first try).
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -213,7 +224,7 @@ fn check(io: &impl Io, input: &DestinationInput) -> Result<(Vec<Event>, i64), Ap
             "is not a URL (spaces, or over 2,048 characters)".into(),
         );
     } else {
-        match io.variable(ORIGIN_VARIABLE) {
+        match allowed_origins(io) {
             Some(allowed) if origin_allows(&allowed, url) => {}
             Some(allowed) => add(
                 "url",
