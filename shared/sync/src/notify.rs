@@ -379,6 +379,16 @@ pub fn list(io: &impl Io, shop_id: &str) -> Result<Vec<Destination>, IoError> {
     .collect()
 }
 
+/// Whether the shop has any destination (one cheap statement before building notices).
+fn has_destinations(io: &impl Io, shop_id: &str) -> Result<bool, IoError> {
+    Ok(!io
+        .sql(
+            "SELECT 1 AS one FROM notification_destinations WHERE shop_id = ? LIMIT 1",
+            &[shop_id.into()],
+        )?
+        .is_empty())
+}
+
 /// One destination of the shop; another shop's answers 404.
 pub fn get(io: &impl Io, shop_id: &str, id: &str) -> Result<Destination, ApiError> {
     let rows = io.sql(
@@ -391,6 +401,35 @@ pub fn get(io: &impl Io, shop_id: &str, id: &str) -> Result<Destination, ApiErro
             "no notification destination {id} for this shop"
         ))),
     }
+}
+
+/// Seals every destination's URL and secret again with the current key (`crypto::reseal_all`).
+pub fn reseal(io: &impl Io, keys: &crypto::Keys) -> Result<usize, IoError> {
+    let mut done = 0;
+    for row in io
+        .sql("SELECT id, url, secret FROM notification_destinations", &[])?
+        .iter()
+    {
+        let id = row.text("id")?;
+        let stale = |v: Option<&str>| v.is_some_and(|v| keys.needs_reseal(v));
+        if !stale(row.opt_text("url")) && !stale(row.opt_text("secret")) {
+            continue;
+        }
+        let again = |stored: &str, place: &str| -> Result<String, IoError> {
+            keys.seal(io, &keys.open(stored, place)?, place)
+        };
+        let url = again(row.text("url")?, &url_place(id))?;
+        let secret = match row.opt_text("secret") {
+            Some(s) => Some(again(s, &secret_place(id))?),
+            None => None,
+        };
+        io.sql(
+            "UPDATE notification_destinations SET url = ?, secret = ? WHERE id = ?",
+            &[url.into(), secret.into(), id.into()],
+        )?;
+        done += 1;
+    }
+    Ok(done)
 }
 
 /// Deletes a destination and its outbox.
@@ -525,6 +564,9 @@ fn short_hash(text: &str) -> String {
 /// with their reason codes, so a scheduled retry that fails the same way the same day is not
 /// sent again, while a new failure is.
 pub fn after_run(io: &impl Io, store: &Store, run_id: i64) -> Result<usize, IoError> {
+    if !has_destinations(io, &store.shop_id)? {
+        return Ok(0);
+    }
     let Some(run) = runlog::read(io, &store.id, run_id)? else {
         return Ok(0);
     };
@@ -691,6 +733,9 @@ pub fn note_renewal(io: &impl Io, store: &Store, error: Option<&ApiError>) -> Re
 /// a destination's warning window (the schedule renews it 7 days ahead, so this is a renewal
 /// that keeps failing).
 pub fn watch_store(io: &impl Io, store: &Store) -> Result<usize, IoError> {
+    if !has_destinations(io, &store.shop_id)? {
+        return Ok(0);
+    }
     let cart = store.cart.display_name();
     let mut added = 0;
     for alert in alerts::list(io, &store.id)? {

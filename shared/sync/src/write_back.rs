@@ -584,8 +584,10 @@ pub fn run_logged<C: CartBinding>(
             runlog::finish(io, run_id, report.counts(), report.stopped.as_deref())?;
             // Failed orders or a cart limit become notices in the outbox; they are delivered
             // after the run, and a notice that cannot be stored never fails the run.
-            if let Err(e) = crate::notify::after_run(io, store, run_id) {
-                eprintln!("mallsync write-back: run {run_id}: notices not stored: {e}");
+            if report.failed > 0 || report.deferred > 0 {
+                if let Err(e) = crate::notify::after_run(io, store, run_id) {
+                    eprintln!("mallsync write-back: run {run_id}: notices not stored: {e}");
+                }
             }
             Ok(report)
         }

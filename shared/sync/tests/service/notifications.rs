@@ -411,3 +411,58 @@ fn a_cart_limit_that_deferred_work_is_notified_once() {
     assert_eq!(fake.logistics_patches().len(), 2);
     assert_eq!(dest.deliveries().len(), 1);
 }
+
+#[test]
+fn a_destinations_url_and_secret_are_sealed_at_rest_and_resealed_after_a_key_rotation() {
+    use mallsync_sync::Io;
+    let dest = FakeDestination::start();
+    let (_fake, app, shop, _store) = bcart_store(&dest);
+    let id = add_webhook(&app, &shop, &dest, json!({}));
+    let secret = dest.with_cart(|r| r.secret.clone()).unwrap();
+    let stored = format!(
+        "{:?}",
+        app.io
+            .sql("SELECT * FROM notification_destinations", &[])
+            .unwrap()
+            .rows
+    );
+    assert!(
+        !stored.contains(&secret) && !stored.contains("/hook"),
+        "{stored}"
+    );
+
+    let io = std::sync::Arc::try_unwrap(app.io)
+        .ok()
+        .expect("the only handle")
+        .with_variable(mallsync_sync::crypto::KEY_VARIABLE, &"22".repeat(32))
+        .with_variable(
+            mallsync_sync::crypto::PREVIOUS_KEY_VARIABLE,
+            mallsync_sync::native::TEST_ENCRYPTION_KEY,
+        );
+    let app = App {
+        io: std::sync::Arc::new(io),
+        cart: Cart::Bcart,
+    };
+    let resealed = app.call("POST", "/secrets/reseal", Some(ADMIN_TOKEN), None);
+    assert_eq!(
+        resealed.body["notification_destinations"], 1,
+        "{}",
+        resealed.body
+    );
+    let io = std::sync::Arc::try_unwrap(app.io)
+        .ok()
+        .expect("the only handle")
+        .with_variable(mallsync_sync::crypto::PREVIOUS_KEY_VARIABLE, "");
+    let app = App {
+        io: std::sync::Arc::new(io),
+        cart: Cart::Bcart,
+    };
+    // Still signed with the same secret: the fake verifies it.
+    let sent = app.call(
+        "POST",
+        &format!("/notifications/destinations/{id}/test"),
+        Some(&shop.token),
+        None,
+    );
+    assert_eq!(sent.body["delivered"], true, "{}", sent.body);
+}
