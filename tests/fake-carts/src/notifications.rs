@@ -92,7 +92,7 @@ fn verifies(secret: &str, header: &str, body: &[u8]) -> bool {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    signatures.iter().any(|s| *s == expected)
+    signatures.contains(&expected)
 }
 
 impl Cart for Receiver {
@@ -104,7 +104,7 @@ impl Cart for Receiver {
             return Reply::json(400, &json!({ "error": "invalid_payload" }));
         };
         if call.path.starts_with("/chat/") {
-            if !body["text"].as_str().is_some_and(|t| !t.is_empty()) {
+            if body["text"].as_str().is_none_or(str::is_empty) {
                 return Reply::json(400, &json!({ "error": "no_text" }));
             }
             self.deliveries.push(Delivery {
