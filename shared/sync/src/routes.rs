@@ -288,12 +288,22 @@ pub enum FollowUp {
         run_id: i64,
         order_ids: Vec<String>,
     },
+    /// Deliver the store's notifications (a manual run's failures) after its answer.
+    Notify { store_id: String },
 }
 
 impl FollowUp {
     /// Runs the work; its outcome is in the run log (and returned for callers that wait).
     pub fn run(self, cart: Cart, io: &impl Io) -> Result<serde_json::Value, ApiError> {
         match self {
+            FollowUp::Notify { store_id } => {
+                let until = io.now() + Duration::seconds(crate::notify::FOLLOW_UP_SECS);
+                Ok(json!(crate::notify::deliver_due(
+                    io,
+                    Some(&store_id),
+                    until
+                )?))
+            }
             FollowUp::WriteBack {
                 store_id,
                 run_id,
@@ -341,7 +351,11 @@ impl<I: Io> Ctx<'_, I> {
 /// and tests; the Spin shell answers first, see [`handle_then`]).
 pub fn handle(cart: Cart, io: &impl Io, request: Request) -> Response {
     let (mut response, follow_up) = handle_then(cart, io, request);
-    if let Some(follow_up) = follow_up {
+    if let Some(follow_up @ FollowUp::Notify { .. }) = follow_up {
+        if let Err(e) = follow_up.run(cart, io) {
+            eprintln!("mallsync: notifications after the answer: {}", e.message());
+        }
+    } else if let Some(follow_up) = follow_up {
         let report = follow_up
             .run(cart, io)
             .unwrap_or_else(|e| json!({ "error": e.message() }));
@@ -721,6 +735,9 @@ fn manual_write_back<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let deadline = io.now() + Duration::seconds(write_back::RUN_BUDGET_SECS);
     let report =
         with_cart!(store.cart, C => write_back::run::<C>(io, &store, trigger, &orders, deadline))?;
+    if report.failed > 0 || report.deferred > 0 {
+        *ctx.follow_up.borrow_mut() = Some(FollowUp::Notify { store_id: store.id });
+    }
     ok(report)
 }
 

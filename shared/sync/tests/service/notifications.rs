@@ -466,3 +466,34 @@ fn a_destinations_url_and_secret_are_sealed_at_rest_and_resealed_after_a_key_rot
     );
     assert_eq!(sent.body["delivered"], true, "{}", sent.body);
 }
+
+#[test]
+fn a_manual_run_with_a_failure_is_notified_right_after_its_answer() {
+    let dest = FakeDestination::start();
+    let fake = FakeBcart::start();
+    let app = app_for(Cart::Bcart, fake.url(), fake.clock().clone(), dest.url());
+    let shop = app.create_shop("テスト商店");
+    let store = app.create_store(&shop, bcart_settings(false));
+    add_webhook(&app, &shop, &dest, json!({ "events": ["run_failed"] }));
+    app.webhook(&store, &shop.webhook_secret, &batch());
+    assert!(dest.deliveries().is_empty(), "no run yet");
+
+    let press = app.call(
+        "POST",
+        &format!("/stores/{store}/write-back"),
+        Some(&shop.token),
+        Some(&json!({ "period_days": 3 })),
+    );
+
+    assert_eq!(press.body["failed"], 2, "{}", press.body);
+    let deliveries = dest.deliveries();
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    assert_eq!(deliveries[0].body["data"]["trigger"], "manual");
+    assert_eq!(
+        deliveries[0].body["data"]["failures"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
