@@ -165,7 +165,8 @@ pub struct DestinationInput {
     pub url: String,
     /// Default: every event.
     pub events: Option<Vec<Event>>,
-    /// Warn of credentials lapsing within this many days (1–29, default 7).
+    /// Warn of credentials lapsing within this many days (1–7, default 7): the schedule renews
+    /// a refresh token 7 days ahead, so a warning means its renewal failed.
     pub lapse_warning_days: Option<i64>,
 }
 
@@ -261,10 +262,13 @@ fn check(io: &impl Io, input: &DestinationInput) -> Result<(Vec<Event>, i64), Ap
     let days = input
         .lapse_warning_days
         .unwrap_or(DEFAULT_LAPSE_WARNING_DAYS);
-    if !(1..=29).contains(&days) {
+    if !(1..=crate::carts::KEEP_ALIVE_DAYS).contains(&days) {
         add(
             "lapse_warning_days",
-            format!("must be 1 to 29 (BASE's refresh token lives 30 days), not {days}"),
+            format!(
+                "must be 1 to {} (the schedule renews credentials that many days before they lapse), not {days}",
+                crate::carts::KEEP_ALIVE_DAYS
+            ),
         );
     }
     if problems.is_empty() {
@@ -758,7 +762,7 @@ pub fn watch_store(io: &impl Io, store: &Store) -> Result<usize, IoError> {
     }
     let state = credential_state(io, store)?;
     if let (Some(lapses_at), Some(left)) = (state.lapses_at, state.days_left) {
-        if left <= 29 && !state.needs_reconnection {
+        if left <= crate::carts::KEEP_ALIVE_DAYS && !state.needs_reconnection {
             let date = lapses_at
                 .with_timezone(&mallsync_rules::time::jst())
                 .date_naive();
