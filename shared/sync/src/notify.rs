@@ -41,14 +41,17 @@ fn allowed_origins(io: &impl Io) -> Option<String> {
         .collect();
     (!all.is_empty()).then(|| all.join(","))
 }
-/// Deliveries of one event a destination gets before the row is marked failed (about 17 h of
-/// back-off from the first try).
+
+/// Deliveries of one event a destination gets before the row is marked failed (the last about
+/// 8.5 h after the first; ticks come every 5 minutes, so the early retries wait for a tick).
 pub const MAX_ATTEMPTS: i64 = 10;
 /// The first retry's wait; each further one doubles, up to [`MAX_BACKOFF_SECS`].
 const FIRST_BACKOFF_SECS: i64 = 60;
 const MAX_BACKOFF_SECS: i64 = 6 * 3600;
 /// A delivery claimed by one instance is not taken by another for this long.
 const CLAIM_SECS: i64 = 30;
+/// Destinations one shop may have.
+pub const MAX_DESTINATIONS: usize = 10;
 /// How long after a webhook's write-back its notifications may still be sent in the same
 /// invocation (Spin stops a handler at 30 s; the write-back has 20).
 pub const FOLLOW_UP_SECS: i64 = 5;
@@ -291,6 +294,13 @@ pub fn create(
     input: &DestinationInput,
 ) -> Result<NewDestination, ApiError> {
     let (events, lapse_warning_days) = check(io, input)?;
+    // Every event goes to every destination within one invocation's budget: keep it small.
+    if list_ids(io, shop_id)?.len() >= MAX_DESTINATIONS {
+        return Err(ApiError::invalid(
+            "url",
+            format!("a shop has at most {MAX_DESTINATIONS} notification destinations: remove one first / 通知先は{MAX_DESTINATIONS}件までです"),
+        ));
+    }
     let id = format!("nd_{}", random_hex(io, 8)?);
     let secret = match input.kind {
         Kind::Webhook => Some(format!("whsec_{}", random_hex(io, 32)?)),
@@ -380,6 +390,16 @@ pub fn list(io: &impl Io, shop_id: &str) -> Result<Vec<Destination>, IoError> {
     )?
     .iter()
     .map(|r| from_row(io, r))
+    .collect()
+}
+
+fn list_ids(io: &impl Io, shop_id: &str) -> Result<Vec<String>, IoError> {
+    io.sql(
+        "SELECT id FROM notification_destinations WHERE shop_id = ?",
+        &[shop_id.into()],
+    )?
+    .iter()
+    .map(|r| r.text("id").map(str::to_string))
     .collect()
 }
 

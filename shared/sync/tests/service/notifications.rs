@@ -497,3 +497,25 @@ fn a_manual_run_with_a_failure_is_notified_right_after_its_answer() {
         2
     );
 }
+
+#[test]
+fn a_shop_has_at_most_ten_destinations() {
+    let dest = FakeDestination::start();
+    let (_fake, app, shop, _store) = bcart_store(&dest);
+    let add = || {
+        app.call(
+            "POST",
+            "/notifications/destinations",
+            Some(&shop.token),
+            Some(&json!({ "name": "通知", "kind": "chat", "url": dest.chat_url() })),
+        )
+    };
+    for _ in 0..mallsync_sync::notify::MAX_DESTINATIONS {
+        assert_eq!(add().status, 201);
+    }
+
+    let eleventh = add();
+
+    assert_eq!(eleventh.status, 400, "{}", eleventh.body);
+    assert!(eleventh.body.to_string().contains("at most 10"));
+}
