@@ -205,45 +205,46 @@ fn check(io: &impl Io, input: &DestinationInput) -> Result<(Vec<Event>, i64), Ap
         Err(ApiError::Invalid(p)) => p,
         _ => Vec::new(),
     };
-    let mut add = |field: &str, message: String| {
-        problems.push(FieldError {
-            field: field.into(),
-            message,
-        })
-    };
+    let mut add =
+        |field: &str, ja: String, en: String| problems.push(FieldError::ja_en(field, ja, en));
     let url = input.url.trim();
     if url.is_empty() {
         add(
             "url",
+            "通知先のURLを入力してください（例: https://hooks.slack.com/services/…）".into(),
             "is required, e.g. https://hooks.slack.com/services/…".into(),
         );
     } else if !(url.starts_with("https://") || url.starts_with("http://") && is_loopback(url)) {
         add(
             "url",
-            "must start with https:// / https:// で始まる URL を指定してください".into(),
+            "https:// で始まるURLを入力してください".into(),
+            "must start with https://".into(),
         );
     } else if url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         add(
             "url",
+            "URLではありません（空白を含むか、2,048文字を超えています）".into(),
             "is not a URL (spaces, or over 2,048 characters)".into(),
         );
     } else {
+        let host = origin_of(url);
         match allowed_origins(io) {
             Some(allowed) if origin_allows(&allowed, url) => {}
             Some(allowed) => add(
                 "url",
+                format!("{host} は許可された通知先ホスト（{allowed}）ではありません。{ORIGIN_VARIABLE} 変数と各コンポーネントの allowed_outbound_hosts に追加してください（README「Notifications」）"),
                 format!(
-                    "{} is not an allowed notification host ({allowed}): add it to the \
+                    "{host} is not an allowed notification host ({allowed}): add it to the \
                      {ORIGIN_VARIABLE} variable and each component's allowed_outbound_hosts \
-                     (README \"Notifications\") / 通知先のホストが許可されていません",
-                    origin_of(url)
+                     (README \"Notifications\")"
                 ),
             ),
             None => add(
                 "url",
+                format!("通知先ホストが許可されていません。{ORIGIN_VARIABLE} 変数を設定してください（README「Notifications」）"),
                 format!(
                     "no notification host is allowed: set the {ORIGIN_VARIABLE} variable \
-                     (README \"Notifications\") / 通知先のホストが設定されていません"
+                     (README \"Notifications\")"
                 ),
             ),
         }
@@ -252,6 +253,7 @@ fn check(io: &impl Io, input: &DestinationInput) -> Result<(Vec<Event>, i64), Ap
     if events.is_empty() {
         add(
             "events",
+            "通知するイベントを1つ以上選んでください".into(),
             "choose at least one of run_failed, needs_reconnection, credentials_lapsing, cart_limit"
                 .into(),
         );
@@ -259,18 +261,20 @@ fn check(io: &impl Io, input: &DestinationInput) -> Result<(Vec<Event>, i64), Ap
     if events.contains(&Event::Test) {
         add(
             "events",
+            "test はテスト送信専用で、購読できません".into(),
             "test is sent only by the test route, not subscribed to".into(),
         );
     }
     let days = input
         .lapse_warning_days
         .unwrap_or(DEFAULT_LAPSE_WARNING_DAYS);
-    if !(1..=crate::carts::KEEP_ALIVE_DAYS).contains(&days) {
+    let most = crate::carts::KEEP_ALIVE_DAYS;
+    if !(1..=most).contains(&days) {
         add(
             "lapse_warning_days",
+            format!("1〜{most} の日数を指定してください（自動更新は期限の{most}日前に行います）"),
             format!(
-                "must be 1 to {} (the schedule renews credentials that many days before they lapse), not {days}",
-                crate::carts::KEEP_ALIVE_DAYS
+                "must be 1 to {most} (the schedule renews credentials that many days before they lapse), not {days}"
             ),
         );
     }
@@ -296,9 +300,12 @@ pub fn create(
     let (events, lapse_warning_days) = check(io, input)?;
     // Every event goes to every destination within one invocation's budget: keep it small.
     if list_ids(io, shop_id)?.len() >= MAX_DESTINATIONS {
-        return Err(ApiError::invalid(
+        return Err(ApiError::invalid_ja_en(
             "url",
-            format!("a shop has at most {MAX_DESTINATIONS} notification destinations: remove one first / 通知先は{MAX_DESTINATIONS}件までです"),
+            format!("通知先は{MAX_DESTINATIONS}件までです。先に1件削除してください"),
+            format!(
+                "a shop has at most {MAX_DESTINATIONS} notification destinations: remove one first"
+            ),
         ));
     }
     let id = format!("nd_{}", random_hex(io, 8)?);
@@ -739,6 +746,14 @@ pub fn store_state(io: &impl Io, store: &Store) -> Result<StoreState, IoError> {
         credentials: credential_state(io, store)?,
         notifications: delivery_state(io, "store_id", &store.id)?,
     })
+}
+
+/// Adds the store's `credentials` and `notifications` to its view (GET of one store, the list).
+pub fn add_store_state(io: &impl Io, store: &Store, view: &mut Value) -> Result<(), IoError> {
+    let state = store_state(io, store)?;
+    view["credentials"] = json!(state.credentials);
+    view["notifications"] = json!(state.notifications);
+    Ok(())
 }
 
 /// After the schedule looked after a store's credentials: remembers why the renewal failed

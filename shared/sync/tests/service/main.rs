@@ -4,6 +4,7 @@ mod access;
 mod base;
 mod buyer_emails;
 mod carts;
+mod console;
 mod dispatch;
 mod helpers;
 mod import;

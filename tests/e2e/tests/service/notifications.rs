@@ -4,7 +4,7 @@
 
 use mallsync_fake_carts::bcart;
 use mallsync_fake_carts::notifications::FakeDestination;
-use mallsync_host::TestOptions;
+use mallsync_test_support::TestOptions;
 use serde_json::{json, Value};
 
 use crate::helpers::{jst_date, jst_days_ago, order, spawn_app_with};
