@@ -28,6 +28,7 @@ pub mod import;
 pub mod io;
 pub mod lease;
 pub mod ledger;
+pub mod notify;
 pub mod oauth;
 pub mod openapi;
 pub mod orders;

@@ -276,6 +276,38 @@ pub fn table<I: Io>() -> Vec<Route<I>> {
             "Seal every stored secret again with the current encryption key (after a key rotation)",
             reseal_secrets,
         ),
+        // GET /<cart>/notifications/destinations
+        route(
+            "GET",
+            "/notifications/destinations",
+            Shop,
+            "The shop's notification destinations, with how their deliveries went",
+            list_destinations,
+        ),
+        // POST /<cart>/notifications/destinations
+        route(
+            "POST",
+            "/notifications/destinations",
+            Shop,
+            "Add a notification destination (signed webhook or chat); a webhook's signing secret is returned once",
+            create_destination,
+        ),
+        // DELETE /<cart>/notifications/destinations/{destination_id}
+        route(
+            "DELETE",
+            "/notifications/destinations/{destination_id}",
+            Shop,
+            "Remove a notification destination and its undelivered notifications",
+            delete_destination,
+        ),
+        // POST /<cart>/notifications/destinations/{destination_id}/test
+        route(
+            "POST",
+            "/notifications/destinations/{destination_id}/test",
+            Shop,
+            "Send a test notification now and say whether it arrived",
+            test_destination,
+        ),
         // POST /<cart>/stores
         route(
             "POST",
@@ -428,12 +460,22 @@ pub enum FollowUp {
         run_id: i64,
         order_ids: Vec<String>,
     },
+    /// Deliver the store's notifications (a manual run's failures) after its answer.
+    Notify { store_id: String },
 }
 
 impl FollowUp {
     /// Runs the work; its outcome is in the run log (and returned for callers that wait).
-    pub fn run(self, cart: Cart, io: &impl Io) -> Result<write_back::RunReport, ApiError> {
+    pub fn run(self, cart: Cart, io: &impl Io) -> Result<serde_json::Value, ApiError> {
         match self {
+            FollowUp::Notify { store_id } => {
+                let until = io.now() + Duration::seconds(crate::notify::FOLLOW_UP_SECS);
+                Ok(json!(crate::notify::deliver_due(
+                    io,
+                    Some(&store_id),
+                    until
+                )?))
+            }
             FollowUp::WriteBack {
                 store_id,
                 run_id,
@@ -443,7 +485,15 @@ impl FollowUp {
                 let ids: Vec<&str> = order_ids.iter().map(String::as_str).collect();
                 let orders = orders::by_ids(io, &store.id, &ids)?;
                 let deadline = io.now() + Duration::seconds(write_back::RUN_BUDGET_SECS);
-                with_cart!(store.cart, C => write_back::run_logged::<C>(io, &store, Trigger::Webhook, &orders, deadline, run_id))
+                let report = with_cart!(store.cart, C => write_back::run_logged::<C>(io, &store, Trigger::Webhook, &orders, deadline, run_id))?;
+                // The run's notices go out now, after its work; what fails waits for a tick.
+                let until = io.now() + Duration::seconds(crate::notify::FOLLOW_UP_SECS);
+                if let Err(e) = crate::notify::watch_store(io, &store)
+                    .and_then(|_| crate::notify::deliver_due(io, Some(&store.id), until))
+                {
+                    eprintln!("mallsync webhook: store {store_id}: notifications: {e}");
+                }
+                Ok(json!(report))
             }
         }
     }
@@ -473,11 +523,14 @@ impl<I: Io> Ctx<'_, I> {
 /// and tests; the Spin shell answers first, see [`handle_then`]).
 pub fn handle(cart: Cart, io: &impl Io, request: Request) -> Response {
     let (mut response, follow_up) = handle_then(cart, io, request);
-    if let Some(follow_up) = follow_up {
-        let report = match follow_up.run(cart, io) {
-            Ok(report) => json!(report),
-            Err(e) => json!({ "error": e.message() }),
-        };
+    if let Some(follow_up @ FollowUp::Notify { .. }) = follow_up {
+        if let Err(e) = follow_up.run(cart, io) {
+            eprintln!("mallsync: notifications after the answer: {}", e.message());
+        }
+    } else if let Some(follow_up) = follow_up {
+        let report = follow_up
+            .run(cart, io)
+            .unwrap_or_else(|e| json!({ "error": e.message() }));
         if let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(response.body()) {
             body["write_back"] = report;
             *response.body_mut() = body.to_string().into_bytes();
@@ -767,8 +820,12 @@ fn list_stores<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
     let stores = shops::shop_stores(ctx.io, &shop_id, ctx.cart)?
         .iter()
-        .map(|store| crate::summary::view(ctx.io, store))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|store| {
+            let mut view = crate::summary::view(ctx.io, store)?;
+            crate::notify::add_store_state(ctx.io, store, &mut view)?;
+            Ok(view)
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
     ok(json!({ "stores": stores }))
 }
 
@@ -778,6 +835,7 @@ fn get_store<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let mut view = crate::summary::view(ctx.io, &store)?;
     view["alerts"] = json!(crate::alerts::list(ctx.io, &store.id)?);
     view["pending_orders"] = json!(crate::pending::count(ctx.io, &store.id)?);
+    crate::notify::add_store_state(ctx.io, &store, &mut view)?;
     ok(view)
 }
 
@@ -899,6 +957,9 @@ fn manual_write_back<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let deadline = io.now() + Duration::seconds(write_back::RUN_BUDGET_SECS);
     let report =
         with_cart!(store.cart, C => write_back::run::<C>(io, &store, trigger, &orders, deadline))?;
+    if report.failed > 0 || report.deferred > 0 {
+        *ctx.follow_up.borrow_mut() = Some(FollowUp::Notify { store_id: store.id });
+    }
     ok(report)
 }
 
@@ -992,6 +1053,35 @@ fn get_run<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
             store.id
         ))),
     }
+}
+
+fn list_destinations<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
+    let views = crate::notify::list(ctx.io, &shop_id)?
+        .iter()
+        .map(|d| crate::notify::view(ctx.io, d))
+        .collect::<Result<Vec<_>, _>>()?;
+    ok(json!({ "destinations": views }))
+}
+
+fn create_destination<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
+    let input: crate::notify::DestinationInput = body(ctx.request)?;
+    let created = crate::notify::create(ctx.io, &shop_id, &input)?;
+    Ok(json(201, &json!(created)))
+}
+
+fn delete_destination<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
+    let id = ctx.param("destination_id");
+    crate::notify::delete(ctx.io, &shop_id, id)?;
+    ok(json!({ "deleted": id }))
+}
+
+fn test_destination<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
+    let destination = crate::notify::get(ctx.io, &shop_id, ctx.param("destination_id"))?;
+    ok(crate::notify::send_test(ctx.io, &destination, ctx.cart)?)
 }
 
 /// The OAuth routes answer only for a cart that declares browser OAuth (BASE).

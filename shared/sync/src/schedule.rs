@@ -54,6 +54,8 @@ pub struct TickReport {
     /// Set when the budget ran out: the next tick starts after this store.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resume_after: Option<String>,
+    /// Notifications delivered (or failed, to be retried) after the runs.
+    pub notifications: crate::notify::Delivered,
 }
 
 /// One tick over every cart's stores (the dispatcher and scheduler components, with every cart's
@@ -91,8 +93,21 @@ pub fn tick_within(
     let result = runlog::close_interrupted(io, cut_off)
         .map_err(ApiError::from)
         .and_then(|_| walk(io, cart, &scope, deadline));
+    // Notifications go out after the runs, in what is left of the budget (plus a little, so a
+    // tick that used all of it still delivers); a failure waits for a later tick.
+    let delivered = crate::notify::deliver_due(
+        io,
+        None,
+        deadline.max(io.now()) + Duration::seconds(crate::notify::FOLLOW_UP_SECS),
+    );
+    if let Err(e) = &delivered {
+        eprintln!("mallsync dispatch: notifications not delivered: {e}");
+    }
     lease::give_back(io, &scope, &owner)?;
-    result
+    result.map(|mut report| {
+        report.notifications = delivered.unwrap_or_default();
+        report
+    })
 }
 
 fn walk(
@@ -152,6 +167,7 @@ fn run_due(
     if io.now() < deadline {
         let renewed =
             with_cart!(store.cart, C => crate::carts::keep_token_alive::<C>(io, store, deadline));
+        crate::notify::note_renewal(io, store, renewed.as_ref().err())?;
         match renewed {
             Ok(false) => {}
             Ok(true) => report.work.push(StoreWork {
@@ -164,6 +180,8 @@ fn run_due(
             Err(e) => report.work.push(work(store, "token_renewal", Err(e))?),
         }
     }
+    // A store that needs reconnection or whose credentials lapse soon: a notice (once).
+    crate::notify::watch_store(io, store)?;
     let import = store.settings.import();
     if import.auto_fetch && due(io, store, LAST_IMPORT, import.auto_fetch_interval_minutes)? {
         let outcome = ImportWindow::from_days(import.days_to_fetch, io.now())

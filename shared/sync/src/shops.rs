@@ -350,6 +350,7 @@ pub fn delete_store(io: &impl Io, store: &Store) -> Result<(), ApiError> {
         "cursors",
         "oauth_states",
         "webhook_deliveries",
+        "notification_outbox",
     ] {
         io.sql(
             &format!("DELETE FROM {table} WHERE store_id = ?"),

@@ -619,6 +619,13 @@ pub fn run_logged<C: CartBinding>(
     match result {
         Ok(()) => {
             runlog::finish(io, run_id, report.counts(), report.stopped.as_deref())?;
+            // Failed orders or a cart limit become notices in the outbox; they are delivered
+            // after the run, and a notice that cannot be stored never fails the run.
+            if report.failed > 0 || report.deferred > 0 {
+                if let Err(e) = crate::notify::after_run(io, store, run_id) {
+                    eprintln!("mallsync write-back: run {run_id}: notices not stored: {e}");
+                }
+            }
             Ok(report)
         }
         Err(error) => {
@@ -874,6 +881,8 @@ pub struct Preview {
     pub warnings: Vec<Warning>,
     /// About single orders (e.g. BASE keeps one tracking number per order).
     pub order_warnings: Vec<PlanWarning>,
+    /// Whether sending this e-mails the buyer (BASE always does; CS-Cart as its settings say).
+    pub buyer_emails: mallsync_rules::BuyerEmails,
 }
 
 pub fn preview<C: CartBinding>(
@@ -912,5 +921,6 @@ pub fn preview<C: CartBinding>(
             .collect(),
         warnings: store.settings.warnings(),
         order_warnings: plan.warnings,
+        buyer_emails: store.settings.buyer_emails(),
     })
 }
