@@ -16,7 +16,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use sha2::{Digest, Sha256};
 
-use crate::auth::{hex, unhex};
+use crate::encoding::{hex, unhex};
 use crate::io::{Io, IoError};
 
 /// The secret variable holding the current key (64 hex digits).
@@ -185,7 +185,7 @@ pub fn reseal_all(io: &impl Io) -> Result<Resealed, IoError> {
     for row in io.sql("SELECT id, webhook_secret FROM shops", &[])?.iter() {
         let (id, stored) = (row.text("id")?, row.text("webhook_secret")?);
         if keys.needs_reseal(stored) {
-            let place = crate::shops::webhook_secret_place(id);
+            let place = crate::secret_places::webhook_secret_place(id);
             let sealed = keys.seal(io, &keys.open(stored, &place)?, &place)?;
             io.sql(
                 "UPDATE shops SET webhook_secret = ? WHERE id = ? AND webhook_secret = ?",
@@ -197,7 +197,7 @@ pub fn reseal_all(io: &impl Io) -> Result<Resealed, IoError> {
     for row in io.sql("SELECT id, settings FROM stores", &[])?.iter() {
         let (id, stored) = (row.text("id")?, row.text("settings")?);
         if keys.needs_reseal(stored) {
-            let place = crate::shops::settings_place(id);
+            let place = crate::secret_places::settings_place(id);
             let sealed = keys.seal(io, &keys.open(stored, &place)?, &place)?;
             io.sql(
                 "UPDATE stores SET settings = ? WHERE id = ? AND settings = ?",
@@ -206,7 +206,7 @@ pub fn reseal_all(io: &impl Io) -> Result<Resealed, IoError> {
             done.stores += 1;
         }
         // The store's access token, whether or not its settings needed it.
-        let key = crate::carts::token_key(id);
+        let key = crate::secret_places::token_key(id);
         if let Some(bytes) = io.kv_get(&key)? {
             let text = String::from_utf8_lossy(&bytes).into_owned();
             if keys.needs_reseal(&text) {

@@ -1,7 +1,7 @@
 //! mallsync's service: shops and stores, OMS webhooks, write-back runs, imports, the run log and
 //! the dispatcher, as a library the Spin components call. Every effect goes through one small
 //! trait, [`Io`] (SQLite, key-value, variables, outbound HTTP, the clock), so the same code runs
-//! natively in tests ([`native::NativeIo`]) and in Spin (`spin::serve`, feature `spin`).
+//! natively in tests ([`native::NativeIo`]) and in Spin (the `spin` module, feature `spin`).
 //!
 //! ```no_run
 //! # use mallsync_sync::{handle, dispatch, Io};
@@ -24,6 +24,7 @@ pub mod bcart_webhook;
 pub mod carts;
 pub mod crypto;
 pub mod dispatch;
+pub mod encoding;
 pub mod import;
 pub mod io;
 pub mod lease;
@@ -33,10 +34,13 @@ pub mod openapi;
 pub mod orders;
 pub mod pacing;
 pub mod pending;
+pub mod response;
 pub mod routes;
 pub mod runlog;
 pub mod schema;
+pub mod secret_places;
 pub mod shops;
+pub mod time;
 pub mod write_back;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::api_error::ApiError;
 use crate::auth;
 use crate::io::Io;
+use crate::response::json;
 use crate::shops::{self, Store};
 use crate::{dispatch, import, oauth, orders, runlog, schema, with_cart, write_back};
 
@@ -389,17 +390,6 @@ fn match_path(pattern: &'static str, segments: &[&str]) -> Option<Vec<(&'static 
         }
     }
     Some(params)
-}
-
-pub fn json(status: u16, body: &serde_json::Value) -> Response {
-    let mut response = http::Response::new(body.to_string().into_bytes());
-    *response.status_mut() =
-        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    response
 }
 
 fn ok(body: impl serde::Serialize) -> Result<Response, ApiError> {

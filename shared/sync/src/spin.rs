@@ -229,7 +229,7 @@ pub fn serve_dispatcher(request: spin_sdk::http::Request) -> spin_sdk::http::Res
         crate::dispatch(&io)
     });
     from_http(match result {
-        Ok(report) => crate::routes::json(200, &serde_json::json!(report)),
+        Ok(report) => crate::response::json(200, &serde_json::json!(report)),
         Err(e) => e.into_response(),
     })
 }
