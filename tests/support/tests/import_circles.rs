@@ -106,17 +106,52 @@ fn assert_no_new_circle(crate_dir: &str) {
     );
 }
 
-/// Each module of the circle with what it uses inside the circle, and through which path.
+/// The circle's modules and its shortest loop, each step with the path that makes it.
 fn describe(graph: &Graph, circle: &BTreeSet<String>) -> String {
-    let mut text = String::new();
-    for module in circle {
-        for (used, via) in &graph[module] {
-            if circle.contains(used) {
-                text.push_str(&format!("  {module}.rs → {used} (crate::{via})\n"));
+    let mut shortest: Option<Vec<String>> = None;
+    for start in circle {
+        // Breadth-first inside the circle, back to `start`.
+        let mut came_from: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut queue = std::collections::VecDeque::from([start.as_str()]);
+        'search: while let Some(module) = queue.pop_front() {
+            for used in graph[module].keys().filter(|u| circle.contains(*u)) {
+                if used == start {
+                    let mut lap = vec![start.clone()];
+                    let mut at = module;
+                    while at != start {
+                        lap.push(at.to_string());
+                        at = came_from[at];
+                    }
+                    lap.push(start.clone());
+                    lap.reverse();
+                    if shortest.as_ref().is_none_or(|s| lap.len() < s.len()) {
+                        shortest = Some(lap);
+                    }
+                    break 'search;
+                }
+                if !came_from.contains_key(used.as_str()) {
+                    came_from.insert(used, module);
+                    queue.push_back(used);
+                }
             }
         }
     }
-    text
+    let lap = shortest.expect("a circle has a loop");
+    let steps: Vec<String> = lap
+        .windows(2)
+        .map(|w| {
+            format!(
+                "  {}.rs uses {} (crate::{})",
+                w[0], w[1], graph[&w[0]][&w[1]]
+            )
+        })
+        .collect();
+    format!(
+        "  {} modules in the circle: {}\n  its shortest loop:\n{}",
+        circle.len(),
+        circle.iter().cloned().collect::<Vec<_>>().join(", "),
+        steps.join("\n")
+    )
 }
 
 /// Module → the modules it uses, each with one of the paths it was seen through.
