@@ -40,6 +40,7 @@ pub mod runlog;
 pub mod schema;
 pub mod secret_places;
 pub mod shops;
+pub mod summary;
 pub mod time;
 pub mod write_back;
 
