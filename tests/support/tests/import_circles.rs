@@ -36,12 +36,13 @@ fn the_rules_have_no_import_circle_but_the_known_one() {
 }
 
 #[test]
-fn the_checker_sees_a_circle_through_a_use_group_a_path_a_re_export_and_a_macro() {
+fn the_checker_sees_circles_through_use_groups_paths_re_exports_macros_and_the_root() {
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
     write(
         "lib.rs",
-        "pub mod a;\npub mod b;\npub mod c;\npub mod d;\npub mod io;\npub use c::{Thing, other};\n",
+        "pub mod a;\npub mod b;\npub mod c;\npub mod d;\npub mod io;\n#[doc(hidden)]\npub use c::{Thing, other};\n\
+         use crate::d::D;\npub struct Root;\npub fn start() { io::go() }\n",
     );
     // a → b and io through a nested use group (comments and strings do not count), b → c
     // through the root's re-export, c → d through an inline path (its tests do not count),
@@ -59,17 +60,25 @@ fn the_checker_sees_a_circle_through_a_use_group_a_path_a_re_export_and_a_macro(
         "d.rs",
         "fn g() { crate::n!(); }\n#[macro_export]\nmacro_rules! m { () => { $crate::a::h() } }\n",
     );
-    write("io.rs", "#[macro_export]\nmacro_rules! n { () => {} }\n");
+    write(
+        "io.rs",
+        "#[macro_export]\nmacro_rules! n { () => {} }\nfn f(_: crate::Root) {}\n",
+    );
     let graph = import_graph(dir.path());
     let uses = |module: &str| graph[module].keys().cloned().collect::<Vec<_>>();
     assert_eq!(uses("a"), ["b", "io"], "{graph:?}");
     assert_eq!(uses("b"), ["c"], "{graph:?}");
     assert_eq!(uses("c"), ["d"], "{graph:?}");
     assert_eq!(uses("d"), ["a", "io"], "{graph:?}");
-    assert!(uses("io").is_empty(), "{graph:?}");
+    // The root: io uses what it defines, it calls io (its `use` lines do not count).
+    assert_eq!(uses("io"), ["lib"], "{graph:?}");
+    assert_eq!(uses("lib"), ["io"], "{graph:?}");
     assert_eq!(
         circles(&graph),
-        [BTreeSet::from(["a", "b", "c", "d"].map(String::from))]
+        [
+            BTreeSet::from(["a", "b", "c", "d"].map(String::from)),
+            BTreeSet::from(["io", "lib"].map(String::from)),
+        ]
     );
 }
 
@@ -157,26 +166,35 @@ fn describe(graph: &Graph, circle: &BTreeSet<String>) -> String {
 /// Module → the modules it uses, each with one of the paths it was seen through.
 type Graph = BTreeMap<String, BTreeMap<String, String>>;
 
-/// The crate's top-level modules (`src/x.rs`, or `src/x/` with everything in it) and their uses.
+/// The crate's top-level modules (`src/x.rs` with everything in `src/x/`) and their uses.
 fn import_graph(src: &Path) -> Graph {
     let root = std::fs::read_to_string(src.join("lib.rs")).expect("reading lib.rs");
     let mut sources: BTreeMap<String, String> = BTreeMap::new();
     for entry in std::fs::read_dir(src).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        // `x.rs` and its submodules in `x/` are one node.
         if path.is_dir() {
-            sources.insert(name, read_tree(&path));
+            sources.entry(name).or_default().push_str(&read_tree(&path));
         } else if path.extension().is_some_and(|e| e == "rs") && name != "lib" && name != "main" {
-            sources.insert(name, std::fs::read_to_string(&path).unwrap());
+            let text = std::fs::read_to_string(&path).unwrap();
+            sources.entry(name).or_default().push_str(&text);
         }
     }
     let code: BTreeMap<&String, String> = sources
         .iter()
         .map(|(name, text)| (name, without_tests(&code_only(text))))
         .collect();
-    // Names that stand for a module: the root's `pub use module::{A, b}` and exported macros.
+    // The crate root is a node too ("lib"): what it defines, and its own code's uses, count;
+    // its `use` and `pub use` lines only re-export.
+    let root_code = without_tests(&code_only(&root));
+    // Names that stand for a module: the root's `pub use module::{A, b}`, exported macros, and
+    // the root's own items.
     let mut stands_for: BTreeMap<String, String> = BTreeMap::new();
-    for (module, names) in root_re_exports(&code_only(&root)) {
+    for name in defined_items(&root_code) {
+        stands_for.insert(name, ROOT.to_string());
+    }
+    for (module, names) in root_re_exports(&root_code) {
         for name in names {
             stands_for.insert(name, module.clone());
         }
@@ -186,25 +204,107 @@ fn import_graph(src: &Path) -> Graph {
             stands_for.insert(name, module.to_string());
         }
     }
+    let resolve = |module: &str, path: &str| -> String {
+        let first = path.split("::").next().unwrap();
+        if sources.contains_key(first) {
+            first.to_string()
+        } else if let Some(module) = stands_for.get(first) {
+            module.clone()
+        } else {
+            panic!("{module}: crate::{path} names nothing the checker knows; teach it");
+        }
+    };
     let mut graph = Graph::new();
     for (module, text) in &code {
         let mut uses = BTreeMap::new();
         for path in crate_paths(text) {
-            let first = path.split("::").next().unwrap().to_string();
-            let used = if sources.contains_key(&first) {
-                first
-            } else if let Some(module) = stands_for.get(&first) {
-                module.clone()
-            } else {
-                panic!("{module}: crate::{path} names nothing the checker knows; teach it");
-            };
+            let used = resolve(module, &path);
             if &used != *module {
                 uses.entry(used).or_insert(path);
             }
         }
         graph.insert(module.to_string(), uses);
     }
+    let own_code = without_use_lines(&root_code);
+    let mut uses = BTreeMap::new();
+    for path in crate_paths(&own_code) {
+        let used = resolve(ROOT, &path);
+        uses.entry(used).or_insert(path);
+    }
+    // In the root, a module is also named without `crate::`.
+    for path in bare_paths(&own_code) {
+        if let Some(first) = path.split("::").next().filter(|m| sources.contains_key(*m)) {
+            uses.entry(first.to_string()).or_insert(path.clone());
+        }
+    }
+    uses.remove(ROOT);
+    graph.insert(ROOT.to_string(), uses);
     graph
+}
+
+/// The crate root's name in the graph.
+const ROOT: &str = "lib";
+
+/// Names the code defines: `fn`, `struct`, `enum`, `trait`, `type`, `const`, `static`, `union`,
+/// `macro_rules!`.
+fn defined_items(code: &str) -> Vec<String> {
+    let words: Vec<&str> = code
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '!'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words
+        .windows(2)
+        .filter(|w| {
+            matches!(
+                w[0],
+                "fn" | "struct"
+                    | "enum"
+                    | "trait"
+                    | "type"
+                    | "const"
+                    | "static"
+                    | "union"
+                    | "macro_rules!"
+            )
+        })
+        .map(|w| w[1].trim_end_matches('!').to_string())
+        .collect()
+}
+
+/// The code without its `use …;` statements.
+fn without_use_lines(code: &str) -> String {
+    let mut out = String::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("use ") {
+        let before = rest[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            out.push_str(&rest[..at + 4]);
+            rest = &rest[at + 4..];
+            continue;
+        }
+        out.push_str(&rest[..at]);
+        rest = rest[at..].split_once(';').map_or("", |(_, after)| after);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Paths written without a `crate::`/`self::`/`super::` prefix: `x::y` where `x` starts a path.
+fn bare_paths(code: &str) -> Vec<String> {
+    let mut paths = Vec::new();
+    let mut from = 0;
+    while let Some(found) = code[from..].find("::") {
+        let at = from + found;
+        let start = code[..at]
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1);
+        let starts_a_path = !code[..start].ends_with(':') && !code[..start].ends_with('$');
+        if starts_a_path && start < at {
+            paths.push(leading_path(&code[start..]));
+        }
+        from = at + 2;
+    }
+    paths
 }
 
 fn read_tree(dir: &Path) -> String {
@@ -414,8 +514,10 @@ fn leading_path(text: &str) -> String {
 fn root_re_exports(root: &str) -> Vec<(String, Vec<String>)> {
     let mut found = Vec::new();
     for statement in root.split(';') {
-        let statement = statement.trim();
-        let Some(path) = statement.strip_prefix("pub use ") else {
+        let Some(path) = statement
+            .find("pub use ")
+            .map(|at| &statement[at + "pub use ".len()..])
+        else {
             continue;
         };
         let path = path.trim_start_matches("crate::");

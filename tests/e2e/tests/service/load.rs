@@ -81,12 +81,17 @@ fn two_hundred_concurrent_webhooks_are_answered_at_once_and_each_order_is_sent_o
     // stays pending and is finished by the schedule, as in production. Let the schedule drain it.
     let mut ticks = 0;
     while pending_orders(&app, &shop, &store) > 0 {
-        assert!(ticks < 10, "orders still pending after {ticks} scheduled ticks");
+        assert!(
+            ticks < 10,
+            "orders still pending after {ticks} scheduled ticks"
+        );
         app.advance_clock(std::time::Duration::from_secs(60 * 60));
         app.dispatch();
         ticks += 1;
     }
-    println!("{deferred} orders deferred by the webhooks' runs, finished by {ticks} scheduled ticks");
+    println!(
+        "{deferred} orders deferred by the webhooks' runs, finished by {ticks} scheduled ticks"
+    );
     for n in 0..WEBHOOKS {
         let shipments = fake.shipments(&format!("{}", 5000 + n));
         assert_eq!(
