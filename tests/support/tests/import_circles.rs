@@ -1,29 +1,35 @@
-//! No import circles inside the rules (`shared/rules`) or the service (`shared/sync`): a module
-//! uses only modules below it, so each can be read, tested and moved on its own. The graph is
-//! drawn from the code itself: every `crate::…` path in a module's own code (its `#[cfg(test)]`
-//! module left out), resolved through the crate root's `pub use` and `#[macro_export]` macros.
+//! No import circles inside the rules (`shared/rules`), the cart clients (`shared/carts`) or the
+//! service (`shared/sync`): a module uses only modules below it, so each can be read, tested and
+//! moved on its own. The graph is drawn from the code itself: every `crate::…` path in a module's
+//! own code (its `#[cfg(test)]` module left out), resolved through the crate root's `pub use`,
+//! its own items and `#[macro_export]` macros; `x.rs` with `x/` is one module.
 //!
 //! Run: `cargo test -p mallsync-test-support --test import_circles`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Circles known and being removed, per crate: a circle within one of these sets is tolerated
-/// until it is gone; any other circle fails. The rules' settings name every cart's settings and
-/// every cart module reads the shared settings: the cart registry (issue 11, item 2) ends that.
-/// When it lands, empty this list for shared/rules.
-const KNOWN: &[(&str, &[&str])] = &[(
-    "shared/rules",
-    &[
-        "base",
-        "bcart",
-        "cscart",
-        "futureshop",
-        "plan",
-        "settings",
-        "shopserve",
-    ],
-)];
+/// Circles known and to be removed, per crate: a circle within one of these sets is tolerated
+/// until it is gone (the test then says to drop the entry); any other circle fails.
+const KNOWN: &[(&str, &[&str])] = &[
+    // The rules' settings name every cart's settings and every cart module reads the shared
+    // settings: the cart registry (issue 11, item 2) ends that. Drop this entry when it lands.
+    (
+        "shared/rules",
+        &[
+            "base",
+            "bcart",
+            "cscart",
+            "futureshop",
+            "plan",
+            "settings",
+            "shopserve",
+        ],
+    ),
+    // `connector` (the `Connector` trait, its page types) and `exchange` (request/response steps)
+    // use each other; no issue has taken that on yet.
+    ("shared/carts", &["connector", "exchange"]),
+];
 
 #[test]
 fn the_service_has_no_import_circle() {
@@ -33,6 +39,11 @@ fn the_service_has_no_import_circle() {
 #[test]
 fn the_rules_have_no_import_circle_but_the_known_one() {
     assert_no_new_circle("shared/rules");
+}
+
+#[test]
+fn the_cart_clients_have_no_import_circle_but_the_known_one() {
+    assert_no_new_circle("shared/carts");
 }
 
 #[test]
