@@ -123,8 +123,8 @@ pub struct Destination {
     pub created_at: DateTime<Utc>,
 }
 
-/// A destination as routes show it: the URL cut to its origin (a chat URL's path is its
-/// secret), no secret, and how its deliveries went.
+/// A destination as routes show it: the URL cut to its origin (a path may hold a token), no
+/// secret, and how its deliveries went.
 #[derive(Debug, Clone, Serialize)]
 pub struct DestinationView {
     pub id: String,
@@ -479,16 +479,8 @@ pub fn delete(io: &impl Io, shop_id: &str, id: &str) -> Result<(), ApiError> {
 }
 
 pub fn view(io: &impl Io, d: &Destination) -> Result<DestinationView, IoError> {
-    let url = match d.kind {
-        // A chat URL's path is its token.
-        Kind::Chat => format!("{}/********", origin_of(&d.url)),
-        Kind::Webhook => d
-            .url
-            .split(['?', '#'])
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-    };
+    // A chat URL's path is its token, and many webhook URLs carry one too: the origin only.
+    let url = format!("{}/********", origin_of(&d.url));
     Ok(DestinationView {
         id: d.id.clone(),
         name: d.name.clone(),
