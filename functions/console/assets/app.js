@@ -261,16 +261,15 @@ function lastRun(run) {
 
 /** What the store needs from the operator: reconnection, days left on BASE's refresh token. */
 function storeState(store) {
-  const summary = store.summary || {};
-  const credential = summary.credentials || store.credentials_state || store.credential_state || {};
+  // `credentials` (next to `settings`) is the state of the store's token: { days_left,
+  // needs_reconnection, ... }; `alerts` come with a single store.
+  const credential = store.credentials && typeof store.credentials === "object" ? store.credentials : {};
   const alerts = Array.isArray(store.alerts) ? store.alerts : [];
   const needsReconnection =
-    credential.needs_reconnection === true ||
-    summary.needs_reconnection === true ||
-    alerts.some((a) => a && a.kind === "needs_reconnection");
+    credential.needs_reconnection === true || alerts.some((a) => a && a.kind === "needs_reconnection");
   const parts = [];
   if (needsReconnection) parts.push(h("span", { class: "badge alert" }, t("needs_reconnection")));
-  const days = credential.refresh_token_days_left ?? summary.refresh_token_days_left;
+  const days = credential.days_left;
   if (typeof days === "number") parts.push(h("span", { class: "muted" }, t("token_days_left", { n: days })));
   if (!parts.length) parts.push(h("span", { class: "muted" }, t("state_ok")));
   return parts;
@@ -759,7 +758,7 @@ function outcomeBadge(outcome) {
 function counts(report) {
   const items = [
     ["sent", report.sent],
-    ["excluded", report.excluded],
+    ["excluded_short", report.excluded],
     ["failed", report.failed],
     ["deferred", report.deferred],
     ["imported", report.imported],
@@ -1040,7 +1039,7 @@ async function pageLog(cart, id, runId) {
     retryResult,
     shown.length
       ? table(
-          ["", t("kind"), t("trigger"), t("started"), t("ended"), t("sent"), t("excluded").replace(/ \(.*\)$/, ""), t("failed"), t("deferred"), t("imported"), t("note")],
+          ["", t("kind"), t("trigger"), t("started"), t("ended"), t("sent"), t("excluded_short"), t("failed"), t("deferred"), t("imported"), t("note")],
           rows,
           { id: "runs" },
         )

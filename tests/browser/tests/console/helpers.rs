@@ -19,10 +19,18 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 pub const ADMIN_TOKEN: &str = "browser-admin-token-0123456789";
 
-/// Where the packages put them (Debian: `apt-get install chromium chromium-driver`); the
-/// environment may name others.
-fn binary(env: &str, default: &str) -> PathBuf {
-    std::env::var_os(env).map_or_else(|| PathBuf::from(default), PathBuf::from)
+/// The program the environment variable `env` names, else `name` on the PATH (Debian's
+/// `apt-get install chromium chromium-driver` puts both in /usr/bin).
+fn binary(env: &str, name: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(env) {
+        return PathBuf::from(path);
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 /// A chromedriver of our own on a free loopback port, stopped on drop.
@@ -38,8 +46,8 @@ impl Chromedriver {
     /// Starts chromedriver, or returns `None` with a note when it or Chromium is not installed
     /// (and `MALLSYNC_REQUIRE_BROWSER` is not set: then that is a failure).
     pub fn start() -> Option<Chromedriver> {
-        let driver = binary("MALLSYNC_CHROMEDRIVER", "/usr/bin/chromedriver");
-        let chromium = binary("MALLSYNC_CHROMIUM", "/usr/bin/chromium");
+        let driver = binary("MALLSYNC_CHROMEDRIVER", "chromedriver");
+        let chromium = binary("MALLSYNC_CHROMIUM", "chromium");
         let missing: Vec<&Path> = [driver.as_path(), chromium.as_path()]
             .into_iter()
             .filter(|p| !p.exists())
@@ -100,7 +108,7 @@ impl Chromedriver {
             "--disable-component-update",
             "--disable-sync",
             "--disable-extensions",
-            "--window-size=1280,900",
+            "--window-size=1280,1000",
             "--lang=ja",
         ]
         .map(String::from)

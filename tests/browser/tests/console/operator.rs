@@ -220,6 +220,8 @@ async fn creating_a_store_shows_each_problem_next_to_its_field(
         .api
         .call_as(&world.shop.token, "GET", "/bcart/stores", None);
     assert_eq!(stores.body["stores"], json!([]), "{}", stores.body);
+    // The picture shows the form from its top; the field and its problem are within it.
+    browser.run("window.scrollTo(0, 0); return null;").await;
     browser.screenshot("settings").await;
 
     browser.fill(days, "30").await;
