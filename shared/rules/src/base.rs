@@ -8,12 +8,13 @@ use crate::order::{Carrier, Item, OmsStatus, Order, TrackingNumber};
 use crate::plan::{updated_within, Cart, Ledger, OnChange, Plan, Reason, Trigger, WriteBack};
 use crate::secret::Secret;
 use crate::settings::{
-    check_common, check_required, check_secret, check_url, CartSettings, ExportMode,
-    ExportSettings, ImportSettings,
+    check_common, check_required, check_secret, check_url, label, CartSettings, ExportMode,
+    ExportSettings, ImportSettings, SettingKind, SettingLabel, EXPORT_MODE_LABEL,
 };
 use crate::time::on_or_before_today;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct BaseCredentials {
     pub client_id: String,
@@ -21,6 +22,27 @@ pub struct BaseCredentials {
     /// The redirect URL registered with BASE (mallsync's OAuth callback route).
     pub redirect_uri: String,
 }
+
+/// The モール詳細設定 screen's labels (seed 001).
+pub const CREDENTIAL_LABELS: &[SettingLabel] = &[
+    label("credentials", "APIアクセス設定", "API access", "The app registered at developers.thebase.in; then press アクセスキー「取得する」 to connect.", SettingKind::Group),
+    label("credentials.client_id", "クライアントID", "Client ID", "The app's client ID.", SettingKind::Plain),
+    label(
+        "credentials.client_secret",
+        "クライアントシークレット",
+        "Client secret",
+        "The app's client secret.",
+        SettingKind::Secret,
+    ),
+    label(
+        "credentials.redirect_uri",
+        "リダイレクトURL",
+        "Redirect URL",
+        "The URL registered with the app: this service's /base/oauth/callback.",
+        SettingKind::Url,
+    ),
+];
+pub const OPTION_LABELS: &[SettingLabel] = &[EXPORT_MODE_LABEL];
 
 /// `POST /1/orders/edit_status` with `status=dispatched` for one order item. One-way: BASE e-mails
 /// the buyer and never lets the item go back.
@@ -49,6 +71,7 @@ impl WriteBack for BaseDispatch {
 
 /// A BASE store's settings (SPEC.md defaults: 7 days to fetch, 30 min, 【処理済み】以外も書き出す).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct BaseSettings {
     pub credentials: BaseCredentials,

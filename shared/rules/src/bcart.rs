@@ -10,18 +10,41 @@ use crate::plan::{
     Plan, Reason, Trigger, WriteBack,
 };
 use crate::secret::Secret;
-use crate::settings::{check_common, check_secret, CartSettings, ExportSettings, ImportSettings};
+use crate::settings::{
+    check_common, check_secret, label, CartSettings, ExportSettings, ImportSettings, SettingKind,
+    SettingLabel, PERIOD_DAYS_LABEL,
+};
 use crate::time::on_or_before_today;
 
 /// Bカート takes write-backs only for orders placed within this many days.
 pub const ORDER_AGE_LIMIT_DAYS: u32 = 170;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct BcartCredentials {
     /// Personal access token (Bearer).
     pub access_token: Secret,
 }
+
+/// The モール詳細設定 screen's labels (seed 000).
+pub const CREDENTIAL_LABELS: &[SettingLabel] = &[
+    label(
+        "credentials",
+        "APIアクセス設定",
+        "API access",
+        "How mallsync signs in to Bカート.",
+        SettingKind::Group,
+    ),
+    label(
+        "credentials.access_token",
+        "パーソナルアクセストークン",
+        "Personal access token",
+        "Issued in Bカート's admin (API設定); sent as a Bearer token.",
+        SettingKind::Secret,
+    ),
+];
+pub const OPTION_LABELS: &[SettingLabel] = &[PERIOD_DAYS_LABEL];
 
 /// Bカート's 発送状況 of one 出荷 record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +85,7 @@ impl WriteBack for BcartUpdate {
 
 /// A Bカート store's settings (SPEC.md defaults: 7 days to fetch, 30 min, period 3 days).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct BcartSettings {
     pub credentials: BcartCredentials,

@@ -10,11 +10,13 @@ use crate::plan::{
 };
 use crate::secret::Secret;
 use crate::settings::{
-    check_common, check_required, check_secret, check_url, CartSettings, ExportMode,
-    ExportSettings, ImportSettings,
+    check_common, check_required, check_secret, check_url, label, CartSettings, ExportMode,
+    ExportSettings, ImportSettings, SettingKind, SettingLabel, EXPORT_MODE_LABEL,
+    PERIOD_DAYS_LABEL,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct CscartCredentials {
     /// The store URL: the admin URL without `admin.php`, e.g. `https://shop.example.jp/`.
@@ -22,6 +24,57 @@ pub struct CscartCredentials {
     pub admin_email: String,
     pub api_key: Secret,
 }
+
+/// The モール詳細設定 screen's labels (seed 003).
+pub const CREDENTIAL_LABELS: &[SettingLabel] = &[
+    label(
+        "credentials",
+        "API連携設定",
+        "API access",
+        "An administrator's API key on the shop's CS-Cart.",
+        SettingKind::Group,
+    ),
+    label(
+        "credentials.store_url",
+        "URL",
+        "Store URL",
+        "The admin URL without admin.php, e.g. https://shop.example.jp/.",
+        SettingKind::Url,
+    ),
+    label(
+        "credentials.admin_email",
+        "メールアドレス",
+        "Administrator e-mail",
+        "The e-mail of an administrator account (お客様 > 管理者).",
+        SettingKind::Email,
+    ),
+    label(
+        "credentials.api_key",
+        "APIキー",
+        "API key",
+        "That administrator's API key.",
+        SettingKind::Secret,
+    ),
+];
+pub const OPTION_LABELS: &[SettingLabel] = &[
+    SettingLabel {
+        choices: &[
+            ("O", "注文受付", "Open"),
+            ("B", "入荷待ち", "Backordered"),
+            ("P", "支払い確認済み", "Processed (paid)"),
+            ("C", "配送済み", "Complete"),
+        ],
+        ..label(
+            "import_statuses",
+            "CS-CART取得ステータス",
+            "CS-Cart statuses to fetch",
+            "An import fetches orders in these CS-Cart statuses.",
+            SettingKind::Plain,
+        )
+    },
+    EXPORT_MODE_LABEL,
+    PERIOD_DAYS_LABEL,
+];
 
 /// `POST /api/shipments` for one shipping group, then a status-only `PUT /api/orders/{id}` to C.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +104,7 @@ impl WriteBack for CscartShipment {
 
 /// CS-Cart order statuses an import can fetch (CS-CART取得ステータス), by their fixed letters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum CscartStatus {
     /// 注文受付 (Open)
     #[serde(rename = "O")]
@@ -104,6 +158,7 @@ impl CscartStatus {
 /// A CS-Cart store's settings (SPEC.md defaults: 10 min auto-fetch, period 1 day,
 /// 【処理済み】以外も); days to fetch 7 like the other carts, since SPEC.md gives none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct CscartSettings {
     pub credentials: CscartCredentials,
@@ -147,22 +202,28 @@ impl CartSettings for CscartSettings {
         let mut p = Problems::new();
         check_url(&mut p, "credentials.store_url", &self.credentials.store_url);
         if self.credentials.store_url.trim_end().ends_with(".php") {
-            p.add(
+            p.add_ja_en(
                 "credentials.store_url",
+                "管理画面URLから admin.php を除いたURLを入力してください（例: https://shop.example.jp/）",
                 "give the admin URL without admin.php, e.g. https://shop.example.jp/",
             );
         }
         let email = self.credentials.admin_email.trim();
         check_required(&mut p, "credentials.admin_email", email);
         if !email.is_empty() && !email.contains('@') {
-            p.add(
+            p.add_ja_en(
                 "credentials.admin_email",
+                format!("{email:?} はメールアドレスではありません"),
                 format!("{email:?} is not an e-mail address"),
             );
         }
         check_secret(&mut p, "credentials.api_key", &self.credentials.api_key);
         if self.import_statuses.is_empty() {
-            p.add("import_statuses", "choose at least one of O, B, P, C");
+            p.add_ja_en(
+                "import_statuses",
+                "取得するステータスを1つ以上選んでください",
+                "choose at least one of O, B, P, C",
+            );
         }
         check_common(&mut p, &self.import, &self.export, Some(self.period_days));
         p.into_result()

@@ -9,7 +9,34 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     pub field: String,
+    /// In English.
     pub message: String,
+    /// The same in Japanese, where an operator reads it (store settings and names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_ja: Option<String>,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+            message_ja: None,
+        }
+    }
+
+    /// A problem an operator reads: Japanese and English.
+    pub fn ja_en(
+        field: impl Into<String>,
+        ja: impl Into<String>,
+        en: impl Into<String>,
+    ) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: en.into(),
+            message_ja: Some(ja.into()),
+        }
+    }
 }
 
 /// All the problems found in one input, not just the first.
@@ -21,10 +48,14 @@ pub struct Error {
 impl Error {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Error {
         Error {
-            problems: vec![FieldError {
-                field: field.into(),
-                message: message.into(),
-            }],
+            problems: vec![FieldError::new(field, message)],
+        }
+    }
+
+    /// One problem in Japanese and English.
+    pub fn ja_en(field: impl Into<String>, ja: impl Into<String>, en: impl Into<String>) -> Error {
+        Error {
+            problems: vec![FieldError::ja_en(field, ja, en)],
         }
     }
 
@@ -81,10 +112,17 @@ impl Problems {
     }
 
     pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
+        self.0.push(FieldError::new(field, message));
+    }
+
+    /// A problem an operator reads on a settings screen: Japanese and English.
+    pub fn add_ja_en(
+        &mut self,
+        field: impl Into<String>,
+        ja: impl Into<String>,
+        en: impl Into<String>,
+    ) {
+        self.0.push(FieldError::ja_en(field, ja, en));
     }
 
     pub fn extend(&mut self, error: Error) {

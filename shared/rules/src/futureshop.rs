@@ -11,8 +11,8 @@ use crate::plan::{
 };
 use crate::secret::Secret;
 use crate::settings::{
-    check_common, check_required, check_secret, check_url, CartSettings, ExportSettings,
-    ImportSettings, Warning,
+    check_common, check_required, check_secret, check_url, label, CartSettings, ExportSettings,
+    ImportSettings, SettingKind, SettingLabel, Warning,
 };
 
 /// futureshop takes write-backs only for orders placed within this many days.
@@ -22,6 +22,7 @@ pub const ORDER_AGE_LIMIT_DAYS: u32 = 170;
 pub const UPDATED_WITHIN_DAYS: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct FutureshopCredentials {
     /// 店舗キー, sent as `X-SHOP-KEY`.
@@ -31,6 +32,59 @@ pub struct FutureshopCredentials {
     /// The API domain futureshop issues per contract, e.g. `https://api.example.future-shop.jp`.
     pub api_base_url: String,
 }
+
+/// The モール詳細設定 screen's labels (seed 004).
+pub const CREDENTIAL_LABELS: &[SettingLabel] = &[
+    label("credentials", "APIアクセス設定", "API access", "The API credentials futureshop issued for the shop.", SettingKind::Group),
+    label("credentials.shop_key", "店舗キー", "Shop key", "Sent as X-SHOP-KEY.", SettingKind::Plain),
+    label("credentials.client_id", "クライアントID", "Client ID", "The API client ID.", SettingKind::Plain),
+    label(
+        "credentials.client_secret",
+        "クライアントシークレット",
+        "Client secret",
+        "The API client secret.",
+        SettingKind::Secret,
+    ),
+    label(
+        "credentials.api_base_url",
+        "APIドメイン",
+        "API base URL",
+        "The API domain futureshop issued for the contract, e.g. https://api.example.future-shop.jp.",
+        SettingKind::Url,
+    ),
+];
+pub const OPTION_LABELS: &[SettingLabel] = &[
+    label(
+        "option_price",
+        "オプション価格",
+        "Option prices",
+        "商品単価に加算する: add option prices to the item unit price on import.",
+        SettingKind::Plain,
+    ),
+    label(
+        "mark_processed",
+        "API書出（処理済みに更新）",
+        "Set to processed",
+        "注文ステータスを処理済みに更新する: also set the order to 処理済み after a write-back.",
+        SettingKind::Plain,
+    ),
+    SettingLabel {
+        choices: &[
+            ("on_order_completed", "注文完了時に有効", "When the order completes"),
+            ("after_days", "一定期間経過後に有効", "After a set period"),
+            ("by_admin", "管理者が、管理画面から有効", "By an administrator"),
+            ("on_shipped", "発送済み時に有効", "When shipped (not applied through the API)"),
+            ("on_processed", "処理済み時に有効", "When processed (not applied through the API)"),
+        ],
+        ..label(
+            "point_timing",
+            "ポイント有効処理設定",
+            "Point activation",
+            "The shop's point setting in futureshop, so mallsync can warn when the API does not activate points.",
+            SettingKind::Plain,
+        )
+    },
+];
 
 /// Most orders futureshop takes in one `POST /admin-api/v1/shipping/status`.
 pub const MAX_ORDERS_PER_BATCH: usize = 100;
@@ -112,6 +166,7 @@ impl WriteBack for FutureshopUpdate {
 
 /// futureshop's ポイント有効処理設定: when points given on an order become usable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PointTiming {
     /// 注文完了時に有効 (futureshop's recommended setting).
@@ -129,6 +184,7 @@ pub enum PointTiming {
 
 /// A futureshop store's settings (SPEC.md defaults: 10 days to fetch, 10 min).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct FutureshopSettings {
     pub credentials: FutureshopCredentials,

@@ -42,16 +42,24 @@ impl ImportWindow {
         let mut p = Problems::new();
         let today = today(now);
         if to > today {
-            p.add(
+            p.add_ja_en(
                 "to",
+                format!("{to} は未来の日付です（今日は {today}）"),
                 format!("{to} is in the future (today is {today} in Japan)"),
             );
         }
         if from > to {
-            p.add("from", format!("{from} is after to ({to})"));
-        } else if (to - from).num_days() >= i64::from(MAX_DAYS) {
-            p.add(
+            p.add_ja_en(
                 "from",
+                format!("開始日 {from} が終了日 {to} より後です"),
+                format!("{from} is after to ({to})"),
+            );
+        } else if (to - from).num_days() >= i64::from(MAX_DAYS) {
+            p.add_ja_en(
+                "from",
+                format!(
+                    "{from}〜{to} は{MAX_DAYS}日を超えています。期間を分けて取り込んでください"
+                ),
                 format!(
                     "the range {from}..{to} is longer than {MAX_DAYS} days: import it in parts"
                 ),

@@ -39,6 +39,8 @@ pub mod import;
 pub mod imported;
 pub mod order;
 pub mod plan;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod secret;
 pub mod settings;
 pub mod shopserve;
@@ -57,5 +59,6 @@ pub use plan::{
 };
 pub use secret::Secret;
 pub use settings::{
-    CartSettings, ExportMode, ExportSettings, ImportSettings, StoreSettings, Warning,
+    labels, CartSettings, ExportMode, ExportSettings, ImportSettings, SettingKind, SettingLabel,
+    StoreSettings, Warning,
 };

@@ -75,8 +75,9 @@ impl Trigger {
             Ok(period_days) if (1..=MAX_DAYS).contains(&period_days) => {
                 Ok(Trigger::Manual { period_days })
             }
-            _ => Err(Error::invalid(
+            _ => Err(Error::ja_en(
                 "period_days",
+                format!("作成期間は1〜{MAX_DAYS}日で指定してください（{days}日は指定できません）"),
                 format!("must be 1 to {MAX_DAYS} days, not {days}"),
             )),
         }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::base::BaseSettings;
 use crate::bcart::BcartSettings;
 use crate::cscart::CscartSettings;
-use crate::error::{naming_the_field, Error, Problems};
+use crate::error::{Error, Problems};
 use crate::futureshop::FutureshopSettings;
 use crate::order::OmsStatus;
 use crate::plan::Cart;
@@ -21,6 +21,7 @@ pub const MAX_DAYS: u32 = 365;
 
 /// Import (取込) settings; the same for every cart, only the defaults differ.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ImportSettings {
     /// 受注を取得する日数: how far back an import looks.
@@ -71,7 +72,11 @@ impl ImportSettings {
     fn check(&self, p: &mut Problems) {
         check_days(p, "import.days_to_fetch", self.days_to_fetch);
         if self.target_status.name().trim().is_empty() {
-            p.add("import.target_status", "name an OMS status, e.g. 新規受付");
+            p.add_ja_en(
+                "import.target_status",
+                "受注ステータスを指定してください（例: 新規受付）",
+                "name an OMS status, e.g. 新規受付",
+            );
         }
         check_interval(
             p,
@@ -83,6 +88,7 @@ impl ImportSettings {
 
 /// Write-back (書き出し) schedule; the same for every cart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct ExportSettings {
     pub auto_export: bool,
@@ -111,6 +117,7 @@ impl ExportSettings {
 
 /// API書出 for BASE and CS-Cart: which OMS statuses are written back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExportMode {
     /// 【処理済み】以外も書き出す: every status but the cart's excluded ones.
@@ -118,6 +125,169 @@ pub enum ExportMode {
     ExceptUnprocessed,
     /// 【処理済み】だけ書き出す: only 処理済み.
     OnlyProcessed,
+}
+
+/// How the モール詳細設定 screen shows one setting: the seeds' label in Japanese, an English one,
+/// what it does, and the kind of value. Each cart lists its own in its rules file; the settings
+/// JSON Schema (`crate::schema`, served by the API) is built from the types plus these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingLabel {
+    /// The JSON path below the settings, e.g. `import.days_to_fetch` (a group: `import`).
+    pub path: &'static str,
+    pub ja: &'static str,
+    pub en: &'static str,
+    /// What the setting does, in English (with the screen's Japanese words where they help).
+    pub help: &'static str,
+    pub kind: SettingKind,
+    /// Each choice of a choice field: (value as sent, Japanese, English).
+    pub choices: &'static [(&'static str, &'static str, &'static str)],
+}
+
+/// The kind of value, for the schema's ranges and formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingKind {
+    /// A group of settings (an object).
+    Group,
+    /// Text, a flag or a choice.
+    Plain,
+    /// A secret: write-only, shown masked.
+    Secret,
+    /// Days back: 1 to `MAX_DAYS`.
+    Days,
+    /// Minutes, one of `INTERVAL_MINUTES`.
+    Interval,
+    Url,
+    Email,
+}
+
+pub(crate) const fn label(
+    path: &'static str,
+    ja: &'static str,
+    en: &'static str,
+    help: &'static str,
+    kind: SettingKind,
+) -> SettingLabel {
+    SettingLabel {
+        path,
+        ja,
+        en,
+        help,
+        kind,
+        choices: &[],
+    }
+}
+
+/// The labels every cart shares: import and write-back schedules.
+pub const COMMON_LABELS: &[SettingLabel] = &[
+    label(
+        "import",
+        "受注取得",
+        "Import",
+        "Fetching the cart's orders into the OMS.",
+        SettingKind::Group,
+    ),
+    label(
+        "import.days_to_fetch",
+        "受注を取得する日数",
+        "Days to fetch",
+        "How many days back an import looks for orders (日分).",
+        SettingKind::Days,
+    ),
+    label(
+        "import.target_status",
+        "受注格納先ステータス",
+        "Status of imported orders",
+        "The OMS status an imported order gets, e.g. 新規受付.",
+        SettingKind::Plain,
+    ),
+    label(
+        "import.auto_fetch",
+        "自動取得",
+        "Auto-fetch",
+        "Import on a schedule.",
+        SettingKind::Plain,
+    ),
+    label(
+        "import.auto_fetch_interval_minutes",
+        "取得間隔（分）",
+        "Auto-fetch interval (minutes)",
+        "How often auto-fetch imports.",
+        SettingKind::Interval,
+    ),
+    label(
+        "export",
+        "書き出し",
+        "Write-back",
+        "Sending shipping data to the cart.",
+        SettingKind::Group,
+    ),
+    label(
+        "export.auto_export",
+        "自動書き出し",
+        "Auto-export",
+        "Write back each OMS update at once, and again on a schedule as a safety net.",
+        SettingKind::Plain,
+    ),
+    label(
+        "export.auto_export_interval_minutes",
+        "自動書き出しの間隔（分）",
+        "Auto-export interval (minutes)",
+        "How often the scheduled write-back runs (about every 30 minutes by default).",
+        SettingKind::Interval,
+    ),
+];
+
+/// 作成期間, for the carts whose データ書出 screen has one.
+pub const PERIOD_DAYS_LABEL: SettingLabel = label(
+    "period_days",
+    "作成期間（日）",
+    "Period (days)",
+    "A manual write-back (発送情報の更新) sends orders updated within this many days.",
+    SettingKind::Days,
+);
+
+/// API書出 for BASE and CS-Cart.
+pub const EXPORT_MODE_LABEL: SettingLabel = SettingLabel {
+    choices: &[
+        (
+            "except_unprocessed",
+            "【処理済み】以外も書き出す",
+            "Every status but the excluded ones",
+        ),
+        (
+            "only_processed",
+            "【処理済み】だけ書き出す",
+            "Only 処理済み (processed) orders",
+        ),
+    ],
+    ..label(
+        "export_mode",
+        "API書出",
+        "Statuses written back",
+        "Which OMS statuses are written back to the cart.",
+        SettingKind::Plain,
+    )
+};
+
+/// Every setting's label for `cart`, in the screen's order: credentials, schedules, options.
+pub fn labels(cart: Cart) -> Vec<SettingLabel> {
+    let (credentials, options) = match cart {
+        Cart::Bcart => (crate::bcart::CREDENTIAL_LABELS, crate::bcart::OPTION_LABELS),
+        Cart::Base => (crate::base::CREDENTIAL_LABELS, crate::base::OPTION_LABELS),
+        Cart::Shopserve => (
+            crate::shopserve::CREDENTIAL_LABELS,
+            crate::shopserve::OPTION_LABELS,
+        ),
+        Cart::Cscart => (
+            crate::cscart::CREDENTIAL_LABELS,
+            crate::cscart::OPTION_LABELS,
+        ),
+        Cart::Futureshop => (
+            crate::futureshop::CREDENTIAL_LABELS,
+            crate::futureshop::OPTION_LABELS,
+        ),
+    };
+    [credentials, COMMON_LABELS, options].concat()
 }
 
 /// Something the operator must know about a store's settings (shown with settings and preview).
@@ -179,8 +349,9 @@ impl StoreSettings {
         }
     }
 
-    /// Parses settings an operator sent: a field of the wrong type is an error naming that field;
-    /// missing fields take SPEC.md's defaults; then every rule is checked at once.
+    /// Parses settings an operator sent, listing every problem at once: each field of the wrong
+    /// type and each unknown field, then every rule over the rest; missing fields take SPEC.md's
+    /// defaults. Each problem names its field, in Japanese and English.
     pub fn from_json(bytes: &[u8]) -> Result<StoreSettings, Error> {
         let mut value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| Error::invalid("$", format!("is not valid JSON: {e}")))?;
@@ -203,14 +374,21 @@ impl StoreSettings {
         let mut p = Problems::new();
         check_sizes(&mut p, "", &value);
         p.into_result()?;
-        let settings = match cart {
-            Cart::Bcart => StoreSettings::Bcart(parse_fields(value)?),
-            Cart::Base => StoreSettings::Base(parse_fields(value)?),
-            Cart::Shopserve => StoreSettings::Shopserve(parse_fields(value)?),
-            Cart::Cscart => StoreSettings::Cscart(parse_fields(value)?),
-            Cart::Futureshop => StoreSettings::Futureshop(parse_fields(value)?),
+        let (settings, mut p) = match cart {
+            Cart::Bcart => parse_fields(value, StoreSettings::Bcart),
+            Cart::Base => parse_fields(value, StoreSettings::Base),
+            Cart::Shopserve => parse_fields(value, StoreSettings::Shopserve),
+            Cart::Cscart => parse_fields(value, StoreSettings::Cscart),
+            Cart::Futureshop => parse_fields(value, StoreSettings::Futureshop),
         };
-        settings.validate()?;
+        // The rules run over the fields that parsed (a bad one reads as its default), so a
+        // field of the wrong type hides no other problem; it is named once, for its type.
+        let mut rules = Problems::new();
+        if let Err(e) = settings.validate() {
+            rules.extend(e);
+        }
+        p.extend_new(rules);
+        p.into_result()?;
         Ok(settings)
     }
 
@@ -301,11 +479,11 @@ impl StoreSettings {
             }
             match changed_url {
                 None => *secret = kept.clone(),
-                Some(url_field) => p.add(
+                Some(url_field) => p.add_ja_en(
                     field,
+                    format!("{url_field} が変わったため、保存済みの秘密情報は使えません。もう一度入力してください"),
                     format!(
-                        "{url_field} changed, so the stored secret is not sent there: enter it again \
-                         ({url_field} が変わったため、保存済みの秘密情報は使えません。もう一度入力してください)"
+                        "{url_field} changed, so the stored secret is not sent there: enter it again"
                     ),
                 ),
             }
@@ -368,17 +546,26 @@ fn check_sizes(p: &mut Problems, path: &str, value: &serde_json::Value) {
     match value {
         serde_json::Value::String(text) => {
             if text.chars().count() > MAX_SETTING_CHARS {
-                p.add(
+                p.add_ja_en(
                     path,
+                    format!("{MAX_SETTING_CHARS}文字以内で入力してください"),
                     format!("is longer than {MAX_SETTING_CHARS} characters"),
                 );
             } else if text.chars().any(char::is_control) {
-                p.add(path, "holds a control character (a line break, a tab, …)");
+                p.add_ja_en(
+                    path,
+                    "改行やタブなどの制御文字は使えません",
+                    "holds a control character (a line break, a tab, …)",
+                );
             }
         }
         serde_json::Value::Array(items) => {
             if items.len() > MAX_SETTING_ITEMS {
-                p.add(path, format!("holds more than {MAX_SETTING_ITEMS} entries"));
+                p.add_ja_en(
+                    path,
+                    format!("{MAX_SETTING_ITEMS}件以内にしてください"),
+                    format!("holds more than {MAX_SETTING_ITEMS} entries"),
+                );
             } else {
                 for (i, item) in items.iter().enumerate() {
                     check_sizes(p, &format!("{path}[{i}]"), item);
@@ -387,7 +574,11 @@ fn check_sizes(p: &mut Problems, path: &str, value: &serde_json::Value) {
         }
         serde_json::Value::Object(fields) => {
             if fields.len() > MAX_SETTING_ITEMS {
-                p.add(path, format!("holds more than {MAX_SETTING_ITEMS} fields"));
+                p.add_ja_en(
+                    path,
+                    format!("項目は{MAX_SETTING_ITEMS}個以内にしてください"),
+                    format!("holds more than {MAX_SETTING_ITEMS} fields"),
+                );
             } else {
                 for (key, item) in fields {
                     check_sizes(p, &at(key), item);
@@ -398,9 +589,138 @@ fn check_sizes(p: &mut Problems, path: &str, value: &serde_json::Value) {
     }
 }
 
-/// Deserializes one cart's fields, turning serde's error into one naming the field's JSON path.
-fn parse_fields<S: DeserializeOwned>(value: serde_json::Value) -> Result<S, Error> {
-    serde_path_to_error::deserialize(value).map_err(naming_the_field)
+/// Deserializes one cart's fields, naming every field serde refuses: each refused field is
+/// reported, taken out (so it takes its default) and the rest parsed again, until all parse.
+fn parse_fields<S: DeserializeOwned + Default>(
+    mut value: serde_json::Value,
+    wrap: impl Fn(S) -> StoreSettings,
+) -> (StoreSettings, Problems) {
+    let mut p = Problems::new();
+    // Each round takes one field out; a settings object holds at most this many.
+    for _ in 0..=MAX_SETTING_ITEMS * 4 {
+        match serde_path_to_error::deserialize::<_, S>(value.clone()) {
+            Ok(settings) => return (wrap(settings), p),
+            Err(e) => {
+                let path: Vec<Segment> = e.path().iter().map(Segment::of).collect();
+                let field = field_name(&path);
+                let (ja, en) = type_problem(&e.into_inner().to_string());
+                p.add_ja_en(if field.is_empty() { "$" } else { &field }, ja, en);
+                if !take_out(&mut value, &path) {
+                    break;
+                }
+            }
+        }
+    }
+    (wrap(S::default()), p)
+}
+
+/// One step of the path serde reports.
+enum Segment {
+    Key(String),
+    Index(usize),
+    Other,
+}
+
+impl Segment {
+    fn of(s: &serde_path_to_error::Segment) -> Segment {
+        match s {
+            serde_path_to_error::Segment::Map { key } => Segment::Key(key.clone()),
+            serde_path_to_error::Segment::Seq { index } => Segment::Index(*index),
+            _ => Segment::Other,
+        }
+    }
+}
+
+/// `import.days_to_fetch`, `import_statuses[2]`.
+fn field_name(path: &[Segment]) -> String {
+    let mut name = String::new();
+    for segment in path {
+        match segment {
+            Segment::Key(key) if name.is_empty() => name.push_str(key),
+            Segment::Key(key) => {
+                name.push('.');
+                name.push_str(key);
+            }
+            Segment::Index(i) => name.push_str(&format!("[{i}]")),
+            Segment::Other => {}
+        }
+    }
+    name
+}
+
+/// Removes the field at `path` so it takes its default; a refused list entry takes the whole
+/// list out (its other entries are not checked again). False when nothing could be removed.
+fn take_out(value: &mut serde_json::Value, path: &[Segment]) -> bool {
+    let keys: Vec<&str> = path
+        .iter()
+        .map_while(|s| match s {
+            Segment::Key(key) => Some(key.as_str()),
+            _ => None,
+        })
+        .collect();
+    let Some((last, parents)) = keys.split_last() else {
+        return false;
+    };
+    let mut at = value;
+    for key in parents {
+        match at.get_mut(*key) {
+            Some(next) => at = next,
+            None => return false,
+        }
+    }
+    at.as_object_mut()
+        .is_some_and(|object| object.remove(*last).is_some())
+}
+
+/// serde's complaint as an operator reads it, by the type serde expected (its message ends with
+/// `expected u32`, `expected a boolean`, …).
+fn type_problem(serde_message: &str) -> (String, String) {
+    let expected = serde_message
+        .rsplit_once("expected ")
+        .map_or("", |(_, expected)| expected);
+    if serde_message.starts_with("unknown field") {
+        return (
+            "この項目はありません（項目名を確認してください）".into(),
+            format!("is not a setting of this cart ({serde_message})"),
+        );
+    }
+    if serde_message.starts_with("unknown variant") {
+        return (
+            format!("選べない値です（{serde_message}）"),
+            format!("is not one of the choices ({serde_message})"),
+        );
+    }
+    if expected.starts_with('u') || expected.starts_with('i') {
+        (
+            "0以上の整数で入力してください".into(),
+            format!("must be a whole number, 0 or more ({serde_message})"),
+        )
+    } else if expected.starts_with("a boolean") {
+        (
+            "true（オン）か false（オフ）で指定してください".into(),
+            format!("must be true or false ({serde_message})"),
+        )
+    } else if expected.starts_with("a string") {
+        (
+            "文字列で入力してください".into(),
+            format!("must be text ({serde_message})"),
+        )
+    } else if expected.starts_with("a sequence") {
+        (
+            "一覧（配列）で指定してください".into(),
+            format!("must be a list ({serde_message})"),
+        )
+    } else if expected.starts_with("struct") || expected.starts_with("a map") {
+        (
+            "項目のまとまり（オブジェクト）で指定してください".into(),
+            format!("must be an object ({serde_message})"),
+        )
+    } else {
+        (
+            format!("値が正しくありません（{serde_message}）"),
+            serde_message.to_string(),
+        )
+    }
 }
 
 /// Checks shared by the cart settings; each adds a problem naming `field`.
@@ -419,15 +739,20 @@ pub(crate) fn check_common(
 
 pub(crate) fn check_days(p: &mut Problems, field: &str, days: u32) {
     if !(1..=MAX_DAYS).contains(&days) {
-        p.add(field, format!("must be 1 to {MAX_DAYS} days, not {days}"));
+        p.add_ja_en(
+            field,
+            format!("1〜{MAX_DAYS}日で指定してください（{days}日は指定できません）"),
+            format!("must be 1 to {MAX_DAYS} days, not {days}"),
+        );
     }
 }
 
 fn check_interval(p: &mut Problems, field: &str, minutes: u32) {
     if !INTERVAL_MINUTES.contains(&minutes) {
         let allowed = INTERVAL_MINUTES.map(|m| m.to_string()).join(", ");
-        p.add(
+        p.add_ja_en(
             field,
+            format!("{allowed} 分のいずれかを選んでください（{minutes}分は選べません）"),
             format!("must be one of {allowed} minutes, not {minutes}"),
         );
     }
@@ -435,21 +760,25 @@ fn check_interval(p: &mut Problems, field: &str, minutes: u32) {
 
 pub(crate) fn check_required(p: &mut Problems, field: &str, value: &str) {
     if value.trim().is_empty() {
-        p.add(field, "is required");
+        add_required(p, field);
     }
 }
 
 pub(crate) fn check_secret(p: &mut Problems, field: &str, value: &Secret) {
     if value.is_empty() {
-        p.add(field, "is required");
+        add_required(p, field);
     }
+}
+
+fn add_required(p: &mut Problems, field: &str) {
+    p.add_ja_en(field, "入力してください（必須）", "is required");
 }
 
 /// A URL mallsync sends credentials to: https, or plain http only to this machine (tests, fakes).
 pub(crate) fn check_url(p: &mut Problems, field: &str, url: &str) {
     let url = url.trim();
     if url.is_empty() {
-        p.add(field, "is required");
+        add_required(p, field);
         return;
     }
     let (secure, rest) = if let Some(rest) = url.strip_prefix("https://") {
@@ -457,7 +786,11 @@ pub(crate) fn check_url(p: &mut Problems, field: &str, url: &str) {
     } else if let Some(rest) = url.strip_prefix("http://") {
         (false, rest)
     } else {
-        p.add(field, format!("{url:?} must start with https://"));
+        p.add_ja_en(
+            field,
+            format!("{url:?} は https:// で始まるURLにしてください"),
+            format!("{url:?} must start with https://"),
+        );
         return;
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
@@ -468,10 +801,15 @@ pub(crate) fn check_url(p: &mut Problems, field: &str, url: &str) {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
     if !valid_host || url.chars().any(char::is_whitespace) {
-        p.add(field, format!("{url:?} has no valid host name"));
-    } else if !secure && !is_loopback(host) {
-        p.add(
+        p.add_ja_en(
             field,
+            format!("{url:?} のホスト名が正しくありません"),
+            format!("{url:?} has no valid host name"),
+        );
+    } else if !secure && !is_loopback(host) {
+        p.add_ja_en(
+            field,
+            format!("{url:?} は https:// にしてください（http は localhost だけに使えます）"),
             format!("{url:?} must use https:// (plain http is allowed only for localhost)"),
         );
     }
@@ -501,6 +839,78 @@ mod tests {
         let mut p = Problems::new();
         check_url(&mut p, "url", url);
         p.into_result()
+    }
+
+    fn problems(json: &str) -> Vec<crate::FieldError> {
+        StoreSettings::from_json(json.as_bytes())
+            .unwrap_err()
+            .problems
+    }
+
+    fn fields(problems: &[crate::FieldError]) -> Vec<&str> {
+        problems.iter().map(|p| p.field.as_str()).collect()
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_hides_no_other_problem() {
+        let found = problems(
+            r#"{"cart":"base","credentials":{"client_id":"","client_secret":"s",
+                "redirect_uri":"https://x.example/cb"},
+                "import":{"days_to_fetch":"x","auto_fetch":"yes","auto_fetch_interval_minutes":7},
+                "export":{"auto_export_interval_minutes":-1},
+                "export_mode":"sometimes","colour":"red"}"#,
+        );
+        let mut named = fields(&found);
+        named.sort();
+        assert_eq!(
+            named,
+            [
+                "colour",
+                "credentials.client_id",
+                "export.auto_export_interval_minutes",
+                "export_mode",
+                "import.auto_fetch",
+                "import.auto_fetch_interval_minutes",
+                "import.days_to_fetch",
+            ]
+        );
+        for p in &found {
+            assert!(
+                p.message_ja.as_deref().is_some_and(|m| !m.is_empty()),
+                "{p:?}"
+            );
+        }
+        let days = found
+            .iter()
+            .find(|p| p.field == "import.days_to_fetch")
+            .unwrap();
+        assert!(days.message.contains("whole number"), "{days:?}");
+        assert!(
+            days.message_ja.as_deref().unwrap().contains("整数"),
+            "{days:?}"
+        );
+        let flag = found
+            .iter()
+            .find(|p| p.field == "import.auto_fetch")
+            .unwrap();
+        assert!(flag.message.contains("true or false"), "{flag:?}");
+    }
+
+    #[test]
+    fn a_field_with_a_type_problem_is_named_once() {
+        // days_to_fetch "0" is a type error; the range rule must not name it a second time.
+        let found =
+            problems(r#"{"cart":"bcart","credentials":{"access_token":1},"period_days":"0"}"#);
+        assert_eq!(fields(&found), ["credentials.access_token", "period_days"]);
+    }
+
+    #[test]
+    fn a_bad_entry_of_a_list_is_named_by_its_index() {
+        let found = problems(
+            r#"{"cart":"cscart","credentials":{"store_url":"https://s.example/","admin_email":"a@s.example","api_key":"k"},
+                "import_statuses":["O","X"],"period_days":0}"#,
+        );
+        assert_eq!(fields(&found), ["import_statuses[1]", "period_days"]);
     }
 
     #[test]

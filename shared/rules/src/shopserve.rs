@@ -8,7 +8,8 @@ use crate::order::{Carrier, OmsStatus, Order, TrackingNumber};
 use crate::plan::{ordered_within, Cart, Ledger, OnChange, Plan, Reason, Trigger, WriteBack};
 use crate::secret::Secret;
 use crate::settings::{
-    check_common, check_required, check_secret, CartSettings, ExportSettings, ImportSettings,
+    check_common, check_required, check_secret, label, CartSettings, ExportSettings,
+    ImportSettings, SettingKind, SettingLabel, PERIOD_DAYS_LABEL,
 };
 use crate::time::within_days;
 
@@ -20,12 +21,39 @@ pub const ORDER_AGE_LIMIT_DAYS: u32 = 365;
 pub const NEVER_UPDATED_WINDOW_DAYS: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct ShopserveCredentials {
     pub shop_id: String,
     /// マネージャー認証キー
     pub manager_key: Secret,
 }
+
+/// The モール詳細設定 screen's labels (seed 002).
+pub const CREDENTIAL_LABELS: &[SettingLabel] = &[
+    label(
+        "credentials",
+        "APIアクセス設定",
+        "API access",
+        "The 受注・決済API credentials from the store's admin.",
+        SettingKind::Group,
+    ),
+    label(
+        "credentials.shop_id",
+        "ショップID",
+        "Shop ID",
+        "The store's shop ID.",
+        SettingKind::Plain,
+    ),
+    label(
+        "credentials.manager_key",
+        "マネージャー認証キー",
+        "Manager key",
+        "The マネージャー認証キー issued for the API.",
+        SettingKind::Secret,
+    ),
+];
+pub const OPTION_LABELS: &[SettingLabel] = &[PERIOD_DAYS_LABEL];
 
 /// One order's update. Without a tracking number only `scheduled_ship_date` is set (SPEC.md: no
 /// carrier, no status, so the cart raises no error).
@@ -52,6 +80,7 @@ impl WriteBack for ShopserveUpdate {
 /// A ショップサーブ store's settings. SPEC.md gives no defaults for this cart; these follow Bカート
 /// (7 days to fetch: integrators fetch a week back; 30 min; period 3 days).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct ShopserveSettings {
     pub credentials: ShopserveCredentials,

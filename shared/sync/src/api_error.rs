@@ -57,10 +57,16 @@ impl From<mallsync_rules::Error> for ApiError {
 
 impl ApiError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
-        ApiError::Invalid(vec![FieldError {
-            field: field.into(),
-            message: message.into(),
-        }])
+        ApiError::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    /// A problem an operator reads (a store's name or settings): Japanese and English.
+    pub fn invalid_ja_en(
+        field: impl Into<String>,
+        ja: impl Into<String>,
+        en: impl Into<String>,
+    ) -> ApiError {
+        ApiError::Invalid(vec![FieldError::ja_en(field, ja, en)])
     }
 
     pub fn status(&self) -> u16 {
@@ -120,14 +126,8 @@ mod tests {
     #[test]
     fn an_invalid_request_lists_every_problem_with_its_field() {
         let e = ApiError::Invalid(vec![
-            FieldError {
-                field: "orders[0].order_id".into(),
-                message: "is empty".into(),
-            },
-            FieldError {
-                field: "orders[2].status".into(),
-                message: "is missing".into(),
-            },
+            FieldError::new("orders[0].order_id", "is empty"),
+            FieldError::new("orders[2].status", "is missing"),
         ]);
         let response = e.into_response();
         assert_eq!(response.status(), 400);

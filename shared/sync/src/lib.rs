@@ -37,6 +37,7 @@ pub mod routes;
 pub mod runlog;
 pub mod schema;
 pub mod shops;
+pub mod summary;
 pub mod write_back;
 
 #[cfg(not(target_arch = "wasm32"))]

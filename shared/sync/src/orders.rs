@@ -50,10 +50,10 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<Received>, ApiError> {
             Some(v) => match v.as_u64() {
                 Some(v) if v <= MAX_VERSION => Some(v),
                 _ => {
-                    problems.push(FieldError {
-                        field: format!("orders[{i}].version"),
-                        message: format!("must be a whole number from 0 to {MAX_VERSION}"),
-                    });
+                    problems.push(FieldError::new(
+                        format!("orders[{i}].version"),
+                        format!("must be a whole number from 0 to {MAX_VERSION}"),
+                    ));
                     None
                 }
             },
@@ -61,13 +61,13 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<Received>, ApiError> {
         match Order::from_json(item) {
             Ok(order) => {
                 if let Some(first) = seen.insert(order.order_id.clone(), i) {
-                    problems.push(FieldError {
-                        field: format!("orders[{i}].order_id"),
-                        message: format!(
+                    problems.push(FieldError::new(
+                        format!("orders[{i}].order_id"),
+                        format!(
                             "{:?} is also orders[{first}]: send each order once",
                             order.order_id
                         ),
-                    });
+                    ));
                 }
                 orders.push(Received { order, version });
             }

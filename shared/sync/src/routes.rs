@@ -78,6 +78,14 @@ pub fn table<I: Io>() -> Vec<Route<I>> {
             "This API as an OpenAPI 3 document",
             openapi,
         ),
+        // GET /<cart>/settings/schema
+        route(
+            "GET",
+            "/settings/schema",
+            Public,
+            "This cart's store settings as a JSON Schema, with Japanese and English labels and defaults",
+            settings_schema,
+        ),
         // POST /<cart>/shops
         route(
             "POST",
@@ -357,7 +365,9 @@ fn serve<I: Io>(
     if request.body().len() > MAX_BODY_BYTES {
         return Err(too_large());
     }
-    if route.access != Access::Public || route.path != "/openapi.json" {
+    if route.access != Access::Public
+        || !["/openapi.json", "/settings/schema"].contains(&route.path)
+    {
         schema::ensure(io)?;
     }
     if route.access == Access::Admin {
@@ -457,6 +467,10 @@ fn openapi<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     Ok(json(200, &document))
 }
 
+fn settings_schema<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    Ok(json(200, &crate::openapi::settings_schema(ctx.cart)?))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ShopInput {
@@ -482,40 +496,63 @@ fn reseal_secrets<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     ok(crate::crypto::reseal_all(ctx.io)?)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StoreInput {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    settings: serde_json::Value,
-}
-
-/// Parses a store's name and settings for `cart`, listing every problem at once.
+/// Parses a store's name and settings for `cart`, listing every problem at once (a field of the
+/// wrong type included), each in Japanese and English.
 fn parse_store_input(cart: Cart, request: &Request) -> Result<(String, StoreSettings), ApiError> {
-    let input: StoreInput = body(request)?;
+    use mallsync_rules::FieldError;
+    let mut input: serde_json::Map<String, serde_json::Value> = body(request)?;
     let mut problems = Vec::new();
-    let name = input.name.trim().to_string();
+    let name = match input.remove("name") {
+        Some(serde_json::Value::String(name)) => name.trim().to_string(),
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(_) => {
+            problems.push(FieldError::ja_en(
+                "name",
+                "文字列で入力してください",
+                "must be text",
+            ));
+            "-".to_string()
+        }
+    };
     if let Err(ApiError::Invalid(name_problems)) = shops::check_name("name", &name) {
         problems.extend(name_problems);
     }
-    let mut settings = match input.settings {
-        serde_json::Value::Object(map) => map,
-        serde_json::Value::Null => serde_json::Map::new(),
-        _ => return Err(ApiError::invalid("settings", "must be an object")),
+    let settings = input.remove("settings");
+    for unknown in input.keys() {
+        problems.push(FieldError::ja_en(
+            unknown.clone(),
+            "この項目はありません（name と settings だけを送ってください）",
+            "is not a field of a store: send name and settings",
+        ));
+    }
+    let mut settings = match settings {
+        Some(serde_json::Value::Object(map)) => map,
+        None | Some(serde_json::Value::Null) => serde_json::Map::new(),
+        Some(_) => {
+            problems.push(FieldError::ja_en(
+                "settings",
+                "設定はオブジェクトで指定してください",
+                "must be an object",
+            ));
+            return Err(ApiError::Invalid(problems));
+        }
     };
     match settings.get("cart").and_then(|c| c.as_str()) {
         None => {
             settings.insert("cart".into(), json!(cart.slug()));
         }
         Some(given) if given != cart.slug() => {
-            problems.push(mallsync_rules::FieldError {
-                field: "settings.cart".into(),
-                message: format!(
+            problems.push(mallsync_rules::FieldError::ja_en(
+                "settings.cart",
+                format!(
+                    "{given:?} の設定は /{given}/stores で作成してください（ここは {} です）",
+                    cart.slug()
+                ),
+                format!(
                     "is {given:?}, but this is the {} route: use /{given}/stores",
                     cart.slug()
                 ),
-            });
+            ));
             return Err(ApiError::Invalid(problems));
         }
         Some(_) => {}
@@ -540,18 +577,17 @@ fn create_store<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
 
 fn list_stores<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
-    let stores: Vec<_> = shops::shop_stores(ctx.io, &shop_id, ctx.cart)?
+    let stores = shops::shop_stores(ctx.io, &shop_id, ctx.cart)?
         .iter()
-        .map(Store::view)
-        .collect();
+        .map(|store| crate::summary::view(ctx.io, store))
+        .collect::<Result<Vec<_>, _>>()?;
     ok(json!({ "stores": stores }))
 }
 
 /// The store with its standing alerts (e.g. "needs reconnection") and how many orders wait.
 fn get_store<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let store = ctx.shop_store()?;
-    let mut view = serde_json::to_value(store.view())
-        .map_err(|e| ApiError::Internal(format!("store view does not serialize: {e}")))?;
+    let mut view = crate::summary::view(ctx.io, &store)?;
     view["alerts"] = json!(crate::alerts::list(ctx.io, &store.id)?);
     view["pending_orders"] = json!(crate::pending::count(ctx.io, &store.id)?);
     ok(view)
@@ -701,7 +737,13 @@ fn run_import<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
         (Some(from), to) => {
             ImportWindow::between(from, to.unwrap_or(mallsync_rules::time::today(now)), now)?
         }
-        (None, Some(_)) => return Err(ApiError::invalid("from", "is required when to is given")),
+        (None, Some(_)) => {
+            return Err(ApiError::invalid_ja_en(
+                "from",
+                "終了日を指定するときは開始日も指定してください",
+                "is required when to is given",
+            ))
+        }
     };
     let io = ctx.io;
     ok(with_cart!(store.cart, C => import::run::<C>(io, &store, window, "manual"))?)
@@ -775,7 +817,13 @@ fn base_only(cart: Cart) -> Result<(), ApiError> {
 fn oauth_start<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     base_only(ctx.cart)?;
     let store = ctx.shop_store()?;
-    let url = oauth::start(ctx.io, &store)?;
+    let return_to = ctx.query("return_to");
+    let url = oauth::start(ctx.io, &store, return_to.as_deref())?;
+    // The console fetches this with the shop's token and opens the URL itself: a fetch cannot
+    // follow a redirect to BASE.
+    if let Some(return_to) = return_to {
+        return ok(json!({ "authorize_url": url, "return_to": return_to }));
+    }
     let mut response = json(302, &json!({ "authorize_url": url }));
     if let Ok(location) = http::HeaderValue::from_str(&url) {
         response
@@ -787,6 +835,10 @@ fn oauth_start<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
 
 fn oauth_callback<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     base_only(ctx.cart)?;
+    let state = ctx.query("state").unwrap_or_default();
+    if let Some(return_to) = oauth::return_to_of(&state) {
+        return oauth_back_to_console(ctx, &state, &return_to);
+    }
     if let Some(error) = ctx.query("error") {
         return Err(ApiError::invalid(
             "error",
@@ -801,6 +853,40 @@ fn oauth_callback<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
         .ok_or_else(|| ApiError::invalid("state", "is missing"))?;
     let store_id = oauth::callback(ctx.io, &code, &state)?;
     ok(json!({ "connected": store_id }))
+}
+
+/// The callback of a flow the console started: the browser goes back to the console with the
+/// outcome in the query (`oauth=connected&store=…` or `oauth=error&reason=…&store=…`). Only an
+/// unknown or used state is answered here (it names no store and no console page).
+fn oauth_back_to_console<I: Io>(
+    ctx: &Ctx<'_, I>,
+    state: &str,
+    return_to: &str,
+) -> Result<Response, ApiError> {
+    let taken = oauth::take_state(ctx.io, state)?;
+    let outcome = if taken.expired {
+        Err("expired")
+    } else if ctx.query("error").is_some() {
+        Err("denied")
+    } else if let Some(code) = ctx.query("code") {
+        oauth::exchange(ctx.io, &taken.store_id, &code).map_err(|e| {
+            eprintln!("mallsync BASE OAuth code exchange failed: {}", e.message());
+            "exchange_failed"
+        })
+    } else {
+        Err("missing_code")
+    };
+    let query = match outcome {
+        Ok(()) => format!("oauth=connected&store={}", taken.store_id),
+        Err(reason) => format!("oauth=error&reason={reason}&store={}", taken.store_id),
+    };
+    let separator = if return_to.contains('?') { '&' } else { '?' };
+    let location = format!("{return_to}{separator}{query}");
+    let mut response = json(303, &json!({ "location": location }));
+    let value = http::HeaderValue::from_str(&location)
+        .map_err(|e| ApiError::Internal(format!("return_to does not make a header: {e}")))?;
+    response.headers_mut().insert(http::header::LOCATION, value);
+    Ok(response)
 }
 
 #[cfg(test)]

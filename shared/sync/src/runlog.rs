@@ -198,6 +198,19 @@ pub fn list(io: &impl Io, store_id: &str, limit: u32) -> Result<Vec<Run>, IoErro
     .collect()
 }
 
+/// The store's newest run of `kind` (`write_back` or `import`), without its lines.
+pub fn last_of_kind(io: &impl Io, store_id: &str, kind: &str) -> Result<Option<Run>, IoError> {
+    io.sql(
+        &format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE store_id = ? AND kind = ? ORDER BY id DESC LIMIT 1"
+        ),
+        &[store_id.into(), kind.into()],
+    )?
+    .first()
+    .map(run_from_row)
+    .transpose()
+}
+
 /// One run of the store with every order line; `None` when the run is not this store's.
 pub fn read(io: &impl Io, store_id: &str, run_id: i64) -> Result<Option<Run>, IoError> {
     let rows = io.sql(

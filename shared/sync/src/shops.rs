@@ -75,15 +75,21 @@ pub const MAX_NAME_CHARS: usize = 100;
 pub fn check_name(field: &str, name: &str) -> Result<(), ApiError> {
     let name = name.trim();
     if name.is_empty() {
-        Err(ApiError::invalid(field, "is required, e.g. \"BASE 1号店\""))
-    } else if name.chars().count() > MAX_NAME_CHARS {
-        Err(ApiError::invalid(
+        Err(ApiError::invalid_ja_en(
             field,
+            "名前を入力してください（例: BASE 1号店）",
+            "is required, e.g. \"BASE 1号店\"",
+        ))
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        Err(ApiError::invalid_ja_en(
+            field,
+            format!("{MAX_NAME_CHARS}文字以内で入力してください"),
             format!("is longer than {MAX_NAME_CHARS} characters"),
         ))
     } else if name.chars().any(char::is_control) {
-        Err(ApiError::invalid(
+        Err(ApiError::invalid_ja_en(
             field,
+            "改行やタブなどの制御文字は使えません",
             "holds a control character (a line break, a tab, …)",
         ))
     } else {

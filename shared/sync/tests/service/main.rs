@@ -3,6 +3,7 @@
 mod access;
 mod base;
 mod carts;
+mod console;
 mod dispatch;
 mod helpers;
 mod import;

@@ -8,16 +8,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chrono::{FixedOffset, Utc};
 use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
-use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use sha2::Sha256;
 
 /// How long a page may take to show what a step waits for (the host runs on a loaded machine).
 const PATIENCE: Duration = Duration::from_secs(60);
-
-pub const ADMIN_TOKEN: &str = "browser-admin-token-0123456789";
 
 /// The program the environment variable `env` names, else `name` on the PATH (Debian's
 /// `apt-get install chromium chromium-driver` puts both in /usr/bin).
@@ -262,8 +257,8 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// Plain HTTP to the app, for what the operator does not do in the console: the admin creating
-/// the shop, the OMS posting its orders, and checks of what was stored.
+/// Plain HTTP to the app, for what the operator does not do in the console: checks of what was
+/// stored and of the headers the console is served with.
 pub struct Api {
     pub base: String,
     agent: ureq::Agent,
@@ -331,59 +326,4 @@ impl Api {
             bytes.as_deref(),
         )
     }
-
-    /// Posts an OMS webhook batch to `/<cart>/stores/{store}/orders`, signed as the OMS signs it.
-    pub fn webhook(&self, cart: &str, store: &str, secret: &str, body: &Value) -> Reply {
-        let bytes = body.to_string().into_bytes();
-        let t = Utc::now().timestamp();
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-            .unwrap_or_else(|e| panic!("HMAC key: {e}"));
-        mac.update(format!("{t}.").as_bytes());
-        mac.update(&bytes);
-        let hex: String = mac
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let signature = format!("t={t},v1={hex}");
-        self.call(
-            "POST",
-            &format!("/{cart}/stores/{store}/orders"),
-            &[("x-mallsync-signature", &signature)],
-            Some(&bytes),
-        )
-    }
-}
-
-fn jst() -> FixedOffset {
-    FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| unreachable!())
-}
-
-/// `yyyy-mm-dd` in Japan, `days` from today.
-pub fn jst_date(days: i64) -> String {
-    (Utc::now().with_timezone(&jst()) + chrono::Duration::days(days))
-        .format("%Y-%m-%d")
-        .to_string()
-}
-
-/// RFC 3339 in Japan, `hours` before now.
-pub fn jst_hours_ago(hours: i64) -> String {
-    (Utc::now().with_timezone(&jst()) - chrono::Duration::hours(hours)).to_rfc3339()
-}
-
-/// A canonical order as the OMS posts it: ordered 3 days ago, updated an hour ago.
-pub fn order(id: &str, status: &str, tracking: Option<&str>) -> Value {
-    let mut order = json!({
-        "order_id": id,
-        "status": status,
-        "ordered_at": jst_hours_ago(72),
-        "updated_at": jst_hours_ago(1),
-        "ship_date": jst_date(0),
-        "carrier": "yamato",
-    });
-    if let Some(t) = tracking {
-        order["tracking_numbers"] = json!([t]);
-    }
-    order
 }

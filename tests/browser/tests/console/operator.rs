@@ -1,81 +1,52 @@
-//! An operator's day in the console, in a real browser: log in with the shop's token, set up a
-//! store (and see the problem next to its field), preview and update shipping info, find the run
-//! in 自動処理ログ, import, and connect BASE through its OAuth page. One browser session and one
-//! app for all of it, because starting Chromium and the host is most of the time.
+//! An operator's day in the console, in a real browser, on the demo (mallsync-demo: the app,
+//! the fake carts, a shop with a store on each cart and sample orders): log in with the shop's
+//! token, set up a store (and see the problem next to its field), preview and update shipping
+//! info, find the run in 自動処理ログ, import, and connect BASE through its OAuth page. One
+//! browser session and one app for all of it: starting Chromium and the host is most of the time.
 
-use mallsync_fake_carts::{base, bcart, OrderSeed};
-use mallsync_host::{TestApp, TestOptions};
+use mallsync_demo::{Demo, Options};
+use mallsync_fake_carts::{bcart, OrderSeed};
+use mallsync_rules::Cart;
 use serde_json::{json, Value};
 
-use crate::helpers::{jst_hours_ago, order, Api, Browser, Chromedriver, ADMIN_TOKEN};
+use crate::helpers::{Api, Browser, Chromedriver};
 
-/// The shop and what the admin handed its operator and its OMS.
-struct Shop {
-    token: String,
-    webhook_secret: String,
-}
-
-/// The app with Bカート and BASE pointed at their fakes, a shop, and a BASE store created (not
-/// yet connected) the way the shop's first setup would leave it.
+/// The demo, and plain HTTP to it for the checks.
 struct World {
-    // Dropped in this order: the app before the fakes it calls.
-    app: TestApp,
+    demo: Demo,
     api: Api,
-    bcart: bcart::FakeBcart,
-    base: base::FakeBase,
-    shop: Shop,
-    base_store: String,
 }
 
-fn world() -> World {
-    let bcart = bcart::FakeBcart::start();
-    for (id, logistics) in [("X1", "XL1"), ("X2", "XL2"), ("X3", "XL3")] {
-        bcart.seed_order(&OrderSeed::new(id, &jst_hours_ago(72)).shipment(logistics, &[]));
+impl World {
+    fn store(&self, cart: Cart) -> String {
+        self.demo
+            .store(cart)
+            .unwrap_or_else(|| panic!("the demo has no {} store", cart.slug()))
+            .id
+            .clone()
     }
-    let base = base::FakeBase::start();
-    base.seed_order(&OrderSeed::new("K1", &jst_hours_ago(72)).item("11", "Tシャツ", 1, 1500));
-    let app = TestApp::spawn(
-        TestOptions::default()
-            .variable("admin_token", ADMIN_TOKEN)
-            .variable("bcart_api_origin", bcart.url())
-            .variable("base_api_origin", base.url()),
-    )
-    .unwrap_or_else(|e| panic!("starting the app: {e:?}"));
-    let api = Api::new(app.url());
-    // BASE sends the browser back to the app: the fake's app registration says where.
-    let redirect_uri = format!("{}/base/oauth/callback", app.url());
-    base.with_cart(|cart| cart.redirect_uri = redirect_uri.clone());
 
-    let created = api.call_as(
-        ADMIN_TOKEN,
-        "POST",
-        "/bcart/shops",
-        Some(&json!({ "name": "テスト商店" })),
-    );
-    assert_eq!(created.status, 201, "{}", created.body);
-    let field = |name: &str| created.body[name].as_str().unwrap_or_default().to_string();
-    let shop = Shop {
-        token: field("api_token"),
-        webhook_secret: field("webhook_secret"),
-    };
-    let store = api.call_as(
-        &shop.token,
-        "POST",
-        "/base/stores",
-        Some(&json!({ "name": "BASE 本店", "settings": { "credentials": {
-            "client_id": base::CLIENT_ID, "client_secret": base::CLIENT_SECRET,
-            "redirect_uri": redirect_uri,
-        } } })),
-    );
-    assert_eq!(store.status, 201, "{}", store.body);
-    let base_store = store.body["id"].as_str().unwrap_or_default().to_string();
-    World {
-        app,
-        api,
-        bcart,
-        base,
-        shop,
-        base_store,
+    /// A shop route as the demo shop.
+    fn get(&self, path: &str) -> Value {
+        let reply = self.api.call_as(&self.demo.shop_token, "GET", path, None);
+        assert_eq!(reply.status, 200, "GET {path}: {}", reply.body);
+        reply.body
+    }
+
+    /// Every store of the shop, on every cart.
+    fn all_store_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = Cart::ALL
+            .iter()
+            .flat_map(|cart| {
+                self.get(&format!("/{}/stores", cart.slug()))["stores"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|s| s["id"].as_str().map(str::to_string))
+            .collect();
+        ids.sort();
+        ids
     }
 }
 
@@ -84,7 +55,17 @@ fn an_operator_works_through_every_page_of_the_console() {
     let Some(driver) = Chromedriver::start() else {
         return;
     };
-    let world = world();
+    let demo = mallsync_demo::start(Options {
+        listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+        build: true,
+        // No schedule: every run in the log is one the test started.
+        cron: false,
+    })
+    .unwrap_or_else(|e| panic!("starting the demo: {e:?}"));
+    let world = World {
+        api: Api::new(&demo.base_url),
+        demo,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -93,44 +74,46 @@ fn an_operator_works_through_every_page_of_the_console() {
         let browser = driver.session().await;
         the_page_is_served_with_a_strict_policy(&world, &browser).await;
         logging_in_takes_the_shops_token(&world, &browser).await;
-        let store = creating_a_store_shows_each_problem_next_to_its_field(&world, &browser).await;
-        the_preview_gives_each_excluded_order_its_japanese_reason(&world, &browser, &store).await;
-        updating_shipping_info_shows_the_run_in_the_log(&world, &browser, &store).await;
-        importing_shows_the_result(&world, &browser, &store).await;
+        creating_a_store_shows_each_problem_next_to_its_field(&world, &browser).await;
+        the_preview_gives_each_excluded_order_its_japanese_reason(&world, &browser).await;
+        updating_shipping_info_shows_the_run_in_the_log(&world, &browser).await;
+        importing_shows_the_result(&world, &browser).await;
         base_connects_through_its_authorization_page(&world, &browser).await;
         an_order_value_with_markup_shows_as_text(&world, &browser).await;
         the_store_list_shows_each_store_and_english_is_one_click_away(&world, &browser).await;
         let _ = browser.client.close().await;
     });
-    world.bcart.assert_no_violations();
-    world.base.assert_no_violations();
+    let fakes = &world.demo.fakes;
+    fakes.bcart.assert_no_violations();
+    fakes.base.assert_no_violations();
+    fakes.shopserve.assert_no_violations();
+    fakes.cscart.assert_no_violations();
+    fakes.futureshop.assert_no_violations();
 }
 
 async fn the_page_is_served_with_a_strict_policy(world: &World, browser: &Browser) {
     let page = world.api.call("GET", "/console/", &[], None);
     assert_eq!(page.status, 200);
-    let csp = page
-        .headers
-        .get("content-security-policy")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let header = |name: &str| {
+        page.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let csp = header("content-security-policy");
     for directive in [
         "default-src 'none'",
         "script-src 'self'",
+        "connect-src 'self'",
         "frame-ancestors 'none'",
     ] {
         assert!(csp.contains(directive), "{directive} missing from {csp:?}");
     }
-    assert_eq!(
-        page.headers
-            .get("x-content-type-options")
-            .and_then(|v| v.to_str().ok()),
-        Some("nosniff")
-    );
+    assert_eq!(header("x-content-type-options"), "nosniff");
 
     // The browser enforces it: a script added inline does not run.
-    browser.goto(&format!("{}/console/", world.app.url())).await;
+    browser.goto(&world.demo.console_url).await;
     browser.wait("#login").await;
     let ran = browser
         .run(
@@ -147,56 +130,53 @@ async fn logging_in_takes_the_shops_token(world: &World, browser: &Browser) {
     browser.screenshot("login").await;
     browser.fill("#token", "not-a-shop-token").await;
     browser.click("#login button[type=submit]").await;
-    browser.wait("#login").await;
     browser
-        .wait_until("document.querySelector('.notice.error') !== null")
+        .wait_until("document.querySelector('#login') && document.querySelector('.notice.error')")
         .await;
-    assert!(
-        browser.text(".notice.error").await.contains("トークン"),
-        "{}",
-        browser.text("body").await
-    );
+    let refused = browser.text(".notice.error").await;
+    assert!(refused.contains("トークン"), "{refused}");
 
-    browser.fill("#token", &world.shop.token).await;
+    let token = &world.demo.shop_token;
+    browser.fill("#token", token).await;
     browser.click("#login button[type=submit]").await;
     browser.wait("table#stores").await;
-    assert!(browser.text("table#stores").await.contains("BASE 本店"));
-    // The token is kept for the tab only, and never put in the address.
+    let listed = browser.text("table#stores").await;
+    for store in &world.demo.stores {
+        assert!(
+            listed.contains(&store.name),
+            "{} not in {listed}",
+            store.name
+        );
+    }
+    // The token is kept for this tab only, and never put in the address.
     let kept = browser
         .run("return sessionStorage.getItem('mallsync.token');")
         .await;
-    assert_eq!(kept, json!(world.shop.token));
-    assert!(!browser.url().await.contains(&world.shop.token));
-    let in_local = browser.run("return JSON.stringify(localStorage);").await;
-    assert!(!in_local.to_string().contains(&world.shop.token));
+    assert_eq!(kept, json!(token));
+    assert!(!browser.url().await.contains(token.as_str()));
+    let local = browser.run("return JSON.stringify(localStorage);").await;
+    assert!(!local.to_string().contains(token.as_str()));
 }
 
-/// Creates a Bカート store through the form; returns its id.
-async fn creating_a_store_shows_each_problem_next_to_its_field(
-    world: &World,
-    browser: &Browser,
-) -> String {
+/// Creates a second Bカート store through the form.
+async fn creating_a_store_shows_each_problem_next_to_its_field(world: &World, browser: &Browser) {
+    let before = world.get("/bcart/stores")["stores"].clone();
     browser.select("#new-store-cart", "bcart").await;
     browser.click("#add-store").await;
     let days = "#f-import-days-to-fetch";
-    browser.wait(days).await;
-    // The form comes from the cart's schema: its Japanese label and default.
+    let field = browser.wait(days).await;
+    // The form comes from the cart's schema: its Japanese label and its default.
     let label = browser
         .text("[data-field='import.days_to_fetch'] label")
         .await;
     assert_eq!(label, "受注を取得する日数");
-    let default_days = browser
-        .wait(days)
-        .await
-        .prop("value")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
     let schema = world.api.call("GET", "/bcart/settings/schema", &[], None);
     let default = &schema.body["properties"]["import"]["properties"]["days_to_fetch"]["default"];
     assert!(default.is_u64(), "{}", schema.body);
-    assert_eq!(default_days, Some(default.to_string()));
+    let shown = field.prop("value").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(shown, Some(default.to_string()));
 
-    browser.fill("#f-name", "Bカート 本店").await;
+    browser.fill("#f-name", "Bカート 2号店").await;
     browser
         .fill("#f-credentials-access-token", bcart::ACCESS_TOKEN)
         .await;
@@ -216,10 +196,7 @@ async fn creating_a_store_shows_each_problem_next_to_its_field(
         .run("return [...document.querySelectorAll('.problem:not([hidden])')].map(p => p.dataset.problem);")
         .await;
     assert_eq!(shown, json!(["import.days_to_fetch"]));
-    let stores = world
-        .api
-        .call_as(&world.shop.token, "GET", "/bcart/stores", None);
-    assert_eq!(stores.body["stores"], json!([]), "{}", stores.body);
+    assert_eq!(world.get("/bcart/stores")["stores"], before);
     // The picture shows the form from its top; the field and its problem are within it.
     browser.run("window.scrollTo(0, 0); return null;").await;
     browser.screenshot("settings").await;
@@ -232,16 +209,22 @@ async fn creating_a_store_shows_each_problem_next_to_its_field(
         )
         .await;
     browser.wait("#connection-test").await;
-    let stores = world
-        .api
-        .call_as(&world.shop.token, "GET", "/bcart/stores", None);
-    let created = &stores.body["stores"][0];
-    assert_eq!(created["name"], "Bカート 本店", "{}", stores.body);
+    let stores = world.get("/bcart/stores");
+    let created = stores["stores"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "Bカート 2号店"))
+        .cloned()
+        .unwrap_or_else(|| panic!("not stored: {stores}"));
     assert_eq!(created["settings"]["import"]["days_to_fetch"], 30);
     assert_eq!(
         created["settings"]["credentials"]["access_token"],
         "********"
     );
+    let id = created["id"].as_str().unwrap_or_default();
+    assert!(browser
+        .url()
+        .await
+        .ends_with(&format!("#/settings/bcart/{id}")));
     // The stored secret stays out of the page: the field is empty, marked as set.
     let secret = browser
         .run("const f = document.querySelector('#f-credentials-access-token'); return [f.value, f.dataset.set];")
@@ -250,71 +233,62 @@ async fn creating_a_store_shows_each_problem_next_to_its_field(
 
     browser.click("#connection-test").await;
     browser.wait("#connection-result .notice.ok").await;
-    created["id"].as_str().unwrap_or_default().to_string()
 }
 
-/// X1 ready to ship, X2 cancelled, X3 without a tracking number.
-fn oms_orders() -> Value {
-    let with = |mut o: Value, logistics: &str| {
-        o["shipments"] = json!([{ "shipment_id": logistics }]);
-        o
-    };
-    json!({ "orders": [
-        with(order("X1", "発送待ち", Some("1000-0001")), "XL1"),
-        with(order("X2", "キャンセル", Some("1000-0002")), "XL2"),
-        with(order("X3", "発送待ち", None), "XL3"),
-    ]})
-}
-
+/// The demo's Bカート store holds the sample orders, auto-export off.
 async fn the_preview_gives_each_excluded_order_its_japanese_reason(
     world: &World,
     browser: &Browser,
-    store: &str,
 ) {
-    let posted = world
-        .api
-        .webhook("bcart", store, &world.shop.webhook_secret, &oms_orders());
-    assert_eq!(posted.status, 200, "{}", posted.body);
-
-    browser.click("#nav a[data-page=export]").await;
+    let store = world.store(Cart::Bcart);
+    browser
+        .goto(&format!("{}#/export/bcart/{store}", world.demo.console_url))
+        .await;
     browser.wait("#preview").await;
     browser.fill("#period-days", "7").await;
     browser.click("#preview").await;
     browser.wait("#preview-result").await;
     let preview = world.api.call_as(
-        &world.shop.token,
+        &world.demo.shop_token,
         "POST",
         &format!("/bcart/stores/{store}/write-back/preview"),
         Some(&json!({ "period_days": 7 })),
     );
     assert_eq!(preview.status, 200, "{}", preview.body);
-    let x2 = preview.body["excluded"]
+    let excluded = preview.body["excluded"]
         .as_array()
-        .and_then(|e| e.iter().find(|e| e["order_id"] == "X2"))
         .cloned()
-        .unwrap_or_else(|| panic!("X2 is not excluded: {}", preview.body));
-    let reason = browser
-        .text("#excluded tr[data-order='X2'] td.reason")
-        .await;
-    assert_eq!(json!(reason), x2["message_ja"]);
-    assert!(reason.contains("キャンセル"), "{reason}");
-    let planned = browser.text("#planned tr[data-order='X1']").await;
-    assert!(planned.contains("1000-0001"), "{planned}");
-    assert!(browser
-        .text("#excluded tr[data-order='X3']")
-        .await
-        .chars()
-        .any(|c| !c.is_ascii()));
+        .unwrap_or_default();
+    assert!(!excluded.is_empty(), "{}", preview.body);
+    for order in &excluded {
+        let id = order["order_id"].as_str().unwrap_or_default();
+        let reason = browser
+            .text(&format!("#excluded tr[data-order='{id}'] td.reason"))
+            .await;
+        assert_eq!(json!(reason), order["message_ja"]);
+        assert!(reason.chars().any(|c| !c.is_ascii()), "{reason}");
+    }
+    for planned in preview.body["planned"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        let id = planned["order_id"].as_str().unwrap_or_default();
+        let row = browser
+            .text(&format!("#planned tr[data-order='{id}']"))
+            .await;
+        let tracking = planned["fields"]["tracking_number"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(row.contains(tracking), "{row} lacks {tracking}");
+    }
     // A preview sends nothing.
-    assert!(world.bcart.logistics_patches().is_empty());
+    assert!(world.demo.fakes.bcart.logistics_patches().is_empty());
     browser.screenshot("export").await;
 }
 
-async fn updating_shipping_info_shows_the_run_in_the_log(
-    world: &World,
-    browser: &Browser,
-    store: &str,
-) {
+async fn updating_shipping_info_shows_the_run_in_the_log(world: &World, browser: &Browser) {
+    let store = world.store(Cart::Bcart);
     browser.click("#write-back").await;
     let result = browser.wait("#run-result").await;
     let run_id = result
@@ -322,14 +296,12 @@ async fn updating_shipping_info_shows_the_run_in_the_log(
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("no run id on the result"));
-    let patched: Vec<String> = world
-        .bcart
-        .logistics_patches()
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    assert_eq!(patched, ["XL1"]);
-    assert_eq!(browser.text("#run-result .count.sent dd").await, "1");
+    let patches = world.demo.fakes.bcart.logistics_patches().len();
+    assert!(patches > 0);
+    assert_eq!(
+        browser.text("#run-result .count.sent dd").await,
+        patches.to_string()
+    );
 
     browser.click("#see-in-log").await;
     browser
@@ -342,8 +314,19 @@ async fn updating_shipping_info_shows_the_run_in_the_log(
     browser
         .wait(&format!("#run-detail[data-run='{run_id}']"))
         .await;
-    let line = browser.text("#run-detail tr[data-order='X1']").await;
-    assert!(line.contains("送信済"), "{line}");
+    let run = world.get(&format!("/bcart/stores/{store}/runs/{run_id}"));
+    for line in run["orders"].as_array().cloned().unwrap_or_default() {
+        let id = line["order_id"].as_str().unwrap_or_default();
+        let shown = browser
+            .text(&format!("#run-detail tr[data-order='{id}']"))
+            .await;
+        let expected = match line["outcome"].as_str() {
+            Some("sent") => "送信済",
+            Some("excluded") => "対象外",
+            other => panic!("unexpected outcome {other:?} in {run}"),
+        };
+        assert!(shown.contains(expected), "{shown}");
+    }
     browser.screenshot("log").await;
 
     // Failures only: this run had none, so it is not listed.
@@ -366,21 +349,20 @@ async fn updating_shipping_info_shows_the_run_in_the_log(
                return d !== null && d.dataset.run !== '{run_id}'; }})()"
         ))
         .await;
-    let runs = world.api.call_as(
-        &world.shop.token,
-        "GET",
-        &format!("/bcart/stores/{store}/runs"),
-        None,
-    );
-    let newest = runs.body["runs"][0]["id"].to_string();
+    let newest = world.get(&format!("/bcart/stores/{store}/runs"))["runs"][0]["id"].to_string();
     assert_ne!(newest, run_id);
     browser
         .wait(&format!("#runs tr[data-run='{newest}'].selected"))
         .await;
-    assert_eq!(world.bcart.logistics_patches().len(), 1, "sent twice");
+    assert_eq!(
+        world.demo.fakes.bcart.logistics_patches().len(),
+        patches,
+        "sent twice"
+    );
 }
 
-async fn importing_shows_the_result(world: &World, browser: &Browser, store: &str) {
+async fn importing_shows_the_result(world: &World, browser: &Browser) {
+    let store = world.store(Cart::Bcart);
     browser.click("#nav a[data-page=import]").await;
     browser.wait("#import").await;
     browser.click("#import").await;
@@ -390,41 +372,29 @@ async fn importing_shows_the_result(world: &World, browser: &Browser, store: &st
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("no run id on the import result"));
-    let run = world.api.call_as(
-        &world.shop.token,
-        "GET",
-        &format!("/bcart/stores/{store}/runs/{run_id}"),
-        None,
-    );
-    assert_eq!(run.status, 200, "{}", run.body);
+    let run = world.get(&format!("/bcart/stores/{store}/runs/{run_id}"));
     let shown = browser.text("#import-result .count.imported dd").await;
-    assert_eq!(json!(shown.parse::<u64>().ok()), run.body["imported"]);
-    let orders = world.api.call_as(
-        &world.shop.token,
-        "GET",
-        &format!("/bcart/stores/{store}/imported-orders"),
-        None,
-    );
-    let imported = orders.body["orders"].as_array().map_or(0, Vec::len);
-    assert_eq!(shown, imported.to_string(), "{}", orders.body);
-    assert!(imported > 0, "{}", orders.body);
+    assert_eq!(json!(shown.parse::<u64>().ok()), run["imported"], "{run}");
+    let orders = world.get(&format!("/bcart/stores/{store}/imported-orders"));
+    let imported = orders["orders"].as_array().map_or(0, Vec::len);
+    assert!(imported > 0, "{orders}");
+    assert_eq!(shown, imported.to_string(), "{orders}");
     browser.screenshot("import").await;
 }
 
 async fn base_connects_through_its_authorization_page(world: &World, browser: &Browser) {
+    let store = world.store(Cart::Base);
     browser
         .goto(&format!(
-            "{}/console/#/settings/base/{}",
-            world.app.url(),
-            world.base_store
+            "{}#/settings/base/{store}",
+            world.demo.console_url
         ))
         .await;
     browser.click("#base-oauth").await;
     // The fake BASE consents at once and sends the browser back through the app's callback.
     browser
         .wait_until(&format!(
-            "location.hash === '#/settings/base/{}' && document.querySelector('.notice.ok') !== null",
-            world.base_store
+            "location.hash === '#/settings/base/{store}' && document.querySelector('.notice.ok') !== null"
         ))
         .await;
     let url = browser.url().await;
@@ -437,28 +407,43 @@ async fn base_connects_through_its_authorization_page(world: &World, browser: &B
 
 async fn an_order_value_with_markup_shows_as_text(world: &World, browser: &Browser) {
     let markup = "<script>alert(1)</script>";
-    let mut k1 = order("K1", "発送待ち", Some("4444-5555-6666"));
-    k1["items"] = json!([{ "item_id": "11" }]);
-    k1["carrier"] = json!(format!("other:{markup}"));
-    let posted = world.api.webhook(
-        "base",
-        &world.base_store,
-        &world.shop.webhook_secret,
-        &json!({ "orders": [k1] }),
-    );
+    let ordered_at = chrono::Utc::now() - chrono::Duration::days(3);
+    world
+        .demo
+        .fakes
+        .base
+        .seed_order(&OrderSeed::new("3001", &ordered_at.to_rfc3339()).item(
+            "31",
+            "帆布ポーチ",
+            1,
+            1500,
+        ));
+    let order = json!({
+        "order_id": "3001",
+        "status": "発送待ち",
+        "ordered_at": ordered_at.to_rfc3339(),
+        "updated_at": (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
+        "tracking_numbers": ["5555-6666-7777"],
+        "ship_date": (chrono::Utc::now() + chrono::Duration::hours(9)).format("%Y-%m-%d").to_string(),
+        "carrier": format!("other:{markup}"),
+        "items": [{ "item_id": "31" }],
+    });
+    let posted = world
+        .demo
+        .post_orders(Cart::Base, &json!({ "orders": [order] }))
+        .unwrap_or_else(|e| panic!("posting the order: {e:?}"));
     assert_eq!(posted.status, 200, "{}", posted.body);
 
     browser.click("#nav a[data-page=export]").await;
     browser.click("#preview").await;
-    browser.wait("#planned tr[data-order='K1']").await;
-    let row = browser.text("#planned tr[data-order='K1']").await;
+    let row = browser.text("#planned tr[data-order='3001']").await;
     assert!(row.contains(markup), "{row}");
-    let elements = browser
+    let scripts = browser
         .run("return document.querySelectorAll('#preview-result script').length;")
         .await;
-    assert_eq!(elements, json!(0));
-    // Nothing was sent to BASE by the preview (no dispatch e-mail to the buyer).
-    assert_eq!(world.base.dispatch_emails_sent(), 0);
+    assert_eq!(scripts, json!(0));
+    // The preview sent nothing to BASE (no 発送メール to a buyer).
+    assert_eq!(world.demo.fakes.base.dispatch_emails_sent(), 0);
 }
 
 async fn the_store_list_shows_each_store_and_english_is_one_click_away(
@@ -470,18 +455,7 @@ async fn the_store_list_shows_each_store_and_english_is_one_click_away(
     let rows = browser
         .run("return [...document.querySelectorAll('table#stores tbody tr')].map(r => r.dataset.store).sort();")
         .await;
-    let mut expected = vec![world.base_store.clone()];
-    let bcart = world
-        .api
-        .call_as(&world.shop.token, "GET", "/bcart/stores", None);
-    expected.push(
-        bcart.body["stores"][0]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-    );
-    expected.sort();
-    assert_eq!(rows, json!(expected));
+    assert_eq!(rows, json!(world.all_store_ids()));
     browser.screenshot("stores").await;
 
     browser.click("#lang").await;
@@ -489,10 +463,8 @@ async fn the_store_list_shows_each_store_and_english_is_one_click_away(
         .wait_until("document.querySelector('#nav a[data-page=stores]').textContent === 'Stores'")
         .await;
     browser.wait("table#stores").await;
-    assert!(browser
-        .text("table#stores thead")
-        .await
-        .contains("Auto write-back"));
+    let head = browser.text("table#stores thead").await;
+    assert!(head.contains("Auto write-back"), "{head}");
     browser.click("#lang").await;
     browser
         .wait_until(

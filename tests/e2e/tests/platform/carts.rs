@@ -1,5 +1,5 @@
 use crate::helpers::{get, spawn_app, spawn_app_with, CARTS};
-use mallsync_host::TestOptions;
+use mallsync_test_support::TestOptions;
 
 #[test]
 fn every_cart_component_answers_its_health_route_with_its_configured_api_origin() {

@@ -2,7 +2,7 @@
 //! dispatch route, with literal outbound hosts and no scheduler component.
 
 use crate::helpers::{get, send, spawn_app_with, test_options, FakeUpstream, ADMIN_TOKEN, CARTS};
-use mallsync_host::workspace_manifest;
+use mallsync_test_support::workspace_manifest;
 
 #[test]
 fn the_cloud_manifest_serves_every_cart_and_the_dispatch_route_and_keeps_its_literal_hosts() {

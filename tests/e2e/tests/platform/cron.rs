@@ -1,5 +1,5 @@
 use crate::helpers::{send, spawn_app, spawn_app_with, test_options, ADMIN_TOKEN};
-use mallsync_host::TestApp;
+use mallsync_test_support::TestApp;
 use std::time::{Duration, Instant};
 
 fn runs(app: &TestApp) -> serde_json::Value {

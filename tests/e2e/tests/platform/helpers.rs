@@ -1,7 +1,9 @@
 //! Starting the app and talking to it: plain HTTP/1.1 over std sockets, so the tests see exactly
 //! what a client sees.
 
-use mallsync_host::{TestApp, TestOptions};
+/// The harness's one way to start the app, under the name these tests use beside [`spawn_app`].
+pub use mallsync_test_support::spawn_app as spawn_app_with;
+use mallsync_test_support::{TestApp, TestOptions};
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::{SocketAddr, TcpListener, TcpStream},
@@ -24,10 +26,6 @@ pub fn test_options() -> TestOptions {
     TestOptions::default()
         .variable("test_routes_enabled", "true")
         .variable("admin_token", ADMIN_TOKEN)
-}
-
-pub fn spawn_app_with(options: TestOptions) -> TestApp {
-    TestApp::spawn(options).unwrap_or_else(|e| panic!("starting the app: {e:?}"))
 }
 
 #[derive(Debug)]

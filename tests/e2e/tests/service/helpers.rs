@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use hmac::{Hmac, Mac};
 use mallsync_fake_carts::RecordedCall;
-use mallsync_host::{TestApp, TestOptions};
+use mallsync_test_support::{TestApp, TestOptions};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
@@ -44,7 +44,7 @@ pub fn spawn_app_with(cart: &'static str, fake_url: &str, options: TestOptions) 
     let options = options
         .variable("admin_token", ADMIN_TOKEN)
         .variable(&format!("{cart}_api_origin"), fake_url);
-    let app = TestApp::spawn(options).unwrap_or_else(|e| panic!("starting the app: {e:?}"));
+    let app = mallsync_test_support::spawn_app(options);
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)

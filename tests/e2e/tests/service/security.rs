@@ -9,7 +9,7 @@ use std::net::TcpStream;
 
 use chrono::Utc;
 use mallsync_fake_carts::{bcart, cscart, futureshop, OrderSeed};
-use mallsync_host::{TestApp, TestOptions};
+use mallsync_test_support::{TestApp, TestOptions};
 use serde_json::{json, Value};
 
 use crate::helpers::{jst_date, jst_days_ago, order, sign_at, ADMIN_TOKEN};
@@ -32,7 +32,7 @@ impl Client {
         for (name, value) in variables {
             options = options.variable(name, *value);
         }
-        let app = TestApp::spawn(options).unwrap_or_else(|e| panic!("starting the app: {e:?}"));
+        let app = mallsync_test_support::spawn_app(options);
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)

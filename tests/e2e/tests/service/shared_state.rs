@@ -7,7 +7,7 @@
 //! it the test says so and passes, unless MALLSYNC_REQUIRE_REDIS is set (CI sets it).
 
 use mallsync_fake_carts::{base, OrderSeed};
-use mallsync_host::TestOptions;
+use mallsync_test_support::TestOptions;
 use serde_json::{json, Value};
 use std::{
     collections::BTreeSet,

@@ -1,8 +1,17 @@
-//! The end-to-end harness: the real spin.toml and the real components, served in-process on an
-//! ephemeral loopback port, with a data directory of its own.
+//! The end-to-end harness: the real spin.toml and the real components, served in-process by
+//! mallsync-host (shared/host) on an ephemeral loopback port, with a data directory of its own.
+//! tests/e2e and the host's own tests start the app here and nowhere else:
+//!
+//! ```no_run
+//! use mallsync_test_support::{spawn_app, TestOptions};
+//! let app = spawn_app(TestOptions::default().variable("test_routes_enabled", "true"));
+//! let health = format!("{}/bcart/health", app.url());
+//! ```
+//!
+//! The host's bench (component sizes, start time, latency) is `benches/host.rs` beside it.
 
-use crate::app::{AppOptions, Server};
 use anyhow::{anyhow, Context, Result};
+use mallsync_host::{AppOptions, Server};
 use std::{
     collections::BTreeMap,
     net::SocketAddr,
@@ -23,7 +32,7 @@ pub fn build_once() -> Result<()> {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            crate::build::build_components(&workspace_manifest()).map_err(|e| format!("{e:#}"))
+            mallsync_host::build_components(&workspace_manifest()).map_err(|e| format!("{e:#}"))
         })
         .clone()
         .map_err(|e| anyhow!("building the components failed: {e}"))
@@ -32,6 +41,12 @@ pub fn build_once() -> Result<()> {
 /// The `encryption_key` a test app gets unless the test sets one (public: tests only).
 pub const TEST_ENCRYPTION_KEY: &str =
     "6d616c6c73796e632d6532652d746573742d6b65792d6e6f742d70726f642121";
+
+/// Starts the app (building the components once per process); a test cannot go on without it, so
+/// a failure panics with the whole cause.
+pub fn spawn_app(options: TestOptions) -> TestApp {
+    TestApp::spawn(options).unwrap_or_else(|e| panic!("starting the app: {e:?}"))
+}
 
 /// How a test app starts.
 #[derive(Debug, Clone, Default)]
@@ -99,7 +114,7 @@ impl TestApp {
         let manifest = options.manifest.clone().unwrap_or_else(workspace_manifest);
         let mut variables = options.variables.clone();
         // The service needs an encryption key; a fixed one keeps test data readable across restarts.
-        if crate::manifest::Manifest::load(&manifest)?
+        if mallsync_host::manifest::Manifest::load(&manifest)?
             .variables
             .contains_key("encryption_key")
         {

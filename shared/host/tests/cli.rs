@@ -1,6 +1,6 @@
 //! `mallsync-host` as a newcomer meets it: help, plain error lines, the quick start with no flags.
 
-use mallsync_host::{build_once, workspace_manifest};
+use mallsync_test_support::{build_once, workspace_manifest};
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpStream,
@@ -22,7 +22,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
         // The service's secret, as a deployment gives it (never on the command line).
         .env(
             "SPIN_VARIABLE_ENCRYPTION_KEY",
-            mallsync_host::TEST_ENCRYPTION_KEY,
+            mallsync_test_support::TEST_ENCRYPTION_KEY,
         )
         .output()
         .expect("running mallsync-host");

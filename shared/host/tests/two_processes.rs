@@ -6,7 +6,7 @@
 //! Needs `redis-server`; without it the test says so and passes, unless MALLSYNC_REQUIRE_REDIS is
 //! set (CI sets it).
 
-use mallsync_host::{build_once, workspace_manifest};
+use mallsync_test_support::{build_once, workspace_manifest};
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::{TcpListener, TcpStream},
@@ -138,7 +138,7 @@ fn two_host_processes_on_one_redis_and_one_sqlite_file_are_one_app() {
         &dotenv,
         format!(
             "SPIN_VARIABLE_ADMIN_TOKEN={ADMIN_TOKEN}\nSPIN_VARIABLE_TEST_ROUTES_ENABLED=true\nSPIN_VARIABLE_ENCRYPTION_KEY={}\n",
-            mallsync_host::TEST_ENCRYPTION_KEY
+            mallsync_test_support::TEST_ENCRYPTION_KEY
         ),
     )
     .unwrap();

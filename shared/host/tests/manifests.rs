@@ -7,8 +7,8 @@ use mallsync_host::{
     manifest::Manifest,
     runtime_config::{KeyValueBackend, RuntimeConfig, SqliteBackend},
     variables::AppVariables,
-    workspace_manifest,
 };
+use mallsync_test_support::workspace_manifest;
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::{Path, PathBuf},

@@ -1,7 +1,8 @@
 //! Stopping `up` lets a running guest finish: the request in flight gets its whole answer, and
 //! the server returns only after that.
 
-use mallsync_host::{build_once, workspace_manifest, AppOptions, Server};
+use mallsync_host::{AppOptions, Server};
+use mallsync_test_support::{build_once, workspace_manifest};
 use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpListener, TcpStream},
@@ -43,7 +44,7 @@ fn shutdown_waits_for_a_guest_still_waiting_on_its_outbound_call() {
         .insert("bcart_api_origin".into(), cart_url.clone());
     options.variables.insert(
         "encryption_key".into(),
-        mallsync_host::TEST_ENCRYPTION_KEY.into(),
+        mallsync_test_support::TEST_ENCRYPTION_KEY.into(),
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime

@@ -1,11 +1,12 @@
 //! Figures for the README: component sizes, time from host start to first response, and the
 //! latency of a trivial route (`GET /bcart/health`) over 1,000 sequential requests on loopback.
 //!
-//! Run: `cargo run --release -p mallsync-host --bin bench` (builds the components first;
-//! `-- --no-build` uses the ones already built).
+//! Run: `cargo bench -p mallsync-test-support --bench host` (release; builds the components
+//! first; `-- --no-build` uses the ones already built).
 
 use anyhow::{bail, Context, Result};
-use mallsync_host::{build_components, workspace_manifest, AppOptions, Server};
+use mallsync_host::{build_components, AppOptions, Server};
+use mallsync_test_support::workspace_manifest;
 use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpStream},
