@@ -766,7 +766,9 @@ function counts(report) {
   return h(
     "dl",
     { class: "counts" },
-    items.map(([key, n]) => h("div", { class: `count ${key}` }, h("dt", {}, t(key)), h("dd", {}, n))),
+    items.map(([key, n]) =>
+      h("div", { class: `count ${key}${n > 0 ? " nonzero" : ""}` }, h("dt", {}, t(key)), h("dd", {}, n)),
+    ),
   );
 }
 
