@@ -280,10 +280,10 @@ function storeLinks(store) {
   return h(
     "span",
     { class: "links" },
-    h("a", { href: `#/settings/${base}` }, t("nav_settings")),
-    h("a", { href: `#/export/${base}` }, t("nav_export")),
-    h("a", { href: `#/import/${base}` }, t("nav_import")),
-    h("a", { href: `#/log/${base}` }, t("nav_log")),
+    h("a", { href: `#/settings/${base}`, title: t("nav_settings") }, t("act_settings")),
+    h("a", { href: `#/export/${base}`, title: t("nav_export") }, t("act_export")),
+    h("a", { href: `#/import/${base}`, title: t("nav_import") }, t("act_import")),
+    h("a", { href: `#/log/${base}`, title: t("nav_log") }, t("act_log")),
   );
 }
 

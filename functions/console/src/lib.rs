@@ -182,6 +182,26 @@ mod tests {
     }
 
     #[test]
+    fn the_scripts_never_turn_a_string_into_html_or_code() {
+        let scripts = ASSETS
+            .iter()
+            .filter(|a| a.content_type.starts_with("text/javascript"));
+        for asset in scripts {
+            let js = String::from_utf8_lossy(asset.body);
+            for sink in [
+                "innerHTML",
+                "outerHTML",
+                "insertAdjacentHTML",
+                "document.write",
+                "eval(",
+                "new Function",
+            ] {
+                assert!(!js.contains(sink), "{} uses {sink}", asset.path);
+            }
+        }
+    }
+
+    #[test]
     fn an_unchanged_file_is_not_sent_again() {
         let first = serve("GET", "/console/app.js", None);
         let etag = header(&first, "etag").unwrap_or_default().to_string();
