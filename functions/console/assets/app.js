@@ -48,8 +48,14 @@ function show(...children) {
   const flash = state.flash;
   state.flash = null;
   view.replaceChildren();
-  if (flash) view.append(notice(flash.kind, flash.text));
   add(view, children);
+  // A message from the step before (saved, connected, logged out) goes under the page title.
+  if (flash) {
+    const title = view.querySelector("h1");
+    const message = notice(flash.kind, flash.text);
+    if (title) title.after(message);
+    else view.prepend(message);
+  }
 }
 
 function notice(kind, text) {
@@ -953,6 +959,7 @@ function renderImportReport(cart, id, report) {
     "section",
     { id: "import-result", "data-run": report.run_id },
     h("h3", {}, t("run_result", { id: report.run_id ?? t("none") })),
+    report.window ? h("p", {}, `${t("window")}: ${fmtTime(report.window.from)} – ${fmtTime(report.window.to)}`) : null,
     h("dl", { class: "counts" }, items.map(([k, n]) => h("div", { class: `count ${k}` }, h("dt", {}, t(k)), h("dd", {}, n)))),
     notice(report.complete === false ? "warn" : "ok", report.complete === false ? t("import_incomplete") : t("import_complete")),
     report.stopped ? h("p", {}, `${t("stopped")}: ${report.stopped}`) : null,
