@@ -456,6 +456,23 @@ async fn the_store_list_shows_each_store_and_english_is_one_click_away(
         .run("return [...document.querySelectorAll('table#stores tbody tr')].map(r => r.dataset.store).sort();")
         .await;
     assert_eq!(rows, json!(world.all_store_ids()));
+    // BASE, connected above: its state is what the service says of its token.
+    let base = world.store(Cart::Base);
+    let state = browser
+        .text(&format!(
+            "table#stores tr[data-store='{base}'] td:nth-child(9)"
+        ))
+        .await;
+    let listed = world.get("/base/stores");
+    let view = listed["stores"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["id"] == base.as_str()))
+        .cloned()
+        .unwrap_or_else(|| panic!("{base} not listed: {listed}"));
+    match view["credentials"]["days_left"].as_i64() {
+        Some(days) => assert!(state.contains(&format!("残り {days} 日")), "{state}"),
+        None => assert_eq!(state, "正常"),
+    }
     browser.screenshot("stores").await;
 
     browser.click("#lang").await;
