@@ -2,30 +2,32 @@
 //! the body is read, and a body that grows past the limit while streaming is refused at that
 //! point, the rest left unread. Memory stays bounded by the limit whatever the caller sends.
 
-use spin_sdk::http::{IncomingRequest, Request, Response};
+use mallsync_sync::routes::{too_large, Request, MAX_BODY_BYTES};
+use mallsync_sync::ApiError;
+use spin_sdk::http::IncomingRequest;
 use wasi::io::streams::StreamError;
 
-use crate::error::json_response;
-
-/// The largest body a component reads (the sync service's own limit, 10 MiB).
-pub const MAX_BODY_BYTES: usize = mallsync_sync::routes::MAX_BODY_BYTES;
 /// How much one read asks for.
 const CHUNK_BYTES: u64 = 64 * 1024;
 
-/// The request with its body read, or the response to send instead (413 over `limit`, 400 when
-/// the body cannot be read).
-pub fn read_limited(request: IncomingRequest, limit: usize) -> Result<Request, Response> {
+/// The request with its body read up to `MAX_BODY_BYTES`, as the service takes it, or the error
+/// to answer instead (413 over the limit, 400 when the request cannot be read).
+pub fn read_limited(request: IncomingRequest) -> Result<Request, ApiError> {
+    let limit = MAX_BODY_BYTES;
     let declared = request
         .headers()
         .get("content-length")
         .first()
         .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large(limit));
+        return Err(too_large());
     }
-    let method = request.method();
-    let uri = request.uri();
-    let headers = request.headers();
+    let method = http::Method::from(request.method());
+    let uri = request.path_with_query().unwrap_or_else(|| "/".into());
+    let mut builder = http::Request::builder().method(method).uri(uri);
+    for (name, value) in request.headers().entries() {
+        builder = builder.header(name, value);
+    }
     let body = request
         .consume()
         .map_err(|()| unreadable("the request body was already taken"))?;
@@ -37,7 +39,7 @@ pub fn read_limited(request: IncomingRequest, limit: usize) -> Result<Request, R
         match stream.blocking_read(CHUNK_BYTES) {
             Ok(chunk) => {
                 if bytes.len() + chunk.len() > limit {
-                    return Err(too_large(limit));
+                    return Err(too_large());
                 }
                 bytes.extend_from_slice(&chunk);
             }
@@ -53,27 +55,11 @@ pub fn read_limited(request: IncomingRequest, limit: usize) -> Result<Request, R
     // The stream is a child of the body: it goes first.
     drop(stream);
     drop(body);
-    Ok(Request::builder()
-        .method(method)
-        .uri(uri)
-        .headers(headers)
+    builder
         .body(bytes)
-        .build())
+        .map_err(|e| unreadable(&format!("the request does not parse: {e}")))
 }
 
-fn too_large(limit: usize) -> Response {
-    json_response(
-        413,
-        &serde_json::json!({
-            "error": format!(
-                "the request body is over {limit} bytes; send at most {} orders per webhook \
-                 / リクエスト本文が上限 ({limit} バイト) を超えています",
-                mallsync_sync::orders::MAX_BATCH
-            )
-        }),
-    )
-}
-
-fn unreadable(message: &str) -> Response {
-    json_response(400, &serde_json::json!({ "error": message }))
+fn unreadable(message: &str) -> ApiError {
+    ApiError::invalid("$", message)
 }

@@ -1,15 +1,11 @@
 //! The dispatcher component: the HTTP route `/internal/dispatch`, called by an external scheduler
-//! (Fermyon Cloud, a Kubernetes CronJob) or by hand. The cron trigger lives in the `scheduler`
-//! component, which runs the same work.
+//! (Fermyon Cloud, a Kubernetes CronJob) or by hand, behind the admin token. The cron trigger
+//! lives in the `scheduler` component, which runs the same tick.
 
-use mallsync_component::{read_limited, serve_dispatcher, MAX_BODY_BYTES};
-use spin_sdk::http::{IncomingRequest, Response};
+use mallsync_component::{serve, Component};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
 #[spin_sdk::http_component]
-fn handle(request: IncomingRequest) -> Response {
-    // The body is read up to the limit only (413 past it), as in the cart components.
-    match read_limited(request, MAX_BODY_BYTES) {
-        Ok(request) => serve_dispatcher(request),
-        Err(response) => response,
-    }
+async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+    serve(Component::Dispatcher, request, response_out).await
 }

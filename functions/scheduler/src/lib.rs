@@ -1,10 +1,10 @@
 //! The scheduler component: the cron trigger's `handle-cron-event` (local `spin up` with plugin
-//! trigger-cron 0.4.2, and `mallsync-host`), nothing else. It runs the same work as the
+//! trigger-cron 0.4.2, and `mallsync-host`), nothing else. It runs the same tick as the
 //! dispatcher's `POST /internal/dispatch`. It is a component of its own so that a runtime without
 //! the cron trigger (Fermyon Cloud, SpinKube's shim) can leave out exactly this component and keep
 //! every HTTP route.
 
-use mallsync_component::{dispatch, Trigger};
+use mallsync_component::scheduled_tick;
 
 mod cron {
     spin_sdk::wit_bindgen::generate!({
@@ -19,9 +19,7 @@ struct Scheduler;
 
 impl cron::Guest for Scheduler {
     fn handle_cron_event(metadata: Metadata) -> Result<(), Error> {
-        dispatch(Trigger::Cron, metadata.timestamp)
-            .map(drop)
-            .map_err(|e| Error::Other(format!("dispatch failed: {e:?}")))
+        scheduled_tick(metadata.timestamp).map_err(Error::Other)
     }
 }
 cron::export!(Scheduler with_types_in cron);

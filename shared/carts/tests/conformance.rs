@@ -176,6 +176,7 @@ impl Sample for Cscart {
                 item_id: "3127414766".into(),
                 quantity: 2,
             }],
+            notify: Default::default(),
         }
     }
     fn authorization() -> String {

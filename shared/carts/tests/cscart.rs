@@ -41,6 +41,7 @@ fn shipment(shipping_id: Option<&str>) -> CscartShipment {
             item_id: "3127414766".into(),
             quantity: 2,
         }],
+        notify: Default::default(),
     }
 }
 

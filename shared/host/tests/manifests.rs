@@ -161,14 +161,17 @@ fn a_cloud_manifest_for_another_futureshop_domain_allows_exactly_that_domain() {
     let cloud: Manifest = toml::from_str(&text).unwrap();
     assert_eq!(
         cloud.component["futureshop"].allowed_outbound_hosts,
-        ["https://api.shop-x.future-shop.net"]
+        [
+            "https://api.shop-x.future-shop.net",
+            "https://hooks.slack.com"
+        ]
     );
     assert!(cloud.component["dispatcher"]
         .allowed_outbound_hosts
         .contains(&"https://api.shop-x.future-shop.net".to_string()));
     assert_eq!(
         cloud.component["bcart"].allowed_outbound_hosts,
-        ["https://api.bcart.jp"]
+        ["https://api.bcart.jp", "https://hooks.slack.com"]
     );
 }
 
@@ -179,12 +182,19 @@ fn each_component_may_reach_only_what_its_cart_needs() {
     let vars = defaults(&spin);
     let origin = |cart: &str| format!("{{{{ {cart}_api_origin }}}}");
     for (id, c) in &spin.component {
+        // Every component may also send notifications (its own hosts, then the notification one).
+        let notify = "{{ notification_origin }}".to_string();
         let expected: Vec<String> = if CARTS.contains(&id.as_str()) {
-            vec![origin(id)]
+            vec![origin(id), notify]
         } else if ALL_CART_COMPONENTS.contains(&id.as_str()) {
-            CARTS.iter().map(|cart| origin(cart)).collect()
+            CARTS
+                .iter()
+                .map(|cart| origin(cart))
+                .chain([notify])
+                .collect()
         } else if id == "console" {
-            // It only serves its own files; the browser calls the cart routes.
+            // It only serves its own files (it sends no notifications); the browser calls the
+            // cart routes.
             Vec::new()
         } else {
             panic!(

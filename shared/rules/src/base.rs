@@ -8,8 +8,8 @@ use crate::order::{Carrier, Item, OmsStatus, Order, TrackingNumber};
 use crate::plan::{updated_within, Cart, Ledger, OnChange, Plan, Reason, Trigger, WriteBack};
 use crate::secret::Secret;
 use crate::settings::{
-    check_common, check_required, check_secret, check_url, label, CartSettings, ExportMode,
-    ExportSettings, ImportSettings, SettingKind, SettingLabel, EXPORT_MODE_LABEL,
+    check_common, check_required, check_secret, check_url, label, BuyerEmails, CartSettings,
+    ExportMode, ExportSettings, ImportSettings, SettingKind, SettingLabel, EXPORT_MODE_LABEL,
 };
 use crate::time::on_or_before_today;
 
@@ -42,7 +42,11 @@ pub const CREDENTIAL_LABELS: &[SettingLabel] = &[
         SettingKind::Url,
     ),
 ];
-pub const OPTION_LABELS: &[SettingLabel] = &[EXPORT_MODE_LABEL];
+pub const OPTION_LABELS: &[SettingLabel] = &[SettingLabel {
+    // BASE mails the buyer on every dispatch: the one place its settings can say so.
+    help: "Which OMS statuses are written back to BASE. Each dispatch makes BASE e-mail the buyer (発送メール); BASE's API cannot turn that off, and mallsync never dispatches an item twice.",
+    ..EXPORT_MODE_LABEL
+}];
 
 /// `POST /1/orders/edit_status` with `status=dispatched` for one order item. One-way: BASE e-mails
 /// the buyer and never lets the item go back.
@@ -70,6 +74,7 @@ impl WriteBack for BaseDispatch {
 }
 
 /// A BASE store's settings (SPEC.md defaults: 7 days to fetch, 30 min, 【処理済み】以外も書き出す).
+/// Buyer e-mails: BASE sends its 発送メール on every dispatch; no setting here can stop it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
@@ -103,6 +108,16 @@ impl Default for BaseSettings {
 
 impl CartSettings for BaseSettings {
     const CART: Cart = Cart::Base;
+
+    /// BASE mails the buyer (発送メール) on every dispatch, and the API offers no switch
+    /// (cart-apis.md: "treat BASE always mails on dispatch as the safe assumption").
+    fn buyer_emails(&self) -> BuyerEmails {
+        BuyerEmails {
+            mails_buyer: "always",
+            message_ja: "BASEは発送（発送済みへの変更）のたびに購入者へ発送メールを送ります。APIから止めることはできません。送り直しはしないため、同じ注文に二度は送られません。".into(),
+            message_en: "BASE e-mails the buyer (発送メール) on every dispatch, and its API cannot turn that off. mallsync never dispatches an item twice, so no buyer gets it twice.".into(),
+        }
+    }
 
     fn validate(&self) -> Result<(), Error> {
         let mut p = Problems::new();

@@ -10,8 +10,8 @@ use crate::plan::{
 };
 use crate::secret::Secret;
 use crate::settings::{
-    check_common, check_required, check_secret, check_url, label, CartSettings, ExportMode,
-    ExportSettings, ImportSettings, SettingKind, SettingLabel, EXPORT_MODE_LABEL,
+    check_common, check_required, check_secret, check_url, label, BuyerEmails, CartSettings,
+    ExportMode, ExportSettings, ImportSettings, SettingKind, SettingLabel, EXPORT_MODE_LABEL,
     PERIOD_DAYS_LABEL,
 };
 
@@ -74,6 +74,34 @@ pub const OPTION_LABELS: &[SettingLabel] = &[
     },
     EXPORT_MODE_LABEL,
     PERIOD_DAYS_LABEL,
+    label(
+        "notifications",
+        "メール通知",
+        "E-mail notifications",
+        "Whom CS-Cart e-mails when mallsync sets an order to 配送済み. CS-Cart reads any value sent, even \"N\", as notify, so an off switch is sent by leaving the key out. The shipment e-mail of CS-Cart 4.16 and later follows the shop's own notification settings in CS-Cart.",
+        SettingKind::Group,
+    ),
+    label(
+        "notifications.notify_user",
+        "購入者に通知",
+        "Notify the buyer",
+        "CS-Cart's status e-mail to the buyer (notify_user). On by default, as when the shop ships by hand with 顧客に通知 ticked.",
+        SettingKind::Plain,
+    ),
+    label(
+        "notifications.notify_department",
+        "注文部門に通知",
+        "Notify the order department",
+        "The same e-mail to the shop's order department (notify_department).",
+        SettingKind::Plain,
+    ),
+    label(
+        "notifications.notify_vendor",
+        "出品者に通知",
+        "Notify the vendor",
+        "Multi-Vendor: the same e-mail to the vendor (notify_vendor).",
+        SettingKind::Plain,
+    ),
 ];
 
 /// `POST /api/shipments` for one shipping group, then a status-only `PUT /api/orders/{id}` to C.
@@ -87,6 +115,38 @@ pub struct CscartShipment {
     pub ship_date: NaiveDate,
     /// Items and amounts shipped; empty means every item of the order.
     pub items: Vec<Item>,
+    /// Whom CS-Cart e-mails about the status change (the store's setting). Left out of the JSON,
+    /// so the ledger hash is only the shipping data: switching e-mails on or off resends nothing.
+    #[serde(skip)]
+    pub notify: CscartNotify,
+}
+
+/// Whom CS-Cart e-mails when mallsync sets an order to 配送済み (`PUT /api/orders/{id}`):
+/// `notify_user` (the buyer), `notify_department` (the shop's staff), `notify_vendor`
+/// (Multi-Vendor). CS-Cart reads any non-empty value, even `"N"`, as "notify", so an "off" is
+/// sent by leaving the key out. Default: only the buyer, as when the shop ships by hand in the
+/// admin with "Notify customer" ticked. The shipment e-mail CS-Cart ≥ 4.16 sends on
+/// `POST /api/shipments` follows the shop's own notification settings in CS-Cart, not these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct CscartNotify {
+    /// 購入者に通知: the buyer gets CS-Cart's status e-mail (配送済み).
+    pub notify_user: bool,
+    /// 注文部門に通知: the shop's order department gets it.
+    pub notify_department: bool,
+    /// 出品者に通知 (Multi-Vendor): the vendor gets it.
+    pub notify_vendor: bool,
+}
+
+impl Default for CscartNotify {
+    fn default() -> Self {
+        CscartNotify {
+            notify_user: true,
+            notify_department: false,
+            notify_vendor: false,
+        }
+    }
 }
 
 impl WriteBack for CscartShipment {
@@ -172,6 +232,8 @@ pub struct CscartSettings {
     pub export_mode: ExportMode,
     /// 作成期間: write back orders updated within this many days.
     pub period_days: u32,
+    /// Whom CS-Cart e-mails about the 配送済み status change (default: the buyer only).
+    pub notifications: CscartNotify,
 }
 
 fn default_import() -> ImportSettings {
@@ -191,12 +253,28 @@ impl Default for CscartSettings {
             export: ExportSettings::default(),
             export_mode: ExportMode::default(),
             period_days: 1,
+            notifications: CscartNotify::default(),
         }
     }
 }
 
 impl CartSettings for CscartSettings {
     const CART: Cart = Cart::Cscart;
+
+    /// The status e-mail follows `notifications.notify_user`; the shipment e-mail of CS-Cart
+    /// ≥ 4.16 follows the shop's notification settings in CS-Cart itself.
+    fn buyer_emails(&self) -> BuyerEmails {
+        let (mails_buyer, ja, en) = if self.notifications.notify_user {
+            ("on", "配送済みへの変更時にCS-Cartが購入者へメールを送ります（設定 notifications.notify_user）。", "CS-Cart e-mails the buyer when mallsync sets the order to 配送済み (setting notifications.notify_user).")
+        } else {
+            ("off", "配送済みへの変更時の購入者へのメールは送りません（設定 notifications.notify_user がオフ）。", "CS-Cart does not e-mail the buyer when mallsync sets the order to 配送済み (setting notifications.notify_user is off).")
+        };
+        BuyerEmails {
+            mails_buyer,
+            message_ja: format!("{ja}出荷（shipment）登録時のメールはCS-Cart 4.16以降、CS-Cart側の通知設定に従います。"),
+            message_en: format!("{en} The shipment e-mail of CS-Cart 4.16 and later follows the shop's own notification settings in CS-Cart."),
+        }
+    }
 
     fn validate(&self) -> Result<(), Error> {
         let mut p = Problems::new();
@@ -264,7 +342,14 @@ pub fn plan_write_back(
     let period_days = trigger.period_days(Some(settings.period_days));
     let mut plan = Plan::for_orders(orders.len());
     for order in orders {
-        let candidates = candidates(settings.export_mode, order, period_days, now);
+        let candidates = candidates(settings.export_mode, order, period_days, now).map(|c| {
+            c.into_iter()
+                .map(|shipment| CscartShipment {
+                    notify: settings.notifications,
+                    ..shipment
+                })
+                .collect::<Vec<_>>()
+        });
         plan.add_order(&order.order_id, candidates, ledger, OnChange::SendAgain);
     }
     plan
@@ -292,6 +377,7 @@ fn candidates(
                 carrier: order.carrier.clone(),
                 ship_date,
                 items: items.to_vec(),
+                notify: CscartNotify::default(),
             })
         };
     let shipments = if order.shipments.is_empty() {

@@ -59,6 +59,6 @@ pub use plan::{
 };
 pub use secret::Secret;
 pub use settings::{
-    labels, CartSettings, ExportMode, ExportSettings, ImportSettings, SettingKind, SettingLabel,
-    StoreSettings, Warning,
+    labels, BuyerEmails, CartSettings, ExportMode, ExportSettings, ImportSettings, SettingKind,
+    SettingLabel, StoreSettings, Warning,
 };

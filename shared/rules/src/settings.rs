@@ -298,6 +298,27 @@ pub struct Warning {
     pub message_en: String,
 }
 
+/// Whether the cart e-mails the buyer when mallsync writes shipping data back, as far as its
+/// public facts tell (shown per store in the write-back preview, Japanese and English).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuyerEmails {
+    /// `always` (the cart mails and mallsync cannot stop it), `on` / `off` (a store setting
+    /// decides), `unknown` (the cart's documents do not say).
+    pub mails_buyer: &'static str,
+    pub message_ja: String,
+    pub message_en: String,
+}
+
+impl BuyerEmails {
+    pub fn unknown(cart: &str) -> BuyerEmails {
+        BuyerEmails {
+            mails_buyer: "unknown",
+            message_ja: format!("{cart}がAPIでの更新時に購入者へメールを送るかは公開資料で確認できていません。{cart}の管理画面のメール設定を確認してください。"),
+            message_en: format!("{cart}'s public documents do not say whether an update through its API e-mails the buyer; check the mail settings in {cart}'s admin."),
+        }
+    }
+}
+
 /// What every cart's settings offer, whatever the cart.
 pub trait CartSettings {
     const CART: Cart;
@@ -310,6 +331,10 @@ pub trait CartSettings {
     fn secrets_mut(&mut self) -> Vec<&mut Secret>;
     fn warnings(&self) -> Vec<Warning> {
         Vec::new()
+    }
+    /// Whether writing back e-mails the buyer (see each cart's file).
+    fn buyer_emails(&self) -> BuyerEmails {
+        BuyerEmails::unknown(Self::CART.display_name())
     }
 }
 
@@ -418,6 +443,10 @@ impl StoreSettings {
     /// Operator warnings (e.g. futureshop points not activated through the API).
     pub fn warnings(&self) -> Vec<Warning> {
         each_cart!(self, s => s.warnings())
+    }
+
+    pub fn buyer_emails(&self) -> BuyerEmails {
+        each_cart!(self, s => s.buyer_emails())
     }
 
     fn secrets_mut(&mut self) -> Vec<&mut Secret> {

@@ -1,4 +1,5 @@
-//! Errors become status codes here and nowhere else.
+//! Errors become status codes here and nowhere else: every route of every component, the Spin
+//! shell's body limit included, answers through `ApiError::into_response`.
 
 use mallsync_carts::CartError;
 use mallsync_rules::FieldError;
@@ -27,6 +28,9 @@ pub enum ApiError {
     /// The body is over a limit (413); the text says the limit.
     #[error("{0}")]
     TooLarge(String),
+    /// The route is switched off by configuration (503); the text names the variable to set.
+    #[error("{0}")]
+    Disabled(String),
     /// The cart refused or failed (502); the cart's own message, which holds no secrets.
     #[error("the cart failed: {0}")]
     Cart(#[from] CartError),
@@ -77,6 +81,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => 405,
             ApiError::Conflict(_) => 409,
             ApiError::TooLarge(_) => 413,
+            ApiError::Disabled(_) => 503,
             ApiError::Cart(_) => 502,
             ApiError::Internal(_) => 500,
         }

@@ -54,11 +54,15 @@ pub fn bearer(request: &http::Request<Vec<u8>>) -> Option<&str> {
         .map(str::trim)
 }
 
-/// Admin routes: the bearer token must equal the `admin_token` variable. Unset means no admin.
+/// Admin routes (every component's, `/internal/dispatch` included): the bearer token must equal
+/// the `admin_token` variable. Unset or empty switches the admin routes off with a 503, not a 401:
+/// no token the caller could send would help, the deployment must set the variable.
 pub fn require_admin(io: &impl Io, request: &http::Request<Vec<u8>>) -> Result<(), ApiError> {
     let Some(expected) = io.variable("admin_token") else {
-        return Err(ApiError::Unauthorized(
-            "admin routes are off: set the admin_token variable".into(),
+        return Err(ApiError::Disabled(
+            "admin routes are off: set the admin_token variable \
+             / admin_token 変数が未設定のため管理用ルートは無効です"
+                .into(),
         ));
     };
     let given = bearer(request).ok_or_else(|| {

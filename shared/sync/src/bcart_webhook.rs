@@ -36,14 +36,27 @@ pub const ORDER_EVENTS: [&str; 2] = ["order.created", "order.updated"];
 const EVENT_MEMORY_SECS: i64 = 7 * 24 * 3600;
 const EVENT_KIND_PREFIX: &str = "bcart_event:";
 
+/// What one delivery did with its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryOutcome {
+    Imported,
+    Changed,
+    Unchanged,
+    /// This event id was handled before.
+    Duplicate,
+    /// Not an order event.
+    Ignored,
+    /// The payload holds no whole order: the scheduled import fetches it.
+    LeftForTheScheduledImport,
+}
+
 /// What one delivery did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Delivery {
     pub event_id: String,
     pub event_type: String,
-    /// `imported`, `changed`, `unchanged`, `duplicate` (this event id was handled before),
-    /// `ignored` (not an order event) or `left_for_the_scheduled_import` (no order in the payload).
-    pub outcome: &'static str,
+    pub outcome: DeliveryOutcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
 }
@@ -125,7 +138,7 @@ pub fn receive(
     let mut delivery = Delivery {
         event_id: event_id.clone(),
         event_type: event_type.clone(),
-        outcome: "ignored",
+        outcome: DeliveryOutcome::Ignored,
         order_id: None,
     };
     let kind = format!("{EVENT_KIND_PREFIX}{event_id}");
@@ -139,12 +152,12 @@ pub fn receive(
         &[store.id.clone().into(), kind.clone().into()],
     )?;
     if !seen.is_empty() {
-        delivery.outcome = "duplicate";
+        delivery.outcome = DeliveryOutcome::Duplicate;
         return Ok(delivery);
     }
     if ORDER_EVENTS.contains(&event_type.as_str()) {
         match order_of(&payload) {
-            None => delivery.outcome = "left_for_the_scheduled_import",
+            None => delivery.outcome = DeliveryOutcome::LeftForTheScheduledImport,
             Some(order) => {
                 let order: BcartOrder = serde_json::from_value(order.clone()).map_err(|e| {
                     ApiError::invalid("data", format!("is not a Bカート order: {e}"))
@@ -154,9 +167,9 @@ pub fn receive(
                     .to_imported(&mallsync_rules::CartSettings::import(settings).target_status)?;
                 delivery.order_id = Some(imported.order_id.clone());
                 delivery.outcome = match orders::keep_imported(io, &store.id, &imported)? {
-                    Kept::New => "imported",
-                    Kept::Changed(_) => "changed",
-                    Kept::Unchanged => "unchanged",
+                    Kept::New => DeliveryOutcome::Imported,
+                    Kept::Changed(_) => DeliveryOutcome::Changed,
+                    Kept::Unchanged => DeliveryOutcome::Unchanged,
                 };
             }
         }

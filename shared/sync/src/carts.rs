@@ -21,7 +21,21 @@ pub trait CartBinding: Connector {
     /// `api_origin` variable may move it (tests point it at a fake); CS-Cart and futureshop take
     /// their URL from the store's credentials.
     const SHARED_API: bool;
+    /// The shop connects a store from a browser (OAuth, BASE): its `/oauth/*` routes answer.
+    const BROWSER_OAUTH: bool = false;
     type Settings: CartSettings;
+    /// The cart's own order webhook (Bカート's order.created / order.updated), verified and
+    /// imported at once. A cart without one answers 404, as this default does.
+    fn receive_cart_webhook(
+        io: &impl Io,
+        store: &crate::shops::Store,
+        request: &http::Request<Vec<u8>>,
+    ) -> Result<serde_json::Value, ApiError> {
+        let _ = (io, store, request);
+        Err(ApiError::NotFound(
+            "only Bカート sends these webhooks".into(),
+        ))
+    }
     /// The store's settings for this cart; `None` for another cart's settings.
     fn settings(settings: &StoreSettings) -> Option<&Self::Settings>;
     fn credentials(settings: &Self::Settings) -> Self::Credentials;
@@ -81,9 +95,25 @@ bind!(
     Bcart,
     BcartSettings,
     bcart,
-    true
+    true,
+    fn receive_cart_webhook(
+        io: &impl Io,
+        store: &crate::shops::Store,
+        request: &http::Request<Vec<u8>>,
+    ) -> Result<serde_json::Value, ApiError> {
+        let delivery = crate::bcart_webhook::receive(io, store, request)?;
+        serde_json::to_value(delivery)
+            .map_err(|e| ApiError::Internal(format!("a delivery does not serialize: {e}")))
+    }
 );
-bind!(mallsync_carts::base::Base, Base, BaseSettings, base, true);
+bind!(
+    mallsync_carts::base::Base,
+    Base,
+    BaseSettings,
+    base,
+    true,
+    const BROWSER_OAUTH: bool = true;
+);
 bind!(
     mallsync_carts::shopserve::Shopserve,
     Shopserve,
@@ -116,34 +146,54 @@ bind!(
     }
 );
 
-/// Runs `$e` with `$C` standing for the cart's `CartBinding` type.
+/// Runs `$e` with `$C` standing for the cart's `CartBinding` type. Only the carts this build has
+/// (cargo features, one per cart) have an arm; for another, the enclosing function returns
+/// [`not_built_in`].
 #[macro_export]
 #[doc(hidden)]
 macro_rules! with_cart {
     ($cart:expr, $C:ident => $e:expr) => {
         match $cart {
+            #[cfg(feature = "bcart")]
             mallsync_rules::Cart::Bcart => {
                 type $C = mallsync_carts::bcart::Bcart;
                 $e
             }
+            #[cfg(feature = "base")]
             mallsync_rules::Cart::Base => {
                 type $C = mallsync_carts::base::Base;
                 $e
             }
+            #[cfg(feature = "shopserve")]
             mallsync_rules::Cart::Shopserve => {
                 type $C = mallsync_carts::shopserve::Shopserve;
                 $e
             }
+            #[cfg(feature = "cscart")]
             mallsync_rules::Cart::Cscart => {
                 type $C = mallsync_carts::cscart::Cscart;
                 $e
             }
+            #[cfg(feature = "futureshop")]
             mallsync_rules::Cart::Futureshop => {
                 type $C = mallsync_carts::futureshop::Futureshop;
                 $e
             }
+            // A cart this component is not built with (cargo features): a cart component only
+            // ever reaches its own cart's stores.
+            #[allow(unreachable_patterns)]
+            other => return Err($crate::carts::not_built_in(other)),
         }
     };
+}
+
+/// The error for a cart this component is not built with.
+pub fn not_built_in(cart: mallsync_rules::Cart) -> ApiError {
+    ApiError::Internal(format!(
+        "this component is built without {} (cargo feature {:?})",
+        cart.display_name(),
+        cart.slug()
+    ))
 }
 
 /// The store's settings for `C`, or a 500: a stored store always matches its cart.

@@ -172,6 +172,8 @@ pub struct Resealed {
     pub shops: usize,
     pub stores: usize,
     pub tokens: usize,
+    /// Notification destinations' URLs and signing secrets.
+    pub notification_destinations: usize,
 }
 
 /// Seals every stored secret again with the current key (after a rotation, or for values
@@ -216,6 +218,7 @@ pub fn reseal_all(io: &impl Io) -> Result<Resealed, IoError> {
             }
         }
     }
+    done.notification_destinations = crate::notify::reseal(io, &keys)?;
     Ok(done)
 }
 

@@ -1,5 +1,7 @@
-//! Every route of a cart component, under `/<cart>/` (spin.toml gives each cart `/<cart>/...`).
-//! Handlers return `Result<_, ApiError>`; `handle` turns errors into responses in one place.
+//! Every route of every component, in one table: a cart component's under `/<cart>/` (spin.toml
+//! gives each cart `/<cart>/...`), its health and test probes included, and the dispatcher's
+//! `/internal/dispatch`. Handlers return `Result<_, ApiError>`; `handle_then` turns errors into
+//! responses in one place. The Spin shell (`functions/common`) only reads the body and sends.
 
 use chrono::{Duration, NaiveDate};
 use mallsync_rules::{Cart, ImportWindow, StoreSettings, Trigger};
@@ -10,8 +12,10 @@ use serde_json::json;
 use crate::api_error::ApiError;
 use crate::auth;
 use crate::io::Io;
+#[cfg(feature = "base")]
+use crate::oauth;
 use crate::shops::{self, Store};
-use crate::{dispatch, import, oauth, orders, runlog, schema, with_cart, write_back};
+use crate::{import, orders, runlog, schedule, schema, with_cart, write_back};
 
 pub type Request = http::Request<Vec<u8>>;
 pub type Response = http::Response<Vec<u8>>;
@@ -23,7 +27,8 @@ pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// The answer to a body over `MAX_BODY_BYTES`.
 pub fn too_large() -> ApiError {
     ApiError::TooLarge(format!(
-        "the request body is over {MAX_BODY_BYTES} bytes: send at most {} orders per webhook",
+        "the request body is over {MAX_BODY_BYTES} bytes: send at most {} orders per webhook \
+         / リクエスト本文が上限 ({MAX_BODY_BYTES} バイト) を超えています",
         orders::MAX_BATCH
     ))
 }
@@ -39,15 +44,96 @@ pub enum Access {
     Shop,
     /// `X-Mallsync-Signature: t=<unix>,v1=<HMAC of "<t>.<body>" with the shop's webhook secret>`.
     Signed,
+    /// A platform probe (`/__test/...`): only while the `test_routes_enabled` variable is "true",
+    /// so a deployed app never exposes them by accident; otherwise no such route.
+    Probe,
+}
+
+/// The component a request reached: a cart's (`/<cart>/...`) or the dispatcher
+/// (`/internal/dispatch`, the scheduled work for every cart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    Cart(Cart),
+    Dispatcher,
+}
+
+impl From<Cart> for Component {
+    fn from(cart: Cart) -> Component {
+        Component::Cart(cart)
+    }
+}
+
+impl Component {
+    /// The component's route in spin.toml, without the trailing `/...`.
+    fn prefix(self) -> String {
+        match self {
+            Component::Cart(cart) => format!("/{}", cart.slug()),
+            Component::Dispatcher => DISPATCHER_ROUTE.to_string(),
+        }
+    }
+
+    /// For the log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Component::Cart(cart) => cart.slug(),
+            Component::Dispatcher => "dispatcher",
+        }
+    }
+}
+
+/// The dispatcher component's one route (spin.toml).
+pub const DISPATCHER_ROUTE: &str = "/internal/dispatch";
+
+/// What serves a route: a cart's handler (it knows its cart) or the dispatcher's (every cart).
+pub enum Handler<I> {
+    Cart(fn(&Ctx<'_, I>) -> Result<Response, ApiError>),
+    Dispatcher(fn(&I, &Request) -> Result<Response, ApiError>),
 }
 
 pub struct Route<I> {
     pub method: &'static str,
-    /// Below `/<cart>`; `{name}` matches one path segment.
+    /// Below the component's route (`/<cart>` or `/internal/dispatch`); `{name}` matches one path
+    /// segment.
     pub path: &'static str,
     pub access: Access,
     pub summary: &'static str,
-    handler: fn(&Ctx<'_, I>) -> Result<Response, ApiError>,
+    handler: Handler<I>,
+}
+
+impl<I> Route<I> {
+    /// Whether `openapi.json` documents the route (the health check and the probes are the
+    /// platform's, not the API's).
+    pub fn in_openapi(&self) -> bool {
+        self.access != Access::Probe && !self.is_health()
+    }
+
+    /// The route's path as `openapi.json` keys it: below `/<cart>` for a cart's, whole for the
+    /// dispatcher's (whose path item names its own server).
+    pub fn openapi_path(&self) -> String {
+        match self.handler {
+            Handler::Cart(_) => self.path.to_string(),
+            Handler::Dispatcher(_) => format!("{DISPATCHER_ROUTE}{}", self.path),
+        }
+    }
+
+    fn is_health(&self) -> bool {
+        self.path == "/health"
+    }
+
+    fn serves(&self, component: Component) -> bool {
+        matches!(
+            (&self.handler, component),
+            (Handler::Cart(_), Component::Cart(_))
+                | (Handler::Dispatcher(_), Component::Dispatcher)
+        )
+    }
+
+    /// Whether the route reads or writes the service's tables (so the schema must exist first).
+    fn uses_tables(&self) -> bool {
+        !(self.access == Access::Probe
+            || self.is_health()
+            || ["/openapi.json", "/settings/schema"].contains(&self.path))
+    }
 }
 
 const fn route<I: Io>(
@@ -62,14 +148,92 @@ const fn route<I: Io>(
         path,
         access,
         summary,
-        handler,
+        handler: Handler::Cart(handler),
     }
 }
 
-/// The whole API of a cart component.
+const fn dispatcher_route<I: Io>(
+    method: &'static str,
+    summary: &'static str,
+    handler: fn(&I, &Request) -> Result<Response, ApiError>,
+) -> Route<I> {
+    Route {
+        method,
+        path: "",
+        access: Access::Admin,
+        summary,
+        handler: Handler::Dispatcher(handler),
+    }
+}
+
+/// Every route of every component.
 pub fn table<I: Io>() -> Vec<Route<I>> {
     use Access::*;
     vec![
+        // GET /<cart>/health
+        route(
+            "GET",
+            "/health",
+            Public,
+            "Whether the component reaches its variables, key-value store and database",
+            crate::probes::health,
+        ),
+        // GET /<cart>/__test/kv/<key>
+        route(
+            "GET",
+            "/__test/kv/{key}",
+            Probe,
+            "Read a probe key-value entry",
+            crate::probes::read_key_value,
+        ),
+        // PUT /<cart>/__test/kv/<key>
+        route(
+            "PUT",
+            "/__test/kv/{key}",
+            Probe,
+            "Write a probe key-value entry",
+            crate::probes::write_key_value,
+        ),
+        // GET /<cart>/__test/sqlite/<key>
+        route(
+            "GET",
+            "/__test/sqlite/{key}",
+            Probe,
+            "Read a probe SQLite row",
+            crate::probes::read_row,
+        ),
+        // PUT /<cart>/__test/sqlite/<key>
+        route(
+            "PUT",
+            "/__test/sqlite/{key}",
+            Probe,
+            "Write a probe SQLite row",
+            crate::probes::write_row,
+        ),
+        // GET /<cart>/__test/outbound?url=<absolute URL>
+        route(
+            "GET",
+            "/__test/outbound",
+            Probe,
+            "One outbound GET, as the platform allows it",
+            crate::probes::outbound,
+        ),
+        // GET /<cart>/__test/panic: traps on purpose, to show the host survives a crashed request
+        route(
+            "GET",
+            "/__test/panic",
+            Probe,
+            "Panic on purpose",
+            crate::probes::panic,
+        ),
+        // GET /internal/dispatch: how many ticks so far, and the last one
+        dispatcher_route("GET", "The recorded ticks and the last one", recorded_ticks),
+        // POST /internal/dispatch: the scheduled work now (an external scheduler's call)
+        dispatcher_route(
+            "POST",
+            "Run the scheduled work of every cart's stores now",
+            run_recorded_tick,
+        ),
         // GET /<cart>/openapi.json
         route(
             "GET",
@@ -102,7 +266,7 @@ pub fn table<I: Io>() -> Vec<Route<I>> {
             "/dispatch",
             Admin,
             "Run the scheduled work of this cart's stores now",
-            run_dispatch,
+            run_cart_tick,
         ),
         // POST /<cart>/secrets/reseal
         route(
@@ -111,6 +275,38 @@ pub fn table<I: Io>() -> Vec<Route<I>> {
             Admin,
             "Seal every stored secret again with the current encryption key (after a key rotation)",
             reseal_secrets,
+        ),
+        // GET /<cart>/notifications/destinations
+        route(
+            "GET",
+            "/notifications/destinations",
+            Shop,
+            "The shop's notification destinations, with how their deliveries went",
+            list_destinations,
+        ),
+        // POST /<cart>/notifications/destinations
+        route(
+            "POST",
+            "/notifications/destinations",
+            Shop,
+            "Add a notification destination (signed webhook or chat); a webhook's signing secret is returned once",
+            create_destination,
+        ),
+        // DELETE /<cart>/notifications/destinations/{destination_id}
+        route(
+            "DELETE",
+            "/notifications/destinations/{destination_id}",
+            Shop,
+            "Remove a notification destination and its undelivered notifications",
+            delete_destination,
+        ),
+        // POST /<cart>/notifications/destinations/{destination_id}/test
+        route(
+            "POST",
+            "/notifications/destinations/{destination_id}/test",
+            Shop,
+            "Send a test notification now and say whether it arrived",
+            test_destination,
         ),
         // POST /<cart>/stores
         route(
@@ -264,12 +460,22 @@ pub enum FollowUp {
         run_id: i64,
         order_ids: Vec<String>,
     },
+    /// Deliver the store's notifications (a manual run's failures) after its answer.
+    Notify { store_id: String },
 }
 
 impl FollowUp {
     /// Runs the work; its outcome is in the run log (and returned for callers that wait).
     pub fn run(self, cart: Cart, io: &impl Io) -> Result<serde_json::Value, ApiError> {
         match self {
+            FollowUp::Notify { store_id } => {
+                let until = io.now() + Duration::seconds(crate::notify::FOLLOW_UP_SECS);
+                Ok(json!(crate::notify::deliver_due(
+                    io,
+                    Some(&store_id),
+                    until
+                )?))
+            }
             FollowUp::WriteBack {
                 store_id,
                 run_id,
@@ -280,6 +486,13 @@ impl FollowUp {
                 let orders = orders::by_ids(io, &store.id, &ids)?;
                 let deadline = io.now() + Duration::seconds(write_back::RUN_BUDGET_SECS);
                 let report = with_cart!(store.cart, C => write_back::run_logged::<C>(io, &store, Trigger::Webhook, &orders, deadline, run_id))?;
+                // The run's notices go out now, after its work; what fails waits for a tick.
+                let until = io.now() + Duration::seconds(crate::notify::FOLLOW_UP_SECS);
+                if let Err(e) = crate::notify::watch_store(io, &store)
+                    .and_then(|_| crate::notify::deliver_due(io, Some(&store.id), until))
+                {
+                    eprintln!("mallsync webhook: store {store_id}: notifications: {e}");
+                }
                 Ok(json!(report))
             }
         }
@@ -287,14 +500,14 @@ impl FollowUp {
 }
 
 impl<I: Io> Ctx<'_, I> {
-    fn param(&self, name: &str) -> &str {
+    pub(crate) fn param(&self, name: &str) -> &str {
         self.params
             .iter()
             .find(|(n, _)| *n == name)
             .map_or("", |(_, v)| v.as_str())
     }
 
-    fn query(&self, name: &str) -> Option<String> {
+    pub(crate) fn query(&self, name: &str) -> Option<String> {
         query_param(self.request.uri().query().unwrap_or(""), name)
     }
 
@@ -310,7 +523,11 @@ impl<I: Io> Ctx<'_, I> {
 /// and tests; the Spin shell answers first, see [`handle_then`]).
 pub fn handle(cart: Cart, io: &impl Io, request: Request) -> Response {
     let (mut response, follow_up) = handle_then(cart, io, request);
-    if let Some(follow_up) = follow_up {
+    if let Some(follow_up @ FollowUp::Notify { .. }) = follow_up {
+        if let Err(e) = follow_up.run(cart, io) {
+            eprintln!("mallsync: notifications after the answer: {}", e.message());
+        }
+    } else if let Some(follow_up) = follow_up {
         let report = follow_up
             .run(cart, io)
             .unwrap_or_else(|e| json!({ "error": e.message() }));
@@ -322,27 +539,37 @@ pub fn handle(cart: Cart, io: &impl Io, request: Request) -> Response {
     response
 }
 
-/// Serves one request and hands back the work that should go on after the response is sent.
-pub fn handle_then(cart: Cart, io: &impl Io, request: Request) -> (Response, Option<FollowUp>) {
+/// Serves one request for `component` (a `Cart` converts) and hands back the work that should go
+/// on after the response is sent.
+pub fn handle_then(
+    component: impl Into<Component>,
+    io: &impl Io,
+    request: Request,
+) -> (Response, Option<FollowUp>) {
     let cell = std::cell::RefCell::new(None);
-    let response = serve(cart, io, &request, &cell).unwrap_or_else(ApiError::into_response);
+    let response =
+        serve(component.into(), io, &request, &cell).unwrap_or_else(ApiError::into_response);
     (response, cell.into_inner())
 }
 
 fn serve<I: Io>(
-    cart: Cart,
+    component: Component,
     io: &I,
     request: &Request,
     follow_up: &std::cell::RefCell<Option<FollowUp>>,
 ) -> Result<Response, ApiError> {
     let path = request.uri().path();
-    let prefix = format!("/{}", cart.slug());
+    let prefix = component.prefix();
     let below = path
         .strip_prefix(&prefix)
         .filter(|rest| rest.is_empty() || rest.starts_with('/'))
         .unwrap_or(path);
     let segments: Vec<&str> = below.split('/').filter(|s| !s.is_empty()).collect();
-    let table = table::<I>();
+    let probes_on = io.variable("test_routes_enabled").as_deref() == Some("true");
+    let table: Vec<Route<I>> = table::<I>()
+        .into_iter()
+        .filter(|r| r.serves(component) && (probes_on || r.access != Access::Probe))
+        .collect();
     let found = table.iter().find_map(|r| {
         (r.method == request.method().as_str())
             .then(|| match_path(r.path, &segments))
@@ -358,21 +585,26 @@ fn serve<I: Io>(
         if !allowed.is_empty() {
             return Err(ApiError::MethodNotAllowed(allowed));
         }
-        // The same words as the component shell's own 404: one answer for any unknown path.
         return Err(ApiError::NotFound("no such route".into()));
     };
-    // The component shell stops reading at this limit; this holds for any other caller too.
+    // The Spin shell stops reading at this limit; this holds for any other caller too.
     if request.body().len() > MAX_BODY_BYTES {
         return Err(too_large());
     }
-    if route.access != Access::Public
-        || !["/openapi.json", "/settings/schema"].contains(&route.path)
-    {
+    if route.uses_tables() {
         schema::ensure(io)?;
     }
     if route.access == Access::Admin {
         auth::require_admin(io, request)?;
     }
+    let (handler, cart) = match (&route.handler, component) {
+        (Handler::Dispatcher(handler), _) => return handler(io, request),
+        (Handler::Cart(handler), Component::Cart(cart)) => (handler, cart),
+        // `serves` kept cart routes away from the dispatcher.
+        (Handler::Cart(_), Component::Dispatcher) => {
+            return Err(ApiError::NotFound("no such route".into()))
+        }
+    };
     let ctx = Ctx {
         cart,
         io,
@@ -380,7 +612,7 @@ fn serve<I: Io>(
         params,
         follow_up: std::cell::RefCell::new(None),
     };
-    let response = (route.handler)(&ctx)?;
+    let response = handler(&ctx)?;
     *follow_up.borrow_mut() = ctx.follow_up.into_inner();
     Ok(response)
 }
@@ -487,8 +719,17 @@ fn list_shops<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     ok(json!({ "shops": shops::list_shops(ctx.io)? }))
 }
 
-fn run_dispatch<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
-    ok(dispatch::dispatch_cart(ctx.io, ctx.cart)?)
+fn run_cart_tick<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    ok(schedule::tick_cart(ctx.io, ctx.cart)?)
+}
+
+fn run_recorded_tick<I: Io>(io: &I, _request: &Request) -> Result<Response, ApiError> {
+    let at = io.now().timestamp();
+    ok(schedule::record_tick(io, schedule::TickSource::Http, at)?)
+}
+
+fn recorded_ticks<I: Io>(io: &I, _request: &Request) -> Result<Response, ApiError> {
+    ok(schedule::recorded_ticks(io)?)
 }
 
 /// After a key rotation: every secret sealed with the current key, so the previous key can go.
@@ -579,8 +820,12 @@ fn list_stores<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
     let stores = shops::shop_stores(ctx.io, &shop_id, ctx.cart)?
         .iter()
-        .map(|store| crate::summary::view(ctx.io, store))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|store| {
+            let mut view = crate::summary::view(ctx.io, store)?;
+            crate::notify::add_store_state(ctx.io, store, &mut view)?;
+            Ok(view)
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
     ok(json!({ "stores": stores }))
 }
 
@@ -590,6 +835,7 @@ fn get_store<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let mut view = crate::summary::view(ctx.io, &store)?;
     view["alerts"] = json!(crate::alerts::list(ctx.io, &store.id)?);
     view["pending_orders"] = json!(crate::pending::count(ctx.io, &store.id)?);
+    crate::notify::add_store_state(ctx.io, &store, &mut view)?;
     ok(view)
 }
 
@@ -711,6 +957,9 @@ fn manual_write_back<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let deadline = io.now() + Duration::seconds(write_back::RUN_BUDGET_SECS);
     let report =
         with_cart!(store.cart, C => write_back::run::<C>(io, &store, trigger, &orders, deadline))?;
+    if report.failed > 0 || report.deferred > 0 {
+        *ctx.follow_up.borrow_mut() = Some(FollowUp::Notify { store_id: store.id });
+    }
     ok(report)
 }
 
@@ -751,7 +1000,10 @@ fn run_import<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
 
 fn cart_webhook<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let store = shops::store(ctx.io, ctx.cart, ctx.param("store_id"))?;
-    ok(crate::bcart_webhook::receive(ctx.io, &store, ctx.request)?)
+    let io = ctx.io;
+    ok(
+        with_cart!(store.cart, C => <C as crate::carts::CartBinding>::receive_cart_webhook(io, &store, ctx.request))?,
+    )
 }
 
 /// Most imported orders one read returns.
@@ -803,8 +1055,38 @@ fn get_run<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     }
 }
 
-fn base_only(cart: Cart) -> Result<(), ApiError> {
-    if cart == Cart::Base {
+fn list_destinations<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
+    let views = crate::notify::list(ctx.io, &shop_id)?
+        .iter()
+        .map(|d| crate::notify::view(ctx.io, d))
+        .collect::<Result<Vec<_>, _>>()?;
+    ok(json!({ "destinations": views }))
+}
+
+fn create_destination<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
+    let input: crate::notify::DestinationInput = body(ctx.request)?;
+    let created = crate::notify::create(ctx.io, &shop_id, &input)?;
+    Ok(json(201, &json!(created)))
+}
+
+fn delete_destination<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
+    let id = ctx.param("destination_id");
+    crate::notify::delete(ctx.io, &shop_id, id)?;
+    ok(json!({ "deleted": id }))
+}
+
+fn test_destination<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
+    let shop_id = shops::authenticate_shop(ctx.io, ctx.request)?;
+    let destination = crate::notify::get(ctx.io, &shop_id, ctx.param("destination_id"))?;
+    ok(crate::notify::send_test(ctx.io, &destination, ctx.cart)?)
+}
+
+/// The OAuth routes answer only for a cart that declares browser OAuth (BASE).
+fn oauth_only(cart: Cart) -> Result<(), ApiError> {
+    if with_cart!(cart, C => <C as crate::carts::CartBinding>::BROWSER_OAUTH) {
         Ok(())
     } else {
         Err(ApiError::NotFound(format!(
@@ -815,49 +1097,61 @@ fn base_only(cart: Cart) -> Result<(), ApiError> {
 }
 
 fn oauth_start<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
-    base_only(ctx.cart)?;
-    let store = ctx.shop_store()?;
-    let return_to = ctx.query("return_to");
-    let url = oauth::start(ctx.io, &store, return_to.as_deref())?;
-    // The console fetches this with the shop's token and opens the URL itself: a fetch cannot
-    // follow a redirect to BASE.
-    if let Some(return_to) = return_to {
-        return ok(json!({ "authorize_url": url, "return_to": return_to }));
+    oauth_only(ctx.cart)?;
+    // The OAuth flow is BASE's code: linked only into a build with BASE (cargo feature).
+    #[cfg(not(feature = "base"))]
+    return Err(crate::carts::not_built_in(ctx.cart));
+    #[cfg(feature = "base")]
+    {
+        let store = ctx.shop_store()?;
+        let return_to = ctx.query("return_to");
+        let url = oauth::start(ctx.io, &store, return_to.as_deref())?;
+        // The console fetches this with the shop's token and opens the URL itself: a fetch cannot
+        // follow a redirect to BASE.
+        if let Some(return_to) = return_to {
+            return ok(json!({ "authorize_url": url, "return_to": return_to }));
+        }
+        let mut response = json(302, &json!({ "authorize_url": url }));
+        if let Ok(location) = http::HeaderValue::from_str(&url) {
+            response
+                .headers_mut()
+                .insert(http::header::LOCATION, location);
+        }
+        Ok(response)
     }
-    let mut response = json(302, &json!({ "authorize_url": url }));
-    if let Ok(location) = http::HeaderValue::from_str(&url) {
-        response
-            .headers_mut()
-            .insert(http::header::LOCATION, location);
-    }
-    Ok(response)
 }
 
 fn oauth_callback<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
-    base_only(ctx.cart)?;
-    let state = ctx.query("state").unwrap_or_default();
-    if let Some(return_to) = oauth::return_to_of(&state) {
-        return oauth_back_to_console(ctx, &state, &return_to);
+    oauth_only(ctx.cart)?;
+    #[cfg(not(feature = "base"))]
+    return Err(crate::carts::not_built_in(ctx.cart));
+    #[cfg(feature = "base")]
+    {
+        let state = ctx.query("state").unwrap_or_default();
+        if let Some(return_to) = oauth::return_to_of(&state) {
+            return oauth_back_to_console(ctx, &state, &return_to);
+        }
+        if let Some(error) = ctx.query("error") {
+            return Err(ApiError::invalid(
+                "error",
+                format!("BASE did not authorize: {error}"),
+            ));
+        }
+        let code = ctx
+            .query("code")
+            .ok_or_else(|| ApiError::invalid("code", "is missing"))?;
+        let state = ctx
+            .query("state")
+            .ok_or_else(|| ApiError::invalid("state", "is missing"))?;
+        let store_id = oauth::callback(ctx.io, &code, &state)?;
+        ok(json!({ "connected": store_id }))
     }
-    if let Some(error) = ctx.query("error") {
-        return Err(ApiError::invalid(
-            "error",
-            format!("BASE did not authorize: {error}"),
-        ));
-    }
-    let code = ctx
-        .query("code")
-        .ok_or_else(|| ApiError::invalid("code", "is missing"))?;
-    let state = ctx
-        .query("state")
-        .ok_or_else(|| ApiError::invalid("state", "is missing"))?;
-    let store_id = oauth::callback(ctx.io, &code, &state)?;
-    ok(json!({ "connected": store_id }))
 }
 
 /// The callback of a flow the console started: the browser goes back to the console with the
 /// outcome in the query (`oauth=connected&store=…` or `oauth=error&reason=…&store=…`). Only an
 /// unknown or used state is answered here (it names no store and no console page).
+#[cfg(feature = "base")]
 fn oauth_back_to_console<I: Io>(
     ctx: &Ctx<'_, I>,
     state: &str,

@@ -4,7 +4,7 @@
 use crate::io::{Io, IoError, Value};
 
 /// Bump when `STATEMENTS` or `UPGRADES` change; every statement must stay safe to run again.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// One statement per entry (Spin runs one statement per call).
 const STATEMENTS: &[&str] = &[
@@ -47,6 +47,12 @@ const STATEMENTS: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS pending_by_due ON pending (store_id, due_at)",
     // Stores whose credentials the cart refused for good: the operator must reconnect.
     "CREATE TABLE IF NOT EXISTS store_alerts (store_id TEXT NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL, message_ja TEXT NOT NULL, since INTEGER NOT NULL, PRIMARY KEY (store_id, kind))",
+    // Where a shop's notifications go (notify.rs): url and secret sealed with the encryption key.
+    "CREATE TABLE IF NOT EXISTS notification_destinations (id TEXT PRIMARY KEY, shop_id TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, url TEXT NOT NULL, secret TEXT, events TEXT NOT NULL, lapse_warning_days INTEGER NOT NULL, created_at INTEGER NOT NULL)",
+    // One row per event and destination; the unique key is what makes an event go out once.
+    "CREATE TABLE IF NOT EXISTS notification_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, destination_id TEXT NOT NULL, shop_id TEXT NOT NULL, store_id TEXT, event TEXT NOT NULL, event_key TEXT NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL, next_at INTEGER NOT NULL, claimed_until INTEGER NOT NULL, sent_at INTEGER, failed_at INTEGER, last_error TEXT, UNIQUE (destination_id, event_key))",
+    "CREATE INDEX IF NOT EXISTS notification_outbox_due ON notification_outbox (status, next_at)",
+    "CREATE INDEX IF NOT EXISTS notification_outbox_by_store ON notification_outbox (store_id)",
 ];
 
 /// Changes to tables created by an earlier version, each run once per database (SQLite has no

@@ -264,7 +264,7 @@ pub fn shop_stores(io: &impl Io, shop_id: &str, cart: Cart) -> Result<Vec<Store>
 /// A store's id with the store, or why its row no longer parses.
 pub type StoreRow = (String, Result<Store, IoError>);
 
-/// Every store (of `cart`, or of all carts) in id order after `after`: the dispatcher's walk.
+/// Every store (of `cart`, or of all carts) in id order after `after`: the schedule's walk.
 /// A store whose row no longer parses comes back as its id and the error, so one bad row does
 /// not stop the others.
 pub fn stores_after(
@@ -350,6 +350,7 @@ pub fn delete_store(io: &impl Io, store: &Store) -> Result<(), ApiError> {
         "cursors",
         "oauth_states",
         "webhook_deliveries",
+        "notification_outbox",
     ] {
         io.sql(
             &format!("DELETE FROM {table} WHERE store_id = ?"),

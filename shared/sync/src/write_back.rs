@@ -48,11 +48,48 @@ pub enum SendOutcome {
     HeldByCart,
     /// Another run is sending exactly this right now: nothing was sent.
     ClaimedElsewhere,
-    /// Not sent in this run (`code`: `time_budget`, `request_budget` or `rate_limited`, a limit
-    /// the cart reported); the next run sends it.
-    Deferred { code: &'static str, why: String },
+    /// Not sent in this run, for `reason`; the next run sends it.
+    Deferred { reason: Deferral, why: String },
     /// The cart refused or failed, after any retries the budget allowed.
     Failed(CartError),
+}
+
+/// Why an update waits for the next run (not a failure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deferral {
+    /// The run's time budget ran out.
+    TimeBudget,
+    /// The account's shared request budget is used up for now.
+    RequestBudget,
+    /// The cart answered with its rate limit (remembered for the account).
+    RateLimited,
+    /// The cart kept failing in this run: the rest waits instead of hammering it.
+    CartFailing,
+    /// A step that follows the order's shipping data, which did not reach the cart in this run.
+    WaitsForShippingData,
+}
+
+impl Deferral {
+    /// The run log's reason code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Deferral::TimeBudget => "time_budget",
+            Deferral::RequestBudget => "request_budget",
+            Deferral::RateLimited => "rate_limited",
+            Deferral::CartFailing => "cart_failing",
+            Deferral::WaitsForShippingData => "waits_for_shipping_data",
+        }
+    }
+
+    /// What the operator reads in the run log, in Japanese.
+    fn message_ja(self) -> &'static str {
+        match self {
+            Deferral::TimeBudget => "この処理の時間内に送信できませんでした。次回の処理で送信します",
+            Deferral::CartFailing => "カートでエラーが続いたため、この処理では送信していません。次回の処理で送信します",
+            Deferral::WaitsForShippingData => "発送情報がまだカートに届いていないため、処理済みにしていません。次回の処理で行います",
+            Deferral::RequestBudget | Deferral::RateLimited => "カートのAPI利用上限のため、この処理では送信していません。上限が解除された後の処理で送信します",
+        }
+    }
 }
 
 /// A store's cart, connected for one run: its API handle (with a fresh token), the account's
@@ -78,7 +115,7 @@ impl<C: CartBinding> Connection<C> {
         let unsent = |e: ApiError, pacer: Option<&Pacer>| match (e, pacer.and_then(Pacer::refused))
         {
             (_, Some(refusal)) => Ok(Err(SendOutcome::Deferred {
-                code: "request_budget",
+                reason: Deferral::RequestBudget,
                 why: refusal.why.clone(),
             })),
             (ApiError::Cart(error), None) => Ok(Err(SendOutcome::Failed(error))),
@@ -295,7 +332,7 @@ fn with_retries<C: CartBinding, T>(
         };
         if let Some(refusal) = connection.pacer.refused() {
             return Ok(Err(SendOutcome::Deferred {
-                code: "request_budget",
+                reason: Deferral::RequestBudget,
                 why: refusal.why.clone(),
             }));
         }
@@ -321,7 +358,7 @@ fn with_retries<C: CartBinding, T>(
                 // ends, and the rest waits for a later run.
                 connection.pacer.note_refusal(io, &error)?;
                 return Ok(Err(SendOutcome::Deferred {
-                    code: "rate_limited",
+                    reason: Deferral::RateLimited,
                     why: error.to_string(),
                 }));
             }
@@ -582,6 +619,13 @@ pub fn run_logged<C: CartBinding>(
     match result {
         Ok(()) => {
             runlog::finish(io, run_id, report.counts(), report.stopped.as_deref())?;
+            // Failed orders or a cart limit become notices in the outbox; they are delivered
+            // after the run, and a notice that cannot be stored never fails the run.
+            if report.failed > 0 || report.deferred > 0 {
+                if let Err(e) = crate::notify::after_run(io, store, run_id) {
+                    eprintln!("mallsync write-back: run {run_id}: notices not stored: {e}");
+                }
+            }
             Ok(report)
         }
         Err(error) => {
@@ -663,25 +707,25 @@ fn carry_out<'o, C: CartBinding>(
         let is_batch = C::MAX_BATCH > 1 && unit.iter().all(|u| C::batches(u));
         let unsent = if io.now() >= deadline {
             Some(SendOutcome::Deferred {
-                code: "time_budget",
+                reason: Deferral::TimeBudget,
                 why: "the run's time budget ran out".into(),
             })
         } else if let Some(why) = &cart_failed {
             // The cart is failing: the rest waits for the next run instead of hammering it.
             Some(SendOutcome::Deferred {
-                code: "cart_failing",
+                reason: Deferral::CartFailing,
                 why: why.clone(),
             })
         } else if !is_batch && unit.iter().any(|u| unshipped.contains(u.order_id())) {
             Some(SendOutcome::Deferred {
-                code: "waits_for_shipping_data",
+                reason: Deferral::WaitsForShippingData,
                 why: "the order's shipping data did not reach the cart in this run".into(),
             })
         } else {
             match connection {
                 Err(unsent) => Some(unsent.clone()),
                 Ok(c) => c.pacer.refused().map(|refusal| SendOutcome::Deferred {
-                    code: "request_budget",
+                    reason: Deferral::RequestBudget,
                     why: refusal.why.clone(),
                 }),
             }
@@ -722,8 +766,7 @@ fn outcome_line<U: WriteBack + Serialize>(
     settle: &mut impl FnMut(&str, Settlement),
 ) -> Result<OrderLine, ApiError> {
     let key = update.ledger_key();
-    let fields = serde_json::to_value(update)
-        .map_err(|e| ApiError::Internal(format!("planned update {key} does not serialize: {e}")))?;
+    let fields = fields_of(update)?;
     let order_id = update.order_id();
     Ok(match outcome {
         SendOutcome::Sent => {
@@ -757,24 +800,18 @@ fn outcome_line<U: WriteBack + Serialize>(
             line.message_ja = Some("別の処理が同じ内容を送信中です".into());
             line
         }
-        SendOutcome::Deferred { code, why } => {
+        SendOutcome::Deferred { reason, why } => {
             settle(order_id, Settlement::DueNow);
             report.out_of_time = true;
             report.stopped.get_or_insert_with(|| why.clone());
-            let ja = match code {
-                "time_budget" => "この処理の時間内に送信できませんでした。次回の処理で送信します",
-                "cart_failing" => "カートでエラーが続いたため、この処理では送信していません。次回の処理で送信します",
-                "waits_for_shipping_data" => "発送情報がまだカートに届いていないため、処理済みにしていません。次回の処理で行います",
-                _ => "カートのAPI利用上限のため、この処理では送信していません。上限が解除された後の処理で送信します",
-            };
             unsent_line(
                 order_id,
                 key,
                 Some(fields),
                 Outcome::Deferred,
-                code,
+                reason.code(),
                 format!("not sent in this run ({why}); the next run sends it"),
-                ja.into(),
+                reason.message_ja().into(),
             )
         }
         SendOutcome::Failed(error) => {
@@ -806,6 +843,17 @@ fn outcome_line<U: WriteBack + Serialize>(
     })
 }
 
+/// A planned update's fields as the run log and the preview show them. One that does not
+/// serialize is an error, never a blank line.
+fn fields_of<U: WriteBack + Serialize>(update: &U) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(update).map_err(|e| {
+        ApiError::Internal(format!(
+            "planned update {} does not serialize: {e}",
+            update.ledger_key()
+        ))
+    })
+}
+
 /// One planned call in a preview: the order, the unit the cart writes, and the exact fields.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedCall {
@@ -833,6 +881,8 @@ pub struct Preview {
     pub warnings: Vec<Warning>,
     /// About single orders (e.g. BASE keeps one tracking number per order).
     pub order_warnings: Vec<PlanWarning>,
+    /// Whether sending this e-mails the buyer (BASE always does; CS-Cart as its settings say).
+    pub buyer_emails: mallsync_rules::BuyerEmails,
 }
 
 pub fn preview<C: CartBinding>(
@@ -845,16 +895,19 @@ pub fn preview<C: CartBinding>(
     let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
     let ledger = ledger::load(io, &store.id, &ids)?;
     let plan = C::plan(settings, &orders, trigger, &ledger, io.now());
-    Ok(Preview {
-        planned: plan
-            .updates
-            .iter()
-            .map(|u| PlannedCall {
+    let planned = plan
+        .updates
+        .iter()
+        .map(|u| {
+            Ok(PlannedCall {
                 order_id: u.order_id().to_string(),
                 ledger_key: u.ledger_key(),
-                fields: serde_json::to_value(u).unwrap_or_default(),
+                fields: fields_of(u)?,
             })
-            .collect(),
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(Preview {
+        planned,
         excluded: plan
             .excluded
             .into_iter()
@@ -868,5 +921,6 @@ pub fn preview<C: CartBinding>(
             .collect(),
         warnings: store.settings.warnings(),
         order_warnings: plan.warnings,
+        buyer_emails: store.settings.buyer_emails(),
     })
 }

@@ -39,6 +39,10 @@ pub struct CscartCart {
     pub recalculated_orders: Vec<String>,
     /// E-mails the customer was sent: (order id, `status` or `shipment`).
     pub customer_emails: Vec<(String, String)>,
+    /// Status e-mails to the shop's order department (`notify_department`) and to the vendor
+    /// (`notify_vendor`), by order id.
+    pub department_emails: Vec<String>,
+    pub vendor_emails: Vec<String>,
     /// What each e-mail told the customer: (order id, `status:<letter>` or
     /// `shipment:<tracking number>:<items>`); telling the same thing twice is a violation.
     told: Vec<(String, String)>,
@@ -100,6 +104,8 @@ impl Default for CscartCart {
             shipments: Vec::new(),
             recalculated_orders: Vec::new(),
             customer_emails: Vec::new(),
+            department_emails: Vec::new(),
+            vendor_emails: Vec::new(),
             told: Vec::new(),
             violations: Vec::new(),
         }
@@ -568,18 +574,33 @@ impl CscartCart {
             // Any other key re-forms the cart and recalculates and resaves the whole order.
             self.recalculated_orders.push(order_id.to_string());
         }
-        // Any non-empty value, "N" included, means notify.
-        let notify = body
-            .get("notify_user")
-            .and_then(value_text)
-            .is_some_and(|v| !v.is_empty());
+        // fn_get_notification_rules: any non-empty value, "N" included, means notify; a key
+        // left out (or empty) means no e-mail in the admin area the API runs in.
+        let notify = |key: &str| {
+            body.get(key)
+                .and_then(value_text)
+                .is_some_and(|v| !v.is_empty())
+        };
+        let (user, department, vendor) = (
+            notify("notify_user"),
+            notify("notify_department"),
+            notify("notify_vendor"),
+        );
         if let Some(status) = status {
-            self.change_status(call, order_id, &status, notify, now);
+            if self.change_status(call, order_id, &status, user, now) {
+                if department {
+                    self.department_emails.push(order_id.to_string());
+                }
+                if vendor {
+                    self.vendor_emails.push(order_id.to_string());
+                }
+            }
         }
         Reply::json(200, &json!({ "order_id": order_id }))
     }
 
-    /// fn_change_order_status: nothing happens when the status is already that.
+    /// fn_change_order_status: nothing happens (and nobody is mailed) when the status is
+    /// already that. Returns whether the status changed.
     fn change_status(
         &mut self,
         call: &RecordedCall,
@@ -587,18 +608,19 @@ impl CscartCart {
         status: &str,
         notify: bool,
         now: DateTime<Utc>,
-    ) {
+    ) -> bool {
         let Some(order) = self.orders.iter_mut().find(|o| o.order_id == order_id) else {
-            return;
+            return false;
         };
         if order.status == status {
-            return;
+            return false;
         }
         order.status = status.to_string();
         order.updated_at = now;
         if notify {
             self.email_customer(call, order_id, "status", format!("status:{status}"));
         }
+        true
     }
 
     /// Sends the customer an e-mail; one that tells the customer the same thing again (the same

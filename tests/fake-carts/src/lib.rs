@@ -9,6 +9,7 @@
 //! | [`shopserve::FakeShopserve`] | `<url>/v2` | Basic [`shopserve::SHOP_ID`]:[`shopserve::MANAGER_KEY`] |
 //! | [`cscart::FakeCscart`] | `<url>` (the store URL) | Basic [`cscart::ADMIN_EMAIL`]:[`cscart::API_KEY`] |
 //! | [`futureshop::FakeFutureshop`] | `<url>` (the API domain) | [`futureshop::SHOP_KEY`], [`futureshop::CLIENT_ID`]/[`futureshop::CLIENT_SECRET`] |
+//! | [`notifications::FakeDestination`] | `<url>/hook` (signed webhook), `<url>/chat/…` (chat) | the destination's signing secret, set with `set_secret` |
 //!
 //! Every fake is a [`FakeServer`]: `start()`, `url()`, `api_base_url()`, `calls()`/`calls_to()`,
 //! `faults()`, `clock()` (move time instead of waiting), `set_rate_limit()`, `with_cart()` (the
@@ -38,6 +39,7 @@ pub mod bcart;
 pub mod cscart;
 mod faults;
 pub mod futureshop;
+pub mod notifications;
 mod seed;
 mod server;
 pub mod shopserve;

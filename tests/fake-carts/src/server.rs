@@ -242,6 +242,11 @@ pub enum ViolationKind {
     CompletedCancelledOrder,
     /// CS-Cart: `POST /api/shipments` that names no products.
     ShipmentWithoutProducts,
+    /// A notification whose signature does not verify with the destination's secret (a real
+    /// receiver drops it).
+    BadSignature,
+    /// The same notification event delivered again after the destination acknowledged it.
+    DuplicateNotification,
 }
 
 /// One punishable request: its kind, the call (`POST /1/oauth/token`), and what was wrong.

@@ -56,6 +56,7 @@ fn shipment(order_id: &str, shipping_id: Option<&str>, items: Vec<Item>) -> Csca
         carrier: Some(Carrier::Yamato),
         ship_date: "2026-11-23".parse().unwrap(),
         items,
+        notify: Default::default(),
     }
 }
 

@@ -172,6 +172,26 @@ fn notify_user_n_still_notifies_and_an_unchanged_status_sends_nothing() {
 }
 
 #[test]
+fn department_and_vendor_mails_follow_their_keys_and_a_missing_or_empty_key_mails_nobody() {
+    let cs = seeded();
+    send(
+        &cs,
+        "PUT",
+        "/api/orders/102",
+        Some(&json!({"status": "C", "notify_user": "", "notify_department": "N"})),
+    );
+    send(
+        &cs,
+        "PUT",
+        "/api/orders/101",
+        Some(&json!({"status": "C", "notify_vendor": "Y"})),
+    );
+    assert!(cs.customer_emails().is_empty());
+    assert_eq!(cs.with_cart(|c| c.department_emails.clone()), ["102"]);
+    assert_eq!(cs.with_cart(|c| c.vendor_emails.clone()), ["101"]);
+}
+
+#[test]
 fn a_shipments_page_past_the_end_repeats_the_last_page() {
     let cs = seeded();
     send(

@@ -41,8 +41,8 @@ fn main() -> Result<()> {
     let wasm_dir = manifest
         .parent()
         .context("manifest dir")?
-        .join("target/wasm32-wasip1/release");
-    println!("component sizes (wasm32-wasip1 release, before adaptation):");
+        .join("target/wasm32-wasip1/wasm-release");
+    println!("component sizes (wasm32-wasip1, profile wasm-release, before adaptation):");
     for name in [
         "bcart",
         "base",

@@ -17,7 +17,7 @@ use crate::{
 pub use orders::{build_list_orders, build_order_detail, parse_order_detail, parse_orders_page};
 pub use write_back::{
     build_complete_order, build_create_shipment, build_list_shipments, build_update_tracking,
-    carrier_code, parse_create_shipment, parse_shipments, Created, NOTIFY_BUYER_ON_COMPLETE,
+    carrier_code, parse_create_shipment, parse_shipments, Created,
 };
 
 /// CS-Cart, for [`Connector`].
@@ -76,7 +76,8 @@ impl Connector for Cscart {
 
     /// `POST /api/shipments` (a fully shipped order's bare 400 counts as done, after putting a
     /// changed tracking number on its latest shipment), then `PUT /api/orders/{id}`
-    /// `{"status":"C","notify_user":"Y"}` and nothing else.
+    /// `{"status":"C"}` plus the store's `notify_*` keys that are on (default `"notify_user":"Y"`)
+    /// and nothing else.
     type RunLookups = ();
 
     fn write_back(

@@ -3,7 +3,7 @@
 
 use chrono::{NaiveDate, NaiveTime, TimeZone};
 use http::Method;
-use mallsync_rules::cscart::{CscartCredentials, CscartShipment};
+use mallsync_rules::cscart::{CscartCredentials, CscartNotify, CscartShipment};
 use mallsync_rules::time::jst;
 use mallsync_rules::Carrier;
 use serde::{Deserialize, Serialize};
@@ -19,14 +19,9 @@ use crate::{wire, Api, CartError, Exchange, Request, Response};
 pub const SHIPMENTS_PATH: &str = "/api/shipments";
 /// 配送済み (Complete).
 pub const STATUS_COMPLETE: &str = "C";
-/// `notify_user` to e-mail the buyer. CS-Cart reads any non-empty value (even `"N"`) as "notify",
-/// so "do not notify" can only be said by leaving the key out.
+/// The value of a `notify_*` key that is on. CS-Cart reads any non-empty value (even `"N"`) as
+/// "notify", so an off key is left out of the body, never sent as `"N"`.
 const NOTIFY: &str = "Y";
-/// Whether the status change e-mails the buyer. Yes: it is the one mail every CS-Cart version
-/// sends (4.2 sends none for API shipments), and CS-Cart changes nothing, and sends nothing, when
-/// the order is already C, so a retry or a re-sent update never mails twice. (CS-Cart ≥ 4.16 may
-/// also mail a shipment notice, as the shop's notification settings say.)
-pub const NOTIFY_BUYER_ON_COMPLETE: bool = true;
 
 /// The whole write-back of one shipment. Every `POST /api/shipments` names its products: the
 /// OMS shipment's items when it lists them, else the group's products from the cart's own order
@@ -74,7 +69,7 @@ pub fn ship_and_complete(
             };
             Ok(exchange::then(confirm, move |()| {
                 Ok(exchange::single(
-                    build_complete_order(&api, &update.order_id),
+                    build_complete_order(&api, &update.order_id, update.notify),
                     |response: Response| wire::check_status(&response),
                 ))
             }))
@@ -336,17 +331,26 @@ struct StatusOnly {
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     notify_user: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notify_department: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notify_vendor: Option<&'static str>,
 }
 
-/// `PUT /api/orders/{id}` with only `status` (and `notify_user`): any other key makes CS-Cart
-/// re-form and recalculate the whole order.
+/// `PUT /api/orders/{id}` with only `status` and the `notify_*` keys that are on: any other key
+/// makes CS-Cart re-form and recalculate the whole order. CS-Cart changes nothing, and mails
+/// nothing, when the order is already C, so a retry never mails twice.
 pub fn build_complete_order(
     api: &Api<CscartCredentials>,
     order_id: &str,
+    notify: CscartNotify,
 ) -> Result<Request, CartError> {
+    let on = |flag: bool| flag.then_some(NOTIFY);
     let body = StatusOnly {
         status: STATUS_COMPLETE,
-        notify_user: NOTIFY_BUYER_ON_COMPLETE.then_some(NOTIFY),
+        notify_user: on(notify.notify_user),
+        notify_department: on(notify.notify_department),
+        notify_vendor: on(notify.notify_vendor),
     };
     let path = format!("{ORDERS_PATH}/{}", wire::segment(order_id)?);
     let url = wire::url(&api.base_url, &path, &[]);

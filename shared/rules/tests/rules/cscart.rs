@@ -132,6 +132,7 @@ fn cscart_writes_one_shipment_per_shipping_group() {
                 carrier: Some(Carrier::Sagawa),
                 ship_date: today(),
                 items: vec![item("A")],
+                notify: Default::default(),
             },
             CscartShipment {
                 order_id: "o".into(),
@@ -140,6 +141,7 @@ fn cscart_writes_one_shipment_per_shipping_group() {
                 carrier: Some(Carrier::Sagawa),
                 ship_date: today(),
                 items: vec![item("B"), item("C")],
+                notify: Default::default(),
             },
         ]
     );

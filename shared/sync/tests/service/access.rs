@@ -157,3 +157,33 @@ fn a_store_on_another_cart_is_not_reachable_through_this_carts_routes() {
     // A webhook does not tell whether a store exists: the same 401 as a wrong signature.
     assert_eq!(hook.status, 401);
 }
+
+/// One admin check for every component: with `admin_token` unset, a cart's admin route and the
+/// dispatcher's `/internal/dispatch` both answer 503 naming the variable, whatever token is sent.
+#[test]
+fn with_no_admin_token_every_admin_route_is_off_with_a_503_naming_the_variable() {
+    let app = crate::helpers::spawn_app_with(Cart::Bcart, "http://127.0.0.1:9", |io| {
+        io.with_variable("admin_token", "")
+    });
+    let cart_route = app.call("GET", "/shops", Some(ADMIN_TOKEN), None);
+    let request = http::Request::post("/internal/dispatch")
+        .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+        .body(Vec::new())
+        .unwrap();
+    let (dispatcher_route, follow_up) = mallsync_sync::routes::handle_then(
+        mallsync_sync::Component::Dispatcher,
+        app.io.as_ref(),
+        request,
+    );
+    assert!(follow_up.is_none());
+    let dispatcher_body: serde_json::Value =
+        serde_json::from_slice(dispatcher_route.body()).unwrap();
+
+    assert_eq!(cart_route.status, 503, "{}", cart_route.body);
+    assert_eq!(dispatcher_route.status(), 503, "{dispatcher_body}");
+    assert_eq!(cart_route.body["error"], dispatcher_body["error"]);
+    assert!(cart_route.body["error"]
+        .as_str()
+        .unwrap()
+        .contains("set the admin_token variable"));
+}

@@ -3,8 +3,8 @@
 use mallsync_fake_carts::bcart::FakeBcart;
 use mallsync_fake_carts::OrderSeed;
 use mallsync_rules::Cart;
-use mallsync_sync::dispatch::dispatch_within;
-use mallsync_sync::{dispatch, lease};
+use mallsync_sync::lease;
+use mallsync_sync::schedule::tick_within;
 use serde_json::{json, Value};
 
 use crate::helpers::{
@@ -111,7 +111,7 @@ fn a_tick_overlapping_a_running_one_does_nothing() {
     let until = mallsync_sync::Io::now(app.io.as_ref()).timestamp() + 60;
     assert!(lease::take(app.io.as_ref(), "dispatch:all", "another-tick", until).unwrap());
 
-    let report = dispatch(app.io.as_ref()).unwrap();
+    let report = mallsync_sync::tick(app.io.as_ref()).unwrap();
 
     assert!(report.skipped.is_some());
     assert!(report.work.is_empty());
@@ -140,8 +140,8 @@ fn when_the_budget_runs_out_the_next_tick_resumes_after_the_last_store_done() {
     );
     let (first_store, second_store) = if a < b { (a, b) } else { (b, a) };
 
-    let first = dispatch_within(app.io.as_ref(), None, chrono::Duration::seconds(2)).unwrap();
-    let second = dispatch_within(app.io.as_ref(), None, chrono::Duration::seconds(2)).unwrap();
+    let first = tick_within(app.io.as_ref(), None, chrono::Duration::seconds(2)).unwrap();
+    let second = tick_within(app.io.as_ref(), None, chrono::Duration::seconds(2)).unwrap();
 
     assert_eq!(first.stores_checked, 1, "{first:?}");
     assert_eq!(first.resume_after.as_deref(), Some(first_store.as_str()));
@@ -195,8 +195,8 @@ fn a_store_cut_short_by_the_budget_is_due_again_on_the_next_tick() {
         ]}),
     );
 
-    let first = dispatch_within(app.io.as_ref(), None, chrono::Duration::seconds(2)).unwrap();
-    let second = dispatch_within(app.io.as_ref(), None, chrono::Duration::seconds(2)).unwrap();
+    let first = tick_within(app.io.as_ref(), None, chrono::Duration::seconds(2)).unwrap();
+    let second = tick_within(app.io.as_ref(), None, chrono::Duration::seconds(2)).unwrap();
 
     assert_eq!(first.work[0].store_id, store);
     assert_eq!(second.work.len(), 1, "{second:?}");
@@ -219,7 +219,7 @@ fn the_dispatcher_finds_each_cart_under_its_own_origin_variable() {
         json!({ "orders": [order("J1", "発送待ち", Some("7400-0001"), Some("2026-11-22"), "S1")] }),
     );
 
-    let report = dispatch(app.io.as_ref()).unwrap();
+    let report = mallsync_sync::tick(app.io.as_ref()).unwrap();
 
     assert!(report.work[0].error.is_none(), "{report:?}");
     assert_eq!(fake.logistics_patches().len(), 1);

@@ -201,7 +201,7 @@ fn order_ids(entries: &[Value]) -> Vec<String> {
 /// One scheduled tick, a minute after the last.
 fn tick(app: &App) -> Value {
     app.io.advance(Duration::minutes(1));
-    let report = mallsync_sync::dispatch(app.io.as_ref()).unwrap();
+    let report = mallsync_sync::tick(app.io.as_ref()).unwrap();
     serde_json::to_value(report).unwrap()
 }
 
@@ -600,7 +600,7 @@ fn bench(
     let count = |app: &App| app.count("SELECT COUNT(*) AS n FROM imported_orders") as usize;
     while count(app) < n && ticks < 3_000 {
         app.io.advance(Duration::minutes(5));
-        mallsync_sync::dispatch(app.io.as_ref()).unwrap();
+        mallsync_sync::tick(app.io.as_ref()).unwrap();
         ticks += 1;
     }
     let requests = traffic.requests.load(Ordering::SeqCst);

@@ -2,6 +2,7 @@
 
 mod access;
 mod base;
+mod buyer_emails;
 mod carts;
 mod console;
 mod dispatch;
@@ -9,6 +10,7 @@ mod helpers;
 mod import;
 mod import_whole;
 mod limits;
+mod notifications;
 mod pending;
 mod preview;
 mod security;

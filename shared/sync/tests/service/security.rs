@@ -130,7 +130,7 @@ fn the_dispatcher_refuses_a_store_whose_url_is_outside_its_carts_origin_and_does
     app.io.advance(chrono::Duration::hours(
         mallsync_sync::pending::REFUSED_RETRY_HOURS + 1,
     ));
-    let report = mallsync_sync::dispatch(app.io.as_ref()).unwrap();
+    let report = mallsync_sync::tick(app.io.as_ref()).unwrap();
 
     let work = serde_json::to_value(&report).unwrap();
     let run_id = work["work"][0]["run_id"].clone();

@@ -8,6 +8,7 @@ mod import;
 mod import_whole;
 mod latency;
 mod load;
+mod notifications;
 mod once;
 mod preview;
 mod promise;

@@ -1,15 +1,14 @@
-//! `Io` on the Spin platform (spin-sdk 5.2, `fermyon:spin@2.0.0` interfaces: Fermyon Cloud's),
-//! and the entry points a component calls: `serve` (a cart component) and `serve_dispatcher`.
+//! The service's `Io` on the Spin platform (spin-sdk 5.2, `fermyon:spin@2.0.0` interfaces:
+//! Fermyon Cloud's).
 
 use std::cell::OnceCell;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use mallsync_carts::{Request, Response, TransportError};
-use mallsync_rules::Cart;
+use mallsync_sync::io::{Io, IoError, Rows, Value};
+use mallsync_sync::routes::{Request, Response};
+use mallsync_sync::TransportError;
 use spin_sdk::{key_value, sqlite, variables};
-
-use crate::io::{Io, IoError, Rows, Value};
 
 /// The default SQLite database and key-value store (spin.toml: `sqlite_databases` and
 /// `key_value_stores` = ["default"]), opened on first use.
@@ -121,7 +120,8 @@ impl Io for SpinIo {
                     e,
                     spin_sdk::http::SendError::Http(spin_sdk::http::ErrorCode::HttpRequestDenied)
                 ) {
-                    TransportError::refused(&target)
+                    // The platform's own word stays in the text, for the operator.
+                    TransportError(format!("{} ({e})", TransportError::refused(&target).0))
                 } else {
                     TransportError(format!("{target}: {e}"))
                 }
@@ -152,84 +152,4 @@ impl Io for SpinIo {
     fn variable(&self, name: &str) -> Option<String> {
         variables::get(name).ok().filter(|v| !v.is_empty())
     }
-}
-
-/// The Spin request as an `http::Request`; what does not convert is a 400.
-fn to_http(request: &spin_sdk::http::Request) -> Result<http::Request<Vec<u8>>, String> {
-    let method: http::Method = request.method().clone().into();
-    let mut builder = http::Request::builder()
-        .method(method)
-        .uri(request.path_and_query().unwrap_or(request.path()));
-    for (name, value) in request.headers() {
-        builder = builder.header(name, value.as_bytes());
-    }
-    builder
-        .body(request.body().to_vec())
-        .map_err(|e| format!("the request does not parse: {e}"))
-}
-
-fn from_http(response: http::Response<Vec<u8>>) -> spin_sdk::http::Response {
-    let status = response.status().as_u16();
-    let mut builder = spin_sdk::http::Response::builder();
-    builder.status(status);
-    for (name, value) in response.headers() {
-        builder.header(name.as_str(), value.to_str().unwrap_or_default());
-    }
-    builder.body(response.into_body()).build()
-}
-
-fn bad_request(message: String) -> spin_sdk::http::Response {
-    from_http(crate::ApiError::invalid("$", message).into_response())
-}
-
-/// The whole body of a cart component: the response, and the work to do once it is sent
-/// (`follow_up`).
-pub fn serve_then(
-    cart: Cart,
-    request: spin_sdk::http::Request,
-) -> (spin_sdk::http::Response, Option<crate::routes::FollowUp>) {
-    match to_http(&request) {
-        Ok(request) => {
-            let (response, follow_up) =
-                crate::routes::handle_then(cart, &SpinIo::default(), request);
-            (from_http(response), follow_up)
-        }
-        Err(message) => (bad_request(message), None),
-    }
-}
-
-/// Runs the work a request left for after its response; the outcome is in the run log.
-pub fn follow_up(cart: Cart, work: crate::routes::FollowUp) {
-    if let Err(e) = work.run(cart, &SpinIo::default()) {
-        eprintln!(
-            "mallsync {}: follow-up work failed: {}",
-            cart.slug(),
-            e.message()
-        );
-    }
-}
-
-/// The dispatcher component's scheduled tick (cron trigger or an HTTP route that authenticated
-/// the caller): every cart's due stores.
-pub fn tick() -> Result<crate::DispatchReport, crate::ApiError> {
-    crate::dispatch(&SpinIo::default())
-}
-
-/// The dispatcher component's HTTP route: `POST` runs one tick, behind the admin token.
-pub fn serve_dispatcher(request: spin_sdk::http::Request) -> spin_sdk::http::Response {
-    let request = match to_http(&request) {
-        Ok(request) => request,
-        Err(message) => return bad_request(message),
-    };
-    let io = SpinIo::default();
-    let result = crate::auth::require_admin(&io, &request).and_then(|()| {
-        if request.method() != http::Method::POST {
-            return Err(crate::ApiError::MethodNotAllowed(vec!["POST"]));
-        }
-        crate::dispatch(&io)
-    });
-    from_http(match result {
-        Ok(report) => crate::routes::json(200, &serde_json::json!(report)),
-        Err(e) => e.into_response(),
-    })
 }

@@ -1,6 +1,11 @@
 //! The scheduled tick: finds the stores whose auto-fetch or auto-export interval has come and
 //! runs them, within one invocation's budget, resuming from a saved cursor on the next tick.
 //! A lease row makes overlapping or duplicated ticks harmless: the second one does nothing.
+//!
+//! The `scheduler` component's cron event and the `dispatcher` component's
+//! `POST /internal/dispatch` both run [`record_tick`]: the tick over every cart, recorded with
+//! what started it. (The route and the stored names keep their deployed spelling; in the code,
+//! "dispatch" is BASE's shipping and the component's name, never this tick.)
 
 use chrono::{DateTime, Duration, Utc};
 use mallsync_rules::{Cart, ImportWindow, Trigger};
@@ -20,8 +25,8 @@ const LEASE_GRACE_SECS: i64 = 30;
 const INTERRUPTED_AFTER_SECS: i64 = 120;
 const LAST_IMPORT: &str = "last_scheduled_import";
 const LAST_EXPORT: &str = "last_scheduled_export";
-/// The cursor row of the dispatcher itself (no store).
-const DISPATCH_ROW: &str = "";
+/// The cursor row of the schedule itself (no store).
+const SCHEDULE_ROW: &str = "";
 
 /// What one store got in this tick.
 #[derive(Debug, Clone, Serialize)]
@@ -37,7 +42,7 @@ pub struct StoreWork {
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct DispatchReport {
+pub struct TickReport {
     /// Set when another tick holds the lease: this one did nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
@@ -49,24 +54,27 @@ pub struct DispatchReport {
     /// Set when the budget ran out: the next tick starts after this store.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resume_after: Option<String>,
+    /// Notifications delivered (or failed, to be retried) after the runs.
+    pub notifications: crate::notify::Delivered,
 }
 
-/// One tick over every cart's stores (the dispatcher component, with every cart's hosts).
-pub fn dispatch(io: &impl Io) -> Result<DispatchReport, ApiError> {
-    dispatch_within(io, None, Duration::seconds(TICK_BUDGET_SECS))
+/// One tick over every cart's stores (the dispatcher and scheduler components, with every cart's
+/// hosts).
+pub fn tick(io: &impl Io) -> Result<TickReport, ApiError> {
+    tick_within(io, None, Duration::seconds(TICK_BUDGET_SECS))
 }
 
 /// One tick over one cart's stores (a cart component, which may call only its own cart).
-pub fn dispatch_cart(io: &impl Io, cart: Cart) -> Result<DispatchReport, ApiError> {
-    dispatch_within(io, Some(cart), Duration::seconds(TICK_BUDGET_SECS))
+pub fn tick_cart(io: &impl Io, cart: Cart) -> Result<TickReport, ApiError> {
+    tick_within(io, Some(cart), Duration::seconds(TICK_BUDGET_SECS))
 }
 
 /// One tick over `cart`'s stores (all carts for `None`) that starts no new work after `budget`.
-pub fn dispatch_within(
+pub fn tick_within(
     io: &impl Io,
     cart: Option<Cart>,
     budget: Duration,
-) -> Result<DispatchReport, ApiError> {
+) -> Result<TickReport, ApiError> {
     schema::ensure(io)?;
     let scope = format!("dispatch:{}", cart.map_or("all", Cart::slug));
     let owner = random_hex(io, 8)?;
@@ -74,9 +82,9 @@ pub fn dispatch_within(
     let deadline = started + budget;
     let lease_until = deadline + Duration::seconds(LEASE_GRACE_SECS);
     if !lease::take(io, &scope, &owner, lease_until.timestamp())? {
-        return Ok(DispatchReport {
+        return Ok(TickReport {
             skipped: Some("another dispatch tick is running".into()),
-            ..DispatchReport::default()
+            ..TickReport::default()
         });
     }
     // A run that started this long ago and never finished was cut off (Spin stops an
@@ -85,8 +93,21 @@ pub fn dispatch_within(
     let result = runlog::close_interrupted(io, cut_off)
         .map_err(ApiError::from)
         .and_then(|_| walk(io, cart, &scope, deadline));
+    // Notifications go out after the runs, in what is left of the budget (plus a little, so a
+    // tick that used all of it still delivers); a failure waits for a later tick.
+    let delivered = crate::notify::deliver_due(
+        io,
+        None,
+        deadline.max(io.now()) + Duration::seconds(crate::notify::FOLLOW_UP_SECS),
+    );
+    if let Err(e) = &delivered {
+        eprintln!("mallsync dispatch: notifications not delivered: {e}");
+    }
     lease::give_back(io, &scope, &owner)?;
-    result
+    result.map(|mut report| {
+        report.notifications = delivered.unwrap_or_default();
+        report
+    })
 }
 
 fn walk(
@@ -94,9 +115,9 @@ fn walk(
     cart: Option<Cart>,
     scope: &str,
     deadline: DateTime<Utc>,
-) -> Result<DispatchReport, ApiError> {
-    let after = lease::cursor(io, DISPATCH_ROW, scope)?.unwrap_or_default();
-    let mut report = DispatchReport::default();
+) -> Result<TickReport, ApiError> {
+    let after = lease::cursor(io, SCHEDULE_ROW, scope)?.unwrap_or_default();
+    let mut report = TickReport::default();
     let mut last_done = after.clone();
     for (store_id, store) in shops::stores_after(io, cart, &after)? {
         if io.now() >= deadline {
@@ -107,16 +128,16 @@ fn walk(
         match store {
             Ok(store) => run_due(io, &store, deadline, &mut report)?,
             Err(e) => {
-                eprintln!("mallsync dispatch: store {store_id} skipped: {e}");
+                eprintln!("mallsync schedule: store {store_id} skipped: {e}");
                 report.skipped_stores.push(store_id.clone());
             }
         }
-        lease::set_cursor(io, DISPATCH_ROW, scope, &store_id)?;
+        lease::set_cursor(io, SCHEDULE_ROW, scope, &store_id)?;
         last_done = store_id;
     }
     if report.resume_after.is_none() {
         // Every store had its turn: the next tick starts from the first again.
-        lease::set_cursor(io, DISPATCH_ROW, scope, "")?;
+        lease::set_cursor(io, SCHEDULE_ROW, scope, "")?;
     }
     Ok(report)
 }
@@ -139,13 +160,14 @@ fn run_due(
     io: &impl Io,
     store: &Store,
     deadline: DateTime<Utc>,
-    report: &mut DispatchReport,
+    report: &mut TickReport,
 ) -> Result<(), ApiError> {
     // A store with nothing to sync keeps its connection: a refresh token near its lapse is
     // renewed here (BASE's lapses 30 days after its last use).
     if io.now() < deadline {
         let renewed =
             with_cart!(store.cart, C => crate::carts::keep_token_alive::<C>(io, store, deadline));
+        crate::notify::note_renewal(io, store, renewed.as_ref().err())?;
         match renewed {
             Ok(false) => {}
             Ok(true) => report.work.push(StoreWork {
@@ -158,6 +180,8 @@ fn run_due(
             Err(e) => report.work.push(work(store, "token_renewal", Err(e))?),
         }
     }
+    // A store that needs reconnection or whose credentials lapse soon: a notice (once).
+    crate::notify::watch_store(io, store)?;
     let import = store.settings.import();
     if import.auto_fetch && due(io, store, LAST_IMPORT, import.auto_fetch_interval_minutes)? {
         let outcome = ImportWindow::from_days(import.days_to_fetch, io.now())
@@ -211,4 +235,84 @@ fn work(
         run_id,
         error,
     })
+}
+
+/// What started a recorded tick: the cron trigger (the `scheduler` component) or
+/// `POST /internal/dispatch` (the `dispatcher` component, called by an external scheduler).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TickSource {
+    Cron,
+    Http,
+}
+
+impl TickSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            TickSource::Cron => "cron",
+            TickSource::Http => "http",
+        }
+    }
+}
+
+/// One recorded tick, as `POST /internal/dispatch` answers it and `GET` shows the last one.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedTick {
+    pub run: i64,
+    pub trigger: &'static str,
+    pub at_unix: i64,
+    /// What the tick did.
+    pub work: TickReport,
+}
+
+/// Every recorded tick, one row each: the proof that the schedule reaches the service.
+const TICKS_TABLE: &str = "CREATE TABLE IF NOT EXISTS dispatch_runs (run INTEGER PRIMARY KEY AUTOINCREMENT, trigger TEXT NOT NULL, at_unix INTEGER NOT NULL)";
+/// The last recorded tick, in key-value.
+const LAST_TICK_KEY: &str = "dispatch:last_run";
+
+/// Records a tick started by `source` at `at_unix` (the cron event's time, or now), then runs it
+/// over every cart's stores.
+pub fn record_tick(
+    io: &impl Io,
+    source: TickSource,
+    at_unix: i64,
+) -> Result<RecordedTick, ApiError> {
+    io.sql(TICKS_TABLE, &[])?;
+    let inserted = io.sql(
+        "INSERT INTO dispatch_runs (trigger, at_unix) VALUES (?, ?) RETURNING run",
+        &[source.as_str().into(), at_unix.into()],
+    )?;
+    let run = inserted
+        .first()
+        .and_then(|row| row.opt_int("run"))
+        .ok_or_else(|| ApiError::Internal("INSERT … RETURNING gave no run number".into()))?;
+    let record = RecordedTick {
+        run,
+        trigger: source.as_str(),
+        at_unix,
+        work: tick(io)?,
+    };
+    let bytes = serde_json::to_vec(&record)
+        .map_err(|e| ApiError::Internal(format!("the recorded tick does not serialize: {e}")))?;
+    io.kv_set(LAST_TICK_KEY, &bytes)?;
+    Ok(record)
+}
+
+/// How many ticks each source started so far, and the last one.
+pub fn recorded_ticks(io: &impl Io) -> Result<serde_json::Value, ApiError> {
+    io.sql(TICKS_TABLE, &[])?;
+    let counts = io.sql(
+        "SELECT trigger, COUNT(*) AS runs FROM dispatch_runs GROUP BY trigger",
+        &[],
+    )?;
+    let mut by_source = serde_json::Map::new();
+    for row in counts.iter() {
+        by_source.insert(row.text("trigger")?.to_string(), row.int("runs")?.into());
+    }
+    let last: Option<serde_json::Value> = match io.kv_get(LAST_TICK_KEY)? {
+        None => None,
+        Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::Internal(format!("key-value {LAST_TICK_KEY} does not parse: {e}"))
+        })?),
+    };
+    Ok(serde_json::json!({ "runs": by_source, "last_run": last }))
 }
