@@ -187,6 +187,14 @@ macro_rules! with_cart {
     };
 }
 
+/// Whether this build serves `cart` (its `with_cart!` arm and binding are compiled in).
+pub fn built_in(cart: mallsync_rules::Cart) -> Result<(), ApiError> {
+    with_cart!(cart, C => {
+        debug_assert_eq!(<C as Connector>::CART, cart);
+        Ok(())
+    })
+}
+
 /// The error for a cart this component is not built with.
 pub fn not_built_in(cart: mallsync_rules::Cart) -> ApiError {
     ApiError::Internal(format!(

@@ -166,8 +166,30 @@ const fn dispatcher_route<I: Io>(
     }
 }
 
-/// Every route of every component.
+/// Every route of every component: a cart component's, then the dispatcher's.
 pub fn table<I: Io>() -> Vec<Route<I>> {
+    let mut routes = cart_table();
+    routes.extend(dispatcher_table());
+    routes
+}
+
+/// The dispatcher component's routes. A table of its own, so that the dispatcher links none of
+/// the cart routes' code and a cart component none of its.
+fn dispatcher_table<I: Io>() -> Vec<Route<I>> {
+    vec![
+        // GET /internal/dispatch: how many ticks so far, and the last one
+        dispatcher_route("GET", "The recorded ticks and the last one", recorded_ticks),
+        // POST /internal/dispatch: the scheduled work now (an external scheduler's call)
+        dispatcher_route(
+            "POST",
+            "Run the scheduled work of every cart's stores now",
+            run_recorded_tick,
+        ),
+    ]
+}
+
+/// A cart component's routes, under `/<cart>`.
+fn cart_table<I: Io>() -> Vec<Route<I>> {
     use Access::*;
     vec![
         // GET /<cart>/health
@@ -225,14 +247,6 @@ pub fn table<I: Io>() -> Vec<Route<I>> {
             Probe,
             "Panic on purpose",
             crate::probes::panic,
-        ),
-        // GET /internal/dispatch: how many ticks so far, and the last one
-        dispatcher_route("GET", "The recorded ticks and the last one", recorded_ticks),
-        // POST /internal/dispatch: the scheduled work now (an external scheduler's call)
-        dispatcher_route(
-            "POST",
-            "Run the scheduled work of every cart's stores now",
-            run_recorded_tick,
         ),
         // GET /<cart>/openapi.json
         route(
@@ -546,16 +560,43 @@ pub fn handle_then(
     io: &impl Io,
     request: Request,
 ) -> (Response, Option<FollowUp>) {
+    match component.into() {
+        Component::Cart(cart) => handle_cart_then(cart, io, request),
+        Component::Dispatcher => (handle_dispatcher(io, request), None),
+    }
+}
+
+/// [`handle_then`] for a cart component (the Spin shell calls this one, so a cart component
+/// links only the cart routes).
+pub fn handle_cart_then(
+    cart: Cart,
+    io: &impl Io,
+    request: Request,
+) -> (Response, Option<FollowUp>) {
     let cell = std::cell::RefCell::new(None);
-    let response =
-        serve(component.into(), io, &request, &cell).unwrap_or_else(ApiError::into_response);
+    let response = serve(Component::Cart(cart), io, &request, cart_table(), &cell)
+        .unwrap_or_else(ApiError::into_response);
     (response, cell.into_inner())
+}
+
+/// [`handle_then`] for the dispatcher component: `/internal/dispatch` leaves no work for after.
+pub fn handle_dispatcher(io: &impl Io, request: Request) -> Response {
+    let cell = std::cell::RefCell::new(None);
+    serve(
+        Component::Dispatcher,
+        io,
+        &request,
+        dispatcher_table(),
+        &cell,
+    )
+    .unwrap_or_else(ApiError::into_response)
 }
 
 fn serve<I: Io>(
     component: Component,
     io: &I,
     request: &Request,
+    routes: Vec<Route<I>>,
     follow_up: &std::cell::RefCell<Option<FollowUp>>,
 ) -> Result<Response, ApiError> {
     let path = request.uri().path();
@@ -566,7 +607,7 @@ fn serve<I: Io>(
         .unwrap_or(path);
     let segments: Vec<&str> = below.split('/').filter(|s| !s.is_empty()).collect();
     let probes_on = io.variable("test_routes_enabled").as_deref() == Some("true");
-    let table: Vec<Route<I>> = table::<I>()
+    let table: Vec<Route<I>> = routes
         .into_iter()
         .filter(|r| r.serves(component) && (probes_on || r.access != Access::Probe))
         .collect();

@@ -83,7 +83,7 @@ pub fn tick_within(
     let lease_until = deadline + Duration::seconds(LEASE_GRACE_SECS);
     if !lease::take(io, &scope, &owner, lease_until.timestamp())? {
         return Ok(TickReport {
-            skipped: Some("another dispatch tick is running".into()),
+            skipped: Some("another scheduled tick is running".into()),
             ..TickReport::default()
         });
     }

@@ -238,7 +238,7 @@ pub fn shop_store(
 }
 
 /// A store by id alone, for callers that prove themselves otherwise (a signed webhook, the
-/// dispatcher, an OAuth state).
+/// scheduled tick, an OAuth state).
 pub fn store(io: &impl Io, cart: Cart, store_id: &str) -> Result<Store, ApiError> {
     let rows = io.sql(
         &format!("SELECT {STORE_COLUMNS} FROM stores WHERE id = ? AND cart = ?"),

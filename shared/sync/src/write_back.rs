@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use mallsync_carts::{drive, Api, CartError};
-use mallsync_rules::{Exclusion, Order, Plan, PlanWarning, Reason, Trigger, Warning, WriteBack};
+use mallsync_rules::{
+    Exclusion, Ledger, Order, Plan, PlanWarning, Reason, Trigger, Warning, WriteBack,
+};
 use serde::Serialize;
 
 use crate::api_error::ApiError;
@@ -410,6 +412,19 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    fn new(run_id: i64) -> RunReport {
+        RunReport {
+            run_id,
+            sent: 0,
+            excluded: 0,
+            failed: 0,
+            deferred: 0,
+            stopped: None,
+            out_of_time: false,
+            orders: Vec::new(),
+        }
+    }
+
     fn counts(&self) -> runlog::Counts {
         runlog::Counts {
             sent: self.sent,
@@ -565,36 +580,12 @@ pub fn run_logged<C: CartBinding>(
     deadline: DateTime<Utc>,
     run_id: i64,
 ) -> Result<RunReport, ApiError> {
-    let prepared = (|| {
-        let settings = carts::settings_for::<C>(store)?;
-        let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
-        let ledger = ledger::load(io, &store.id, &ids)?;
-        let generations: HashMap<String, i64> = pending::generations(io, &store.id, &ids)?
-            .into_iter()
-            .collect();
-        Ok::<_, ApiError>((settings, ledger, generations))
-    })();
-    let (settings, ledger, generations) = match prepared {
+    let (settings, ledger, generations) = match prepare::<C>(io, store, orders) {
         Ok(prepared) => prepared,
-        Err(error) => {
-            let note = format!("stopped by an internal error: {}", error.message());
-            if let Err(e) = runlog::finish(io, run_id, runlog::Counts::default(), Some(&note)) {
-                eprintln!("mallsync write-back: run {run_id} could not be closed: {e}");
-            }
-            return Err(error);
-        }
+        Err(error) => return Err(stopped(io, run_id, runlog::Counts::default(), error)),
     };
     let plan = C::plan(settings, orders, trigger, &ledger, io.now());
-    let mut report = RunReport {
-        run_id,
-        sent: 0,
-        excluded: 0,
-        failed: 0,
-        deferred: 0,
-        stopped: None,
-        out_of_time: false,
-        orders: Vec::new(),
-    };
+    let mut report = RunReport::new(run_id);
     let result = carry_out::<C>(
         io,
         store,
@@ -605,17 +596,7 @@ pub fn run_logged<C: CartBinding>(
         deadline,
         &mut report,
     )
-    .and_then(|settlements| {
-        for order in orders {
-            let settlement = settlements
-                .get(order.order_id.as_str())
-                .copied()
-                .unwrap_or(Settlement::Done);
-            let generation = generations.get(&order.order_id).copied();
-            pending::settle(io, &store.id, &order.order_id, generation, settlement)?;
-        }
-        Ok(())
-    });
+    .and_then(|settlements| settle_orders(io, store, orders, &settlements, &generations));
     match result {
         Ok(()) => {
             runlog::finish(io, run_id, report.counts(), report.stopped.as_deref())?;
@@ -628,15 +609,54 @@ pub fn run_logged<C: CartBinding>(
             }
             Ok(report)
         }
-        Err(error) => {
-            // Close the run with what it did; the error itself goes to the caller.
-            let note = format!("stopped by an internal error: {}", error.message());
-            if let Err(e) = runlog::finish(io, run_id, report.counts(), Some(&note)) {
-                eprintln!("mallsync write-back: run {run_id} could not be closed: {e}");
-            }
-            Err(error)
-        }
+        // Close the run with what it did; the error itself goes to the caller.
+        Err(error) => Err(stopped(io, run_id, report.counts(), error)),
     }
+}
+
+/// What a run reads before planning: the store's settings, what the cart already accepted for
+/// these orders, and each order's pending generation.
+#[allow(clippy::type_complexity)]
+fn prepare<'s, C: CartBinding>(
+    io: &impl Io,
+    store: &'s Store,
+    orders: &[Order],
+) -> Result<(&'s C::Settings, Ledger, HashMap<String, i64>), ApiError> {
+    let settings = carts::settings_for::<C>(store)?;
+    let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
+    let ledger = ledger::load(io, &store.id, &ids)?;
+    let generations = pending::generations(io, &store.id, &ids)?
+        .into_iter()
+        .collect();
+    Ok((settings, ledger, generations))
+}
+
+/// Settles each order's pending work as the run found it (the version it planned only).
+fn settle_orders(
+    io: &impl Io,
+    store: &Store,
+    orders: &[Order],
+    settlements: &HashMap<&str, Settlement>,
+    generations: &HashMap<String, i64>,
+) -> Result<(), ApiError> {
+    for order in orders {
+        let settlement = settlements
+            .get(order.order_id.as_str())
+            .copied()
+            .unwrap_or(Settlement::Done);
+        let generation = generations.get(&order.order_id).copied();
+        pending::settle(io, &store.id, &order.order_id, generation, settlement)?;
+    }
+    Ok(())
+}
+
+/// Closes a run an internal error stopped, with what it did so far; returns the error.
+fn stopped(io: &impl Io, run_id: i64, counts: runlog::Counts, error: ApiError) -> ApiError {
+    let note = format!("stopped by an internal error: {}", error.message());
+    if let Err(e) = runlog::finish(io, run_id, counts, Some(&note)) {
+        eprintln!("mallsync write-back: run {run_id} could not be closed: {e}");
+    }
+    error
 }
 
 /// Logs the exclusions and sends the planned updates; returns each order's settlement.
