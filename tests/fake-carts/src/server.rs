@@ -611,7 +611,19 @@ impl<C: Cart> Drop for FakeServer<C> {
 fn serve_loop<C: Cart>(server: &tiny_http::Server, shared: &Shared<C>) {
     for mut request in server.incoming_requests() {
         let mut call = record(&mut request, shared.clock.now());
-        let (reply, delay) = shared.answer(&call);
+        let (mut reply, delay) = shared.answer(&call);
+        // A real cart's `Date` is its own clock: clients read limit windows from it (BASE), so
+        // it is the fake's clock, not the wall clock the HTTP server would stamp.
+        if !reply
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("date"))
+        {
+            reply = reply.with_header(
+                "date",
+                &call.at.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+            );
+        }
         call.status = reply.status;
         lock(&shared.calls).push(call);
         match delay {
