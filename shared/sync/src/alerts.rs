@@ -6,7 +6,7 @@ use mallsync_carts::{CartError, Connector};
 use serde::Serialize;
 
 use crate::io::{Io, IoError};
-use crate::shops::time;
+use crate::time;
 
 /// The cart refused the store's refresh token or credentials: someone must connect it again.
 pub const NEEDS_RECONNECTION: &str = "needs_reconnection";
@@ -78,7 +78,7 @@ pub fn list(io: &impl Io, store_id: &str) -> Result<Vec<Alert>, IoError> {
             kind: r.text("kind")?.to_string(),
             message: r.text("message")?.to_string(),
             message_ja: r.text("message_ja")?.to_string(),
-            since: time(r.int("since")?),
+            since: time::from_seconds(r.int("since")?),
         })
     })
     .collect()

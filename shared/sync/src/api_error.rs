@@ -105,7 +105,7 @@ impl ApiError {
             ApiError::Cart(e) => body["cart_error"] = json!(e),
             _ => {}
         }
-        let mut response = crate::routes::json(self.status(), &body);
+        let mut response = crate::response::json(self.status(), &body);
         if let ApiError::MethodNotAllowed(methods) = &self {
             if let Ok(allow) = http::HeaderValue::from_str(&methods.join(", ")) {
                 response.headers_mut().insert(http::header::ALLOW, allow);

@@ -7,31 +7,12 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::api_error::ApiError;
+use crate::encoding::{hex, unhex};
 use crate::io::Io;
 
 /// The webhook signature header: `t=<unix seconds>,v1=<hex of HMAC-SHA256(webhook secret,
 /// "<t>.<body>")>`, as Stripe signs its webhooks.
 pub const HEADER_SIGNATURE: &str = "x-mallsync-signature";
-
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
-pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
 
 /// SHA-256 as hex: how API tokens and OAuth states are stored.
 pub fn sha256_hex(value: &str) -> String {

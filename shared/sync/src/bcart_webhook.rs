@@ -22,6 +22,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use crate::api_error::ApiError;
+use crate::encoding::unhex;
 use crate::io::Io;
 use crate::orders::{self, Kept};
 use crate::shops::{self, Store};
@@ -85,16 +86,6 @@ pub fn verify(secret: &str, request: &http::Request<Vec<u8>>) -> Result<(), ApiE
             "the Bカート webhook signature does not match: the Secret registered in Bカート must be the shop's webhook secret / Secretが一致しません".into(),
         )
     })
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
 }
 
 fn text(value: &Value, key: &str) -> Option<String> {
@@ -162,7 +153,13 @@ pub fn receive(
                 let order: BcartOrder = serde_json::from_value(order.clone()).map_err(|e| {
                     ApiError::invalid("data", format!("is not a Bカート order: {e}"))
                 })?;
-                let settings = crate::carts::settings_for::<mallsync_carts::bcart::Bcart>(store)?;
+                let mallsync_rules::StoreSettings::Bcart(settings) = &store.settings else {
+                    return Err(ApiError::Internal(format!(
+                        "store {} is on Bカート but holds {} settings",
+                        store.id,
+                        store.settings.cart().slug()
+                    )));
+                };
                 let imported = order
                     .to_imported(&mallsync_rules::CartSettings::import(settings).target_status)?;
                 delivery.order_id = Some(imported.order_id.clone());

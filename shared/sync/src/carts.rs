@@ -14,6 +14,7 @@ use crate::api_error::ApiError;
 use crate::io::{random_hex, Io, IoError};
 use crate::lease;
 use crate::pacing::Pacer;
+use crate::secret_places::token_key;
 
 /// One cart: its client (`Connector`), its settings and its planner.
 pub trait CartBinding: Connector {
@@ -214,11 +215,6 @@ pub fn settings_for<C: CartBinding>(store: &crate::shops::Store) -> Result<&C::S
             C::CART.slug()
         ))
     })
-}
-
-/// Where the store's access token lives (BASE, futureshop): small, hot, in key-value.
-pub fn token_key(store_id: &str) -> String {
-    format!("token:{store_id}")
 }
 
 /// The component variable (spin.toml) holding the cart's API origin, `scheme://host[:port]`. A

@@ -9,14 +9,14 @@
 //!
 //! Rotation: set the new key as `encryption_key` and the old one as `encryption_key_previous`.
 //! Values sealed with either open; every value is sealed again with the new key when next saved,
-//! and `reseal_all` (`POST /<cart>/secrets/reseal`) does that for every stored value at once.
+//! and `reseal::reseal_all` (`POST /<cart>/secrets/reseal`) does that for every stored value at once.
 //! Once it has run, drop `encryption_key_previous`.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use sha2::{Digest, Sha256};
 
-use crate::auth::{hex, unhex};
+use crate::encoding::{hex, unhex};
 use crate::io::{Io, IoError};
 
 /// The secret variable holding the current key (64 hex digits).
@@ -163,63 +163,6 @@ pub fn seal(io: &impl Io, plaintext: &[u8], place: &str) -> Result<String, IoErr
 pub fn open_text(io: &impl Io, stored: &str, place: &str) -> Result<String, IoError> {
     let bytes = Keys::from_variables(io)?.open(stored, place)?;
     String::from_utf8(bytes).map_err(|_| IoError(format!("{place}: the opened value is not text")))
-}
-
-/// What `reseal_all` did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Resealed {
-    pub key_id: String,
-    pub shops: usize,
-    pub stores: usize,
-    pub tokens: usize,
-    /// Notification destinations' URLs and signing secrets.
-    pub notification_destinations: usize,
-}
-
-/// Seals every stored secret again with the current key (after a rotation, or for values
-/// stored before encryption). Safe to run again: values already under the current key are left.
-pub fn reseal_all(io: &impl Io) -> Result<Resealed, IoError> {
-    let keys = Keys::from_variables(io)?;
-    let mut done = Resealed {
-        key_id: keys.current_id().to_string(),
-        ..Resealed::default()
-    };
-    for row in io.sql("SELECT id, webhook_secret FROM shops", &[])?.iter() {
-        let (id, stored) = (row.text("id")?, row.text("webhook_secret")?);
-        if keys.needs_reseal(stored) {
-            let place = crate::shops::webhook_secret_place(id);
-            let sealed = keys.seal(io, &keys.open(stored, &place)?, &place)?;
-            io.sql(
-                "UPDATE shops SET webhook_secret = ? WHERE id = ? AND webhook_secret = ?",
-                &[sealed.into(), id.into(), stored.into()],
-            )?;
-            done.shops += 1;
-        }
-    }
-    for row in io.sql("SELECT id, settings FROM stores", &[])?.iter() {
-        let (id, stored) = (row.text("id")?, row.text("settings")?);
-        if keys.needs_reseal(stored) {
-            let place = crate::shops::settings_place(id);
-            let sealed = keys.seal(io, &keys.open(stored, &place)?, &place)?;
-            io.sql(
-                "UPDATE stores SET settings = ? WHERE id = ? AND settings = ?",
-                &[sealed.into(), id.into(), stored.into()],
-            )?;
-            done.stores += 1;
-        }
-        // The store's access token, whether or not its settings needed it.
-        let key = crate::carts::token_key(id);
-        if let Some(bytes) = io.kv_get(&key)? {
-            let text = String::from_utf8_lossy(&bytes).into_owned();
-            if keys.needs_reseal(&text) {
-                let sealed = keys.seal(io, &keys.open(&text, &key)?, &key)?;
-                io.kv_set(&key, sealed.as_bytes())?;
-                done.tokens += 1;
-            }
-        }
-    }
-    done.notification_destinations = crate::notify::reseal(io, &keys)?;
-    Ok(done)
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -150,9 +150,9 @@ pub trait Io {
     }
 }
 
-/// `limit` random bytes as lowercase hex.
+/// `bytes` random bytes as lowercase hex: ids, tokens and secrets.
 pub fn random_hex(io: &impl Io, bytes: usize) -> Result<String, IoError> {
     let mut buf = vec![0u8; bytes];
     io.random(&mut buf)?;
-    Ok(crate::auth::hex(&buf))
+    Ok(crate::encoding::hex(&buf))
 }

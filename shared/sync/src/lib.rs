@@ -24,6 +24,7 @@ pub mod auth;
 pub mod bcart_webhook;
 pub mod carts;
 pub mod crypto;
+pub mod encoding;
 pub mod import;
 pub mod io;
 pub mod lease;
@@ -34,13 +35,16 @@ pub mod openapi;
 pub mod orders;
 pub mod pacing;
 pub mod pending;
-mod probes;
+pub mod reseal;
+pub mod response;
 pub mod routes;
 pub mod runlog;
 pub mod schedule;
 pub mod schema;
+pub mod secret_places;
 pub mod shops;
 pub mod summary;
+pub mod time;
 pub mod write_back;
 
 #[cfg(not(target_arch = "wasm32"))]

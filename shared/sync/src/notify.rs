@@ -24,7 +24,8 @@ use crate::auth::{sign, HEADER_SIGNATURE};
 use crate::carts::origin_allows;
 use crate::io::{random_hex, Io, IoError, Row};
 use crate::runlog::{self, Outcome};
-use crate::shops::{check_name, time, Store};
+use crate::shops::{check_name, Store};
+use crate::time;
 use crate::{alerts, crypto, lease};
 
 /// The component variable naming the origin notifications may go to, as Spin's
@@ -345,7 +346,7 @@ pub fn create(
         secret: secret.clone(),
         events,
         lapse_warning_days,
-        created_at: time(now.timestamp()),
+        created_at: time::from_seconds(now.timestamp()),
     };
     Ok(NewDestination {
         destination: view(io, &destination)?,
@@ -384,7 +385,7 @@ fn from_row(io: &impl Io, r: Row<'_>) -> Result<Destination, IoError> {
         secret,
         events,
         lapse_warning_days: r.int("lapse_warning_days")?,
-        created_at: time(r.int("created_at")?),
+        created_at: time::from_seconds(r.int("created_at")?),
         id,
     })
 }
@@ -434,7 +435,7 @@ pub fn get(io: &impl Io, shop_id: &str, id: &str) -> Result<Destination, ApiErro
     }
 }
 
-/// Seals every destination's URL and secret again with the current key (`crypto::reseal_all`).
+/// Seals every destination's URL and secret again with the current key (`reseal::reseal_all`).
 pub fn reseal(io: &impl Io, keys: &crypto::Keys) -> Result<usize, IoError> {
     let mut done = 0;
     for row in io
@@ -512,8 +513,8 @@ fn delivery_state(io: &impl Io, column: &str, value: &str) -> Result<DeliverySta
     )?;
     let mut state = DeliveryState::default();
     if let Some(r) = rows.first() {
-        state.last_sent_at = r.opt_int("last_sent").map(time);
-        state.last_failed_at = r.opt_int("last_failed").map(time);
+        state.last_sent_at = r.opt_int("last_sent").map(time::from_seconds);
+        state.last_failed_at = r.opt_int("last_failed").map(time::from_seconds);
         state.pending = r.opt_int("pending").unwrap_or(0);
         state.failed = r.opt_int("failed").unwrap_or(0);
     }
@@ -1012,7 +1013,7 @@ mod tests {
 
     #[test]
     fn days_left_round_up() {
-        let now = time(1_000_000);
+        let now = time::from_seconds(1_000_000);
         assert_eq!(days_left(now + Duration::days(7), now), 7);
         assert_eq!(
             days_left(now + Duration::days(6) + Duration::hours(1), now),

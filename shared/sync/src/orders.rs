@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::api_error::ApiError;
 use crate::io::{Io, IoError, Value};
-use crate::shops::time;
+use crate::time;
 
 /// Most orders one webhook may carry: enough for a busy hour, small enough for one invocation.
 pub const MAX_BATCH: usize = 1_000;
@@ -105,7 +105,7 @@ pub fn record_delivery(
          ON CONFLICT (store_id, signature) DO NOTHING RETURNING signature",
         &[
             store_id.into(),
-            crate::auth::hex(&signature).into(),
+            crate::encoding::hex(&signature).into(),
             expires_at.into(),
         ],
     )?;
@@ -435,7 +435,7 @@ pub fn imported_after(
         let body = stored(r.text("body")?)?;
         Ok(Imported {
             seq: r.int("seq")?,
-            imported_at: time(r.int("imported_at")?),
+            imported_at: time::from_seconds(r.int("imported_at")?),
             version: body.version,
             changes: body.changes,
             order: body.order,

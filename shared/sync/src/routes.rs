@@ -14,8 +14,12 @@ use crate::auth;
 use crate::io::Io;
 #[cfg(feature = "base")]
 use crate::oauth;
+use crate::response::json;
 use crate::shops::{self, Store};
 use crate::{import, orders, runlog, schedule, schema, with_cart, write_back};
+
+/// The platform probes (health, the test routes): handlers in this table like the others.
+mod probes;
 
 pub type Request = http::Request<Vec<u8>>;
 pub type Response = http::Response<Vec<u8>>;
@@ -198,7 +202,7 @@ fn cart_table<I: Io>() -> Vec<Route<I>> {
             "/health",
             Public,
             "Whether the component reaches its variables, key-value store and database",
-            crate::probes::health,
+            probes::health,
         ),
         // GET /<cart>/__test/kv/<key>
         route(
@@ -206,7 +210,7 @@ fn cart_table<I: Io>() -> Vec<Route<I>> {
             "/__test/kv/{key}",
             Probe,
             "Read a probe key-value entry",
-            crate::probes::read_key_value,
+            probes::read_key_value,
         ),
         // PUT /<cart>/__test/kv/<key>
         route(
@@ -214,7 +218,7 @@ fn cart_table<I: Io>() -> Vec<Route<I>> {
             "/__test/kv/{key}",
             Probe,
             "Write a probe key-value entry",
-            crate::probes::write_key_value,
+            probes::write_key_value,
         ),
         // GET /<cart>/__test/sqlite/<key>
         route(
@@ -222,7 +226,7 @@ fn cart_table<I: Io>() -> Vec<Route<I>> {
             "/__test/sqlite/{key}",
             Probe,
             "Read a probe SQLite row",
-            crate::probes::read_row,
+            probes::read_row,
         ),
         // PUT /<cart>/__test/sqlite/<key>
         route(
@@ -230,7 +234,7 @@ fn cart_table<I: Io>() -> Vec<Route<I>> {
             "/__test/sqlite/{key}",
             Probe,
             "Write a probe SQLite row",
-            crate::probes::write_row,
+            probes::write_row,
         ),
         // GET /<cart>/__test/outbound?url=<absolute URL>
         route(
@@ -238,7 +242,7 @@ fn cart_table<I: Io>() -> Vec<Route<I>> {
             "/__test/outbound",
             Probe,
             "One outbound GET, as the platform allows it",
-            crate::probes::outbound,
+            probes::outbound,
         ),
         // GET /<cart>/__test/panic: traps on purpose, to show the host survives a crashed request
         route(
@@ -246,7 +250,7 @@ fn cart_table<I: Io>() -> Vec<Route<I>> {
             "/__test/panic",
             Probe,
             "Panic on purpose",
-            crate::probes::panic,
+            probes::panic,
         ),
         // GET /<cart>/openapi.json
         route(
@@ -674,17 +678,6 @@ fn match_path(pattern: &'static str, segments: &[&str]) -> Option<Vec<(&'static 
     Some(params)
 }
 
-pub fn json(status: u16, body: &serde_json::Value) -> Response {
-    let mut response = http::Response::new(body.to_string().into_bytes());
-    *response.status_mut() =
-        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
 fn ok(body: impl serde::Serialize) -> Result<Response, ApiError> {
     Ok(json(200, &json!(body)))
 }
@@ -775,7 +768,7 @@ fn recorded_ticks<I: Io>(io: &I, _request: &Request) -> Result<Response, ApiErro
 
 /// After a key rotation: every secret sealed with the current key, so the previous key can go.
 fn reseal_secrets<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
-    ok(crate::crypto::reseal_all(ctx.io)?)
+    ok(crate::reseal::reseal_all(ctx.io)?)
 }
 
 /// Parses a store's name and settings for `cart`, listing every problem at once (a field of the

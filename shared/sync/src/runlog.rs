@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::io::{Io, IoError, Row, Value};
-use crate::shops::time;
+use crate::time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -175,8 +175,8 @@ fn run_from_row(r: Row<'_>) -> Result<Run, IoError> {
         store_id: r.text("store_id")?.to_string(),
         kind: r.text("kind")?.to_string(),
         trigger: r.text("trigger")?.to_string(),
-        started_at: time(r.int("started_at")?),
-        ended_at: r.opt_int("ended_at").map(time),
+        started_at: time::from_seconds(r.int("started_at")?),
+        ended_at: r.opt_int("ended_at").map(time::from_seconds),
         sent: r.int("sent")?,
         excluded: r.int("excluded")?,
         failed: r.int("failed")?,

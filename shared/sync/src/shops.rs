@@ -8,6 +8,8 @@ use crate::api_error::ApiError;
 use crate::auth::{self, sha256_hex};
 use crate::crypto::{self, Keys};
 use crate::io::{random_hex, Io, IoError, Row, Value};
+use crate::secret_places::{settings_place, token_key, webhook_secret_place};
+use crate::time;
 
 /// A shop as the admin sees it. Its API token and webhook secret are shown once, at creation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -64,10 +66,6 @@ impl Store {
     }
 }
 
-pub fn time(seconds: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(seconds, 0).unwrap_or_default()
-}
-
 /// Longest shop or store name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 
@@ -97,16 +95,6 @@ pub fn check_name(field: &str, name: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Where a shop's sealed webhook secret lives (the associated data it is sealed with).
-pub fn webhook_secret_place(shop_id: &str) -> String {
-    format!("shops.webhook_secret:{shop_id}")
-}
-
-/// Where a store's sealed settings live.
-pub fn settings_place(store_id: &str) -> String {
-    format!("stores.settings:{store_id}")
-}
-
 pub fn create_shop(io: &impl Io, name: &str) -> Result<NewShop, ApiError> {
     check_name("name", name)?;
     let name = name.trim();
@@ -129,7 +117,7 @@ pub fn create_shop(io: &impl Io, name: &str) -> Result<NewShop, ApiError> {
         shop: Shop {
             id,
             name: name.to_string(),
-            created_at: time(now.timestamp()),
+            created_at: time::from_seconds(now.timestamp()),
         },
         api_token,
         webhook_secret,
@@ -146,7 +134,7 @@ pub fn list_shops(io: &impl Io) -> Result<Vec<Shop>, IoError> {
         Ok(Shop {
             id: r.text("id")?.to_string(),
             name: r.text("name")?.to_string(),
-            created_at: time(r.int("created_at")?),
+            created_at: time::from_seconds(r.int("created_at")?),
         })
     })
     .collect()
@@ -208,8 +196,8 @@ fn store_from_row(keys: &Keys, row: Row<'_>) -> Result<Store, IoError> {
         cart,
         name: row.text("name")?.to_string(),
         settings,
-        created_at: time(row.int("created_at")?),
-        updated_at: time(row.int("updated_at")?),
+        created_at: time::from_seconds(row.int("created_at")?),
+        updated_at: time::from_seconds(row.int("updated_at")?),
     })
 }
 
@@ -307,8 +295,8 @@ pub fn create_store(
         cart: settings.cart(),
         name: name.to_string(),
         settings,
-        created_at: time(now),
-        updated_at: time(now),
+        created_at: time::from_seconds(now),
+        updated_at: time::from_seconds(now),
     };
     io.sql(
         &format!("INSERT INTO stores ({STORE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
@@ -366,6 +354,6 @@ pub fn delete_store(io: &impl Io, store: &Store) -> Result<(), ApiError> {
         std::slice::from_ref(&id),
     )?;
     io.sql("DELETE FROM stores WHERE id = ?", &[id])?;
-    io.kv_delete(&crate::carts::token_key(&store.id))?;
+    io.kv_delete(&token_key(&store.id))?;
     Ok(())
 }

@@ -104,7 +104,7 @@ fn a_store_read_never_shows_its_credentials_and_a_masked_secret_keeps_its_value_
     let opened = mallsync_sync::crypto::open_text(
         app.io.as_ref(),
         &sealed,
-        &mallsync_sync::shops::settings_place(&store),
+        &mallsync_sync::secret_places::settings_place(&store),
     )
     .unwrap();
     assert!(

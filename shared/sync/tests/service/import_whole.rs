@@ -476,7 +476,7 @@ fn bcart_event(app: &App, store: &str, secret: &str, body: &Value) -> crate::hel
         mac.update(&bytes);
         format!(
             "sha256={}",
-            mallsync_sync::auth::hex(&mac.finalize().into_bytes())
+            mallsync_sync::encoding::hex(&mac.finalize().into_bytes())
         )
     };
     let request = http::Request::builder()

@@ -494,7 +494,7 @@ fn access_tokens_are_sealed_in_key_value() {
 
     let stored = app
         .io
-        .kv_get(&mallsync_sync::carts::token_key(&store))
+        .kv_get(&mallsync_sync::secret_places::token_key(&store))
         .unwrap()
         .expect("a token is kept");
     let text = String::from_utf8_lossy(&stored);

@@ -5,9 +5,10 @@
 
 use serde_json::json;
 
+use super::{Ctx, Response};
 use crate::api_error::ApiError;
 use crate::io::{Io, Value};
-use crate::routes::{json, Ctx, Response};
+use crate::response::json;
 
 /// Whether this component reaches everything it needs: its `api_origin` variable, the key-value
 /// store and the SQLite database.
