@@ -265,7 +265,8 @@ function lastRun(run) {
   return fmtTime(run.ended_at || run.started_at);
 }
 
-/** What the store needs from the operator: reconnection, days left on BASE's refresh token. */
+/** What the store needs from the operator: reconnection, days left on BASE's refresh token,
+ * notifications that could not be delivered. */
 function storeState(store) {
   // `credentials` (next to `settings`) is the state of the store's token: { days_left,
   // needs_reconnection, ... }; `alerts` come with a single store.
@@ -277,6 +278,15 @@ function storeState(store) {
   if (needsReconnection) parts.push(h("span", { class: "badge alert" }, t("needs_reconnection")));
   const days = credential.days_left;
   if (typeof days === "number") parts.push(h("span", { class: "muted" }, t("token_days_left", { n: days })));
+  // `notifications`: the store's events for the shop's notification destinations
+  // ({ pending, failed, last_sent_at, last_failed_at, last_error }).
+  const notices = store.notifications && typeof store.notifications === "object" ? store.notifications : {};
+  if (typeof notices.failed === "number" && notices.failed > 0) {
+    parts.push(h("span", { class: "badge alert", title: String(notices.last_error || "") }, t("notices_failed", { n: notices.failed })));
+  }
+  if (typeof notices.pending === "number" && notices.pending > 0) {
+    parts.push(h("span", { class: "muted" }, t("notices_pending", { n: notices.pending })));
+  }
   if (!parts.length) parts.push(h("span", { class: "muted" }, t("state_ok")));
   return parts;
 }
