@@ -44,6 +44,7 @@ pub mod schema;
 pub mod secret;
 pub mod settings;
 pub mod shopserve;
+pub mod store_settings;
 pub mod time;
 
 pub use error::{parse_json, Error, FieldError, Problems};
@@ -59,6 +60,7 @@ pub use plan::{
 };
 pub use secret::Secret;
 pub use settings::{
-    labels, BuyerEmails, CartSettings, ExportMode, ExportSettings, ImportSettings, SettingKind,
-    SettingLabel, StoreSettings, Warning,
+    BuyerEmails, CartSettings, ExportMode, ExportSettings, ImportSettings, SettingKind,
+    SettingLabel, Warning,
 };
+pub use store_settings::{labels, StoreSettings};

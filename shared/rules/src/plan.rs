@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::order::{OmsStatus, Order};
-use crate::settings::MAX_DAYS;
 use crate::time::within_days;
+use crate::time::MAX_DAYS;
 
 /// The five carts. The slug names the component, routes and stored rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

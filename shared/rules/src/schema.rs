@@ -15,7 +15,8 @@ use serde_json::{json, Map, Value};
 use crate::order::OmsStatus;
 use crate::plan::Cart;
 use crate::secret::Secret;
-use crate::settings::{labels, SettingKind, SettingLabel, INTERVAL_MINUTES, MAX_DAYS};
+use crate::settings::{SettingKind, SettingLabel, INTERVAL_MINUTES, MAX_DAYS};
+use crate::store_settings::labels;
 
 impl JsonSchema for Secret {
     fn schema_name() -> Cow<'static, str> {

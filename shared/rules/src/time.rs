@@ -2,6 +2,9 @@
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 
+/// Longest look-back (days to fetch, periods, import ranges): one year.
+pub const MAX_DAYS: u32 = 365;
+
 /// UTC+09:00.
 pub fn jst() -> FixedOffset {
     FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset")

@@ -2,7 +2,7 @@
 
 use mallsync_rules::cscart::CscartStatus;
 use mallsync_rules::futureshop::PointTiming;
-use mallsync_rules::settings::MAX_SETTING_CHARS;
+use mallsync_rules::store_settings::MAX_SETTING_CHARS;
 use mallsync_rules::{Cart, ExportMode, OmsStatus, Secret, StoreSettings};
 
 fn fields(e: &mallsync_rules::Error) -> Vec<&str> {

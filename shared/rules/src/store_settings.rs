@@ -1,0 +1,451 @@
+//! Any store's settings: the one type naming every cart's settings, parsed with every bad field
+//! named. The shared pieces every cart's settings use live in `settings.rs`, which names no cart,
+//! so the cart modules and this one import in one direction only.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::base::BaseSettings;
+use crate::bcart::BcartSettings;
+use crate::cscart::CscartSettings;
+use crate::error::{Error, Problems};
+use crate::futureshop::FutureshopSettings;
+use crate::plan::Cart;
+use crate::secret::Secret;
+use crate::settings::*;
+use crate::shopserve::ShopserveSettings;
+
+/// Every setting's label for `cart`, in the screen's order: credentials, schedules, options.
+pub fn labels(cart: Cart) -> Vec<SettingLabel> {
+    let (credentials, options) = match cart {
+        Cart::Bcart => (crate::bcart::CREDENTIAL_LABELS, crate::bcart::OPTION_LABELS),
+        Cart::Base => (crate::base::CREDENTIAL_LABELS, crate::base::OPTION_LABELS),
+        Cart::Shopserve => (
+            crate::shopserve::CREDENTIAL_LABELS,
+            crate::shopserve::OPTION_LABELS,
+        ),
+        Cart::Cscart => (
+            crate::cscart::CREDENTIAL_LABELS,
+            crate::cscart::OPTION_LABELS,
+        ),
+        Cart::Futureshop => (
+            crate::futureshop::CREDENTIAL_LABELS,
+            crate::futureshop::OPTION_LABELS,
+        ),
+    };
+    [credentials, COMMON_LABELS, options].concat()
+}
+
+/// Any store's settings, stored as JSON tagged by the cart's slug: `{"cart": "base", ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cart", rename_all = "lowercase")]
+pub enum StoreSettings {
+    Bcart(BcartSettings),
+    Base(BaseSettings),
+    Shopserve(ShopserveSettings),
+    Cscart(CscartSettings),
+    Futureshop(FutureshopSettings),
+}
+
+/// Dispatches to the cart's settings, so each method below is written once.
+macro_rules! each_cart {
+    ($self:expr, $s:ident => $e:expr) => {
+        match $self {
+            StoreSettings::Bcart($s) => $e,
+            StoreSettings::Base($s) => $e,
+            StoreSettings::Shopserve($s) => $e,
+            StoreSettings::Cscart($s) => $e,
+            StoreSettings::Futureshop($s) => $e,
+        }
+    };
+}
+
+impl StoreSettings {
+    /// A cart's settings with every default (credentials empty, so not yet valid).
+    pub fn defaults(cart: Cart) -> StoreSettings {
+        match cart {
+            Cart::Bcart => StoreSettings::Bcart(BcartSettings::default()),
+            Cart::Base => StoreSettings::Base(BaseSettings::default()),
+            Cart::Shopserve => StoreSettings::Shopserve(ShopserveSettings::default()),
+            Cart::Cscart => StoreSettings::Cscart(CscartSettings::default()),
+            Cart::Futureshop => StoreSettings::Futureshop(FutureshopSettings::default()),
+        }
+    }
+
+    /// Parses settings an operator sent, listing every problem at once: each field of the wrong
+    /// type and each unknown field, then every rule over the rest; missing fields take SPEC.md's
+    /// defaults. Each problem names its field, in Japanese and English.
+    pub fn from_json(bytes: &[u8]) -> Result<StoreSettings, Error> {
+        let mut value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| Error::invalid("$", format!("is not valid JSON: {e}")))?;
+        let object = value
+            .as_object_mut()
+            .ok_or_else(|| Error::invalid("$", "must be a JSON object"))?;
+        let slugs = Cart::ALL.map(Cart::slug).join(", ");
+        let cart = match object.remove("cart") {
+            Some(serde_json::Value::String(slug)) => Cart::from_slug(&slug).ok_or_else(|| {
+                Error::invalid("cart", format!("unknown cart {slug:?}: use one of {slugs}"))
+            })?,
+            Some(_) => return Err(Error::invalid("cart", format!("must be one of {slugs}"))),
+            None => {
+                return Err(Error::invalid(
+                    "cart",
+                    format!("is missing: use one of {slugs}"),
+                ))
+            }
+        };
+        let mut p = Problems::new();
+        check_sizes(&mut p, "", &value);
+        p.into_result()?;
+        let (settings, mut p) = match cart {
+            Cart::Bcart => parse_fields(value, StoreSettings::Bcart),
+            Cart::Base => parse_fields(value, StoreSettings::Base),
+            Cart::Shopserve => parse_fields(value, StoreSettings::Shopserve),
+            Cart::Cscart => parse_fields(value, StoreSettings::Cscart),
+            Cart::Futureshop => parse_fields(value, StoreSettings::Futureshop),
+        };
+        // The rules run over the fields that parsed (a bad one reads as its default), so a
+        // field of the wrong type hides no other problem; it is named once, for its type.
+        let mut rules = Problems::new();
+        if let Err(e) = settings.validate() {
+            rules.extend(e);
+        }
+        p.extend_new(rules);
+        p.into_result()?;
+        Ok(settings)
+    }
+
+    pub fn cart(&self) -> Cart {
+        fn cart_of<S: CartSettings>(_: &S) -> Cart {
+            S::CART
+        }
+        each_cart!(self, s => cart_of(s))
+    }
+
+    pub fn validate(&self) -> Result<(), Error> {
+        each_cart!(self, s => s.validate())
+    }
+
+    pub fn import(&self) -> &ImportSettings {
+        each_cart!(self, s => s.import())
+    }
+
+    pub fn export(&self) -> &ExportSettings {
+        each_cart!(self, s => s.export())
+    }
+
+    pub fn period_days(&self) -> Option<u32> {
+        each_cart!(self, s => s.period_days())
+    }
+
+    /// Operator warnings (e.g. futureshop points not activated through the API).
+    pub fn warnings(&self) -> Vec<Warning> {
+        each_cart!(self, s => s.warnings())
+    }
+
+    pub fn buyer_emails(&self) -> BuyerEmails {
+        each_cart!(self, s => s.buyer_emails())
+    }
+
+    fn secrets_mut(&mut self) -> Vec<&mut Secret> {
+        each_cart!(self, s => s.secrets_mut())
+    }
+
+    /// The same settings for display: every secret replaced by `********` (or "" when unset).
+    pub fn masked(&self) -> StoreSettings {
+        let mut shown = self.clone();
+        for secret in shown.secrets_mut() {
+            *secret = Secret::new(secret.masked());
+        }
+        shown
+    }
+
+    /// The URLs the store's credentials are sent to or bound to (CS-Cart store URL, futureshop
+    /// API URL, BASE redirect URL); the carts with one shared API have none of their own.
+    pub fn credential_urls(&self) -> Vec<(&'static str, &str)> {
+        match self {
+            StoreSettings::Base(s) => {
+                vec![("credentials.redirect_uri", &s.credentials.redirect_uri)]
+            }
+            StoreSettings::Cscart(s) => vec![("credentials.store_url", &s.credentials.store_url)],
+            StoreSettings::Futureshop(s) => {
+                vec![("credentials.api_base_url", &s.credentials.api_base_url)]
+            }
+            StoreSettings::Bcart(_) | StoreSettings::Shopserve(_) => Vec::new(),
+        }
+    }
+
+    /// Settings an operator saved from a masked form: a secret left as `********` keeps the
+    /// stored value, but only while every URL of the credentials is unchanged, so a stored
+    /// credential is never sent to a host other than the one it was entered for. Secrets of a
+    /// store on another cart are never carried over.
+    pub fn keeping_masked_secrets_from(
+        mut self,
+        stored: &StoreSettings,
+    ) -> Result<StoreSettings, Error> {
+        if self.cart() != stored.cart() {
+            return Ok(self);
+        }
+        let changed_url = self
+            .credential_urls()
+            .into_iter()
+            .zip(stored.credential_urls())
+            .find(|((_, new), (_, old))| new.trim() != old.trim())
+            .map(|((field, _), _)| field);
+        let secret_fields = self.secret_fields();
+        let mut stored = stored.clone();
+        let mut p = Problems::new();
+        for ((secret, kept), field) in self
+            .secrets_mut()
+            .into_iter()
+            .zip(stored.secrets_mut())
+            .zip(secret_fields)
+        {
+            if secret.expose() != Secret::MASK {
+                continue;
+            }
+            match changed_url {
+                None => *secret = kept.clone(),
+                Some(url_field) => p.add_ja_en(
+                    field,
+                    format!("{url_field} が変わったため、保存済みの秘密情報は使えません。もう一度入力してください"),
+                    format!(
+                        "{url_field} changed, so the stored secret is not sent there: enter it again"
+                    ),
+                ),
+            }
+        }
+        p.into_result().map(|()| self)
+    }
+
+    /// The JSON paths of the secrets, in `secrets_mut` order (for error messages).
+    fn secret_fields(&self) -> Vec<&'static str> {
+        match self {
+            StoreSettings::Bcart(_) => vec!["credentials.access_token"],
+            StoreSettings::Base(_) => vec!["credentials.client_secret"],
+            StoreSettings::Shopserve(_) => vec!["credentials.manager_key"],
+            StoreSettings::Cscart(_) => vec!["credentials.api_key"],
+            StoreSettings::Futureshop(_) => vec!["credentials.client_secret"],
+        }
+    }
+}
+
+impl From<BcartSettings> for StoreSettings {
+    fn from(s: BcartSettings) -> Self {
+        StoreSettings::Bcart(s)
+    }
+}
+impl From<BaseSettings> for StoreSettings {
+    fn from(s: BaseSettings) -> Self {
+        StoreSettings::Base(s)
+    }
+}
+impl From<ShopserveSettings> for StoreSettings {
+    fn from(s: ShopserveSettings) -> Self {
+        StoreSettings::Shopserve(s)
+    }
+}
+impl From<CscartSettings> for StoreSettings {
+    fn from(s: CscartSettings) -> Self {
+        StoreSettings::Cscart(s)
+    }
+}
+impl From<FutureshopSettings> for StoreSettings {
+    fn from(s: FutureshopSettings) -> Self {
+        StoreSettings::Futureshop(s)
+    }
+}
+
+/// Longest text a setting may hold (a URL, an e-mail address, a key), in characters.
+pub const MAX_SETTING_CHARS: usize = 2_048;
+/// Most entries a list in the settings may hold.
+pub const MAX_SETTING_ITEMS: usize = 100;
+
+/// Every string and list in the settings within its bound; control characters refused.
+fn check_sizes(p: &mut Problems, path: &str, value: &serde_json::Value) {
+    let at = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        serde_json::Value::String(text) => {
+            if text.chars().count() > MAX_SETTING_CHARS {
+                p.add_ja_en(
+                    path,
+                    format!("{MAX_SETTING_CHARS}文字以内で入力してください"),
+                    format!("is longer than {MAX_SETTING_CHARS} characters"),
+                );
+            } else if text.chars().any(char::is_control) {
+                p.add_ja_en(
+                    path,
+                    "改行やタブなどの制御文字は使えません",
+                    "holds a control character (a line break, a tab, …)",
+                );
+            }
+        }
+        serde_json::Value::Array(items) => {
+            if items.len() > MAX_SETTING_ITEMS {
+                p.add_ja_en(
+                    path,
+                    format!("{MAX_SETTING_ITEMS}件以内にしてください"),
+                    format!("holds more than {MAX_SETTING_ITEMS} entries"),
+                );
+            } else {
+                for (i, item) in items.iter().enumerate() {
+                    check_sizes(p, &format!("{path}[{i}]"), item);
+                }
+            }
+        }
+        serde_json::Value::Object(fields) => {
+            if fields.len() > MAX_SETTING_ITEMS {
+                p.add_ja_en(
+                    path,
+                    format!("項目は{MAX_SETTING_ITEMS}個以内にしてください"),
+                    format!("holds more than {MAX_SETTING_ITEMS} fields"),
+                );
+            } else {
+                for (key, item) in fields {
+                    check_sizes(p, &at(key), item);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Deserializes one cart's fields, naming every field serde refuses: each refused field is
+/// reported, taken out (so it takes its default) and the rest parsed again, until all parse.
+fn parse_fields<S: DeserializeOwned + Default>(
+    mut value: serde_json::Value,
+    wrap: impl Fn(S) -> StoreSettings,
+) -> (StoreSettings, Problems) {
+    let mut p = Problems::new();
+    // Each round takes one field out; a settings object holds at most this many.
+    for _ in 0..=MAX_SETTING_ITEMS * 4 {
+        match serde_path_to_error::deserialize::<_, S>(value.clone()) {
+            Ok(settings) => return (wrap(settings), p),
+            Err(e) => {
+                let path: Vec<Segment> = e.path().iter().map(Segment::of).collect();
+                let field = field_name(&path);
+                let (ja, en) = type_problem(&e.into_inner().to_string());
+                p.add_ja_en(if field.is_empty() { "$" } else { &field }, ja, en);
+                if !take_out(&mut value, &path) {
+                    break;
+                }
+            }
+        }
+    }
+    (wrap(S::default()), p)
+}
+
+/// One step of the path serde reports.
+enum Segment {
+    Key(String),
+    Index(usize),
+    Other,
+}
+
+impl Segment {
+    fn of(s: &serde_path_to_error::Segment) -> Segment {
+        match s {
+            serde_path_to_error::Segment::Map { key } => Segment::Key(key.clone()),
+            serde_path_to_error::Segment::Seq { index } => Segment::Index(*index),
+            _ => Segment::Other,
+        }
+    }
+}
+
+/// `import.days_to_fetch`, `import_statuses[2]`.
+fn field_name(path: &[Segment]) -> String {
+    let mut name = String::new();
+    for segment in path {
+        match segment {
+            Segment::Key(key) if name.is_empty() => name.push_str(key),
+            Segment::Key(key) => {
+                name.push('.');
+                name.push_str(key);
+            }
+            Segment::Index(i) => name.push_str(&format!("[{i}]")),
+            Segment::Other => {}
+        }
+    }
+    name
+}
+
+/// Removes the field at `path` so it takes its default; a refused list entry takes the whole
+/// list out (its other entries are not checked again). False when nothing could be removed.
+fn take_out(value: &mut serde_json::Value, path: &[Segment]) -> bool {
+    let keys: Vec<&str> = path
+        .iter()
+        .map_while(|s| match s {
+            Segment::Key(key) => Some(key.as_str()),
+            _ => None,
+        })
+        .collect();
+    let Some((last, parents)) = keys.split_last() else {
+        return false;
+    };
+    let mut at = value;
+    for key in parents {
+        match at.get_mut(*key) {
+            Some(next) => at = next,
+            None => return false,
+        }
+    }
+    at.as_object_mut()
+        .is_some_and(|object| object.remove(*last).is_some())
+}
+
+/// serde's complaint as an operator reads it, by the type serde expected (its message ends with
+/// `expected u32`, `expected a boolean`, …).
+fn type_problem(serde_message: &str) -> (String, String) {
+    let expected = serde_message
+        .rsplit_once("expected ")
+        .map_or("", |(_, expected)| expected);
+    if serde_message.starts_with("unknown field") {
+        return (
+            "この項目はありません（項目名を確認してください）".into(),
+            format!("is not a setting of this cart ({serde_message})"),
+        );
+    }
+    if serde_message.starts_with("unknown variant") {
+        return (
+            format!("選べない値です（{serde_message}）"),
+            format!("is not one of the choices ({serde_message})"),
+        );
+    }
+    if expected.starts_with('u') || expected.starts_with('i') {
+        (
+            "0以上の整数で入力してください".into(),
+            format!("must be a whole number, 0 or more ({serde_message})"),
+        )
+    } else if expected.starts_with("a boolean") {
+        (
+            "true（オン）か false（オフ）で指定してください".into(),
+            format!("must be true or false ({serde_message})"),
+        )
+    } else if expected.starts_with("a string") {
+        (
+            "文字列で入力してください".into(),
+            format!("must be text ({serde_message})"),
+        )
+    } else if expected.starts_with("a sequence") {
+        (
+            "一覧（配列）で指定してください".into(),
+            format!("must be a list ({serde_message})"),
+        )
+    } else if expected.starts_with("struct") || expected.starts_with("a map") {
+        (
+            "項目のまとまり（オブジェクト）で指定してください".into(),
+            format!("must be an object ({serde_message})"),
+        )
+    } else {
+        (
+            format!("値が正しくありません（{serde_message}）"),
+            serde_message.to_string(),
+        )
+    }
+}
