@@ -5,7 +5,7 @@ use mallsync_rules::{Cart, ImportedOrder, OmsStatus, Order, Secret, WriteBack};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::{exchange, CartError, Exchange, RateLimitPolicy, Request, Response};
+use crate::{exchange, CartError, Exchange, ImportPage, RateLimitPolicy, Request, Response};
 
 /// Where and as whom one store's cart is called.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,14 +112,6 @@ impl ImportQuery {
             .checked_sub_signed(Duration::seconds(1))
             .unwrap_or(self.to)
     }
-}
-
-/// One step of an import: the orders one request brought, whole, and where the next step starts.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImportPage<C> {
-    pub orders: Vec<ImportedOrder>,
-    /// `None`: the window is done.
-    pub next: Option<C>,
 }
 
 /// The write-back's canonical orders of whole imported orders, each order once (offset paging can

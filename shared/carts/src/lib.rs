@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 mod connector;
 pub mod exchange;
+mod page;
 pub mod values;
 pub mod wire;
 
@@ -38,8 +39,9 @@ pub mod futureshop;
 pub mod shopserve;
 
 pub use connector::{
-    to_orders, AccessToken, Api, AuthScheme, Capabilities, Connector, ImportPage, ImportQuery,
+    to_orders, AccessToken, Api, AuthScheme, Capabilities, Connector, ImportQuery,
 };
+pub use page::ImportPage;
 
 pub type Request = http::Request<Vec<u8>>;
 pub type Response = http::Response<Vec<u8>>;

@@ -9,27 +9,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Circles known and to be removed, per crate: a circle within one of these sets is tolerated
-/// until it is gone (the test then says to drop the entry); any other circle fails.
-const KNOWN: &[(&str, &[&str])] = &[
-    // `connector` (the `Connector` trait, its page types) and `exchange` (request/response steps)
-    // use each other; no issue has taken that on yet.
-    ("shared/carts", &["connector", "exchange"]),
-];
-
 #[test]
 fn the_service_has_no_import_circle() {
-    assert_no_new_circle("shared/sync");
+    assert_no_circle("shared/sync");
 }
 
 #[test]
 fn the_rules_have_no_import_circle() {
-    assert_no_new_circle("shared/rules");
+    assert_no_circle("shared/rules");
 }
 
 #[test]
-fn the_cart_clients_have_no_import_circle_but_the_known_one() {
-    assert_no_new_circle("shared/carts");
+fn the_cart_clients_have_no_import_circle() {
+    assert_no_circle("shared/carts");
 }
 
 #[test]
@@ -83,29 +75,16 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn assert_no_new_circle(crate_dir: &str) {
+fn assert_no_circle(crate_dir: &str) {
     let graph = import_graph(&workspace().join(crate_dir).join("src"));
     assert!(graph.len() > 5, "{crate_dir}: no modules found");
-    let known: Vec<BTreeSet<String>> = KNOWN
-        .iter()
-        .filter(|(dir, _)| *dir == crate_dir)
-        .map(|(_, modules)| modules.iter().map(|m| m.to_string()).collect())
-        .collect();
     let found = circles(&graph);
-    let new: Vec<_> = found
-        .iter()
-        .filter(|circle| !known.iter().any(|k| circle.is_subset(k)))
-        .collect();
-    for k in &known {
-        if !found.iter().any(|circle| !circle.is_disjoint(k)) {
-            eprintln!("{crate_dir}: the known circle {k:?} is gone: remove it from KNOWN");
-        }
-    }
     assert!(
-        new.is_empty(),
+        found.is_empty(),
         "{crate_dir} has an import circle; move the helper that closes it to where it belongs \
          (a small module of its own, or the module that owns the concept):\n{}",
-        new.iter()
+        found
+            .iter()
             .map(|circle| describe(&graph, circle))
             .collect::<Vec<_>>()
             .join("\n")
