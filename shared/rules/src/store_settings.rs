@@ -2,6 +2,18 @@
 //! named. The shared pieces every cart's settings use live in `settings.rs`, which names no cart,
 //! so the cart modules and this one import in one direction only.
 
+// Built with no cart feature (mallsync-carts alone), nothing parses an operator's settings.
+#![cfg_attr(
+    not(any(
+        feature = "bcart",
+        feature = "base",
+        feature = "shopserve",
+        feature = "cscart",
+        feature = "futureshop"
+    )),
+    allow(dead_code)
+)]
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -97,13 +109,7 @@ impl StoreSettings {
         let mut p = Problems::new();
         check_sizes(&mut p, "", &value);
         p.into_result()?;
-        let (settings, mut p) = match cart {
-            Cart::Bcart => parse_fields(value, StoreSettings::Bcart),
-            Cart::Base => parse_fields(value, StoreSettings::Base),
-            Cart::Shopserve => parse_fields(value, StoreSettings::Shopserve),
-            Cart::Cscart => parse_fields(value, StoreSettings::Cscart),
-            Cart::Futureshop => parse_fields(value, StoreSettings::Futureshop),
-        };
+        let (settings, mut p) = parse_cart(cart, value)?;
         // The rules run over the fields that parsed (a bad one reads as its default), so a
         // field of the wrong type hides no other problem; it is named once, for its type.
         let mut rules = Problems::new();
@@ -254,6 +260,45 @@ impl From<FutureshopSettings> for StoreSettings {
     fn from(s: FutureshopSettings) -> Self {
         StoreSettings::Futureshop(s)
     }
+}
+
+/// Parses `cart`'s fields. Each arm instantiates the field-naming parser for one cart, so only
+/// the carts this build has (cargo features) get one; another cart's settings are refused.
+fn parse_cart(cart: Cart, value: serde_json::Value) -> Result<(StoreSettings, Problems), Error> {
+    match cart {
+        #[cfg(feature = "bcart")]
+        Cart::Bcart => Ok(parse_fields(value, StoreSettings::Bcart)),
+        #[cfg(feature = "base")]
+        Cart::Base => Ok(parse_fields(value, StoreSettings::Base)),
+        #[cfg(feature = "shopserve")]
+        Cart::Shopserve => Ok(parse_fields(value, StoreSettings::Shopserve)),
+        #[cfg(feature = "cscart")]
+        Cart::Cscart => Ok(parse_fields(value, StoreSettings::Cscart)),
+        #[cfg(feature = "futureshop")]
+        Cart::Futureshop => Ok(parse_fields(value, StoreSettings::Futureshop)),
+        #[allow(unreachable_patterns)]
+        other => {
+            let _ = value;
+            Err(not_built_in(other))
+        }
+    }
+}
+
+/// The error for settings of a cart this build does not parse (its cargo feature is off).
+#[allow(dead_code)]
+fn not_built_in(cart: Cart) -> Error {
+    Error::ja_en(
+        "cart",
+        format!(
+            "このコンポーネントは{}を組み込まずにビルドされています",
+            cart.display_name()
+        ),
+        format!(
+            "this component is built without {} (cargo feature {:?})",
+            cart.display_name(),
+            cart.slug()
+        ),
+    )
 }
 
 /// Longest text a setting may hold (a URL, an e-mail address, a key), in characters.
