@@ -1,24 +1,59 @@
 //! The OpenAPI 3 document of every route (checked in as `openapi.json`, served at
-//! `GET /<cart>/openapi.json`).
+//! `GET /<cart>/openapi.json`) and each cart's settings schema (`GET /<cart>/settings/schema`).
+//! A component embeds them compact and only its own cart's schema (the build script writes those
+//! texts; see README "Measured figures" for what that saves).
 
 use mallsync_rules::Cart;
 
 use crate::api_error::ApiError;
 
-/// The checked-in document, as written.
-pub const DOCUMENT: &str = include_str!("../openapi.json");
+/// The checked-in document (`openapi.json`), without its indentation.
+pub const DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.compact.json"));
 
 /// Each cart's store settings as a JSON Schema, by cart slug: generated from the Rust types and
 /// labels (`mallsync_rules::schema`, native only) and checked in, so the components serve it as
 /// text. A test fails when it is stale; `MALLSYNC_BLESS=1 cargo test -p mallsync-sync --lib
-/// settings_schema` rewrites it.
+/// settings_schema` rewrites it. The components embed only their own cart's line of it
+/// ([`settings_schema_text`]).
 pub const SETTINGS_SCHEMAS: &str = include_str!("../settings-schema.json");
+
+/// `cart`'s settings schema as checked in (its line of `settings-schema.json`). Only the carts
+/// this build serves have theirs compiled in: a cart component carries its own schema only.
+pub fn settings_schema_text(cart: Cart) -> Result<&'static str, ApiError> {
+    macro_rules! schema {
+        ($slug:literal) => {
+            include_str!(concat!(
+                env!("OUT_DIR"),
+                "/settings-schema.",
+                $slug,
+                ".json"
+            ))
+        };
+    }
+    Ok(match cart {
+        #[cfg(feature = "bcart")]
+        Cart::Bcart => schema!("bcart"),
+        #[cfg(feature = "base")]
+        Cart::Base => schema!("base"),
+        #[cfg(feature = "shopserve")]
+        Cart::Shopserve => schema!("shopserve"),
+        #[cfg(feature = "cscart")]
+        Cart::Cscart => schema!("cscart"),
+        #[cfg(feature = "futureshop")]
+        Cart::Futureshop => schema!("futureshop"),
+        #[allow(unreachable_patterns)]
+        other => return Err(crate::carts::not_built_in(other)),
+    })
+}
 
 /// The settings schema of `cart`'s stores (`GET /<cart>/settings/schema`).
 pub fn settings_schema(cart: Cart) -> Result<serde_json::Value, ApiError> {
-    let mut all: serde_json::Value = serde_json::from_str(SETTINGS_SCHEMAS)
-        .map_err(|e| ApiError::Internal(format!("settings-schema.json does not parse: {e}")))?;
-    Ok(all[cart.slug()].take())
+    serde_json::from_str(settings_schema_text(cart)?).map_err(|e| {
+        ApiError::Internal(format!(
+            "settings-schema.json ({}) does not parse: {e}",
+            cart.slug()
+        ))
+    })
 }
 
 /// The name of `cart`'s settings schema in the document's components, e.g. `BaseSettings`.
@@ -32,15 +67,14 @@ pub fn settings_schema_name(cart: Cart) -> &'static str {
     }
 }
 
-/// The document for one cart's component: its server prefix is `/<cart>`, every cart's settings
-/// schema is in `components.schemas`, and a store's `settings` refer to this cart's.
+/// The document for one cart's component: its server prefix is `/<cart>`, its cart's settings
+/// schema is in `components.schemas`, and a store's `settings` refer to it (the other carts'
+/// schemas, which no route of this component takes, are left out).
 pub fn document(cart: Cart) -> Result<serde_json::Value, ApiError> {
     let mut document: serde_json::Value = serde_json::from_str(DOCUMENT)
         .map_err(|e| ApiError::Internal(format!("openapi.json does not parse: {e}")))?;
     document["servers"] = serde_json::json!([{ "url": format!("/{}", cart.slug()) }]);
-    for each in Cart::ALL {
-        document["components"]["schemas"][settings_schema_name(each)] = settings_schema(each)?;
-    }
+    document["components"]["schemas"][settings_schema_name(cart)] = settings_schema(cart)?;
     let own = serde_json::json!({ "$ref": format!("#/components/schemas/{}", settings_schema_name(cart)) });
     for schema in ["StoreInput", "Store"] {
         let settings = &mut document["components"]["schemas"][schema]["properties"]["settings"];
@@ -192,6 +226,31 @@ mod tests {
         let target = &document["components"]["schemas"]["CscartSettings"];
         assert_eq!(target["properties"]["period_days"]["default"], 1);
         assert!(settings["description"].is_string());
+        // The other carts' schemas are not this component's.
+        for other in Cart::ALL.into_iter().filter(|c| *c != Cart::Cscart) {
+            let name = settings_schema_name(other);
+            assert!(
+                document["components"]["schemas"].get(name).is_none(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_embedded_texts_are_the_checked_in_documents() {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let written: Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{dir}/openapi.json")).unwrap())
+                .unwrap();
+        let embedded: Value = serde_json::from_str(DOCUMENT).unwrap();
+        assert_eq!(embedded, written);
+        assert!(!DOCUMENT.contains('\n'), "openapi.json is embedded compact");
+        let all: Value = serde_json::from_str(SETTINGS_SCHEMAS).unwrap();
+        assert_eq!(all.as_object().unwrap().len(), Cart::ALL.len());
+        for cart in Cart::ALL {
+            let own: Value = serde_json::from_str(settings_schema_text(cart).unwrap()).unwrap();
+            assert_eq!(own, all[cart.slug()], "{cart:?}");
+        }
     }
 
     #[test]

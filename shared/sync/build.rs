@@ -1,0 +1,59 @@
+//! Writes the documents the components serve as they embed them (crate::openapi): `openapi.json`
+//! without its indentation (97 KB as written, 51 KB compact, in every cart component), and
+//! `settings-schema.json` split into one file per cart, so a cart component embeds only its own
+//! cart's schema. Plain text work, no JSON library: the tests check that the embedded texts are
+//! the checked-in documents.
+
+use std::path::Path;
+use std::{env, fs};
+
+fn main() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    let out = Path::new(&out);
+
+    let openapi = manifest.join("openapi.json");
+    println!("cargo::rerun-if-changed={}", openapi.display());
+    let text = fs::read_to_string(&openapi).expect("shared/sync/openapi.json is readable");
+    fs::write(out.join("openapi.compact.json"), compact(&text)).expect("OUT_DIR is writable");
+
+    // The file has one line per cart, `"<slug>":{…}` (the test that blesses it writes it so).
+    let schemas = manifest.join("settings-schema.json");
+    println!("cargo::rerun-if-changed={}", schemas.display());
+    let text = fs::read_to_string(&schemas).expect("shared/sync/settings-schema.json is readable");
+    for slug in ["bcart", "base", "shopserve", "cscart", "futureshop"] {
+        let prefix = format!("\"{slug}\":");
+        let schema = text
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("settings-schema.json has no line for {slug}"));
+        let schema = schema.strip_suffix(',').unwrap_or(schema);
+        fs::write(out.join(format!("settings-schema.{slug}.json")), schema)
+            .expect("OUT_DIR is writable");
+    }
+}
+
+/// `json` without the whitespace between its tokens (strings are kept as they are).
+fn compact(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_whitespace() {
+            out.push(c);
+        }
+    }
+    out
+}
