@@ -6,7 +6,7 @@ use mallsync_rules::time::jst;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{MapAccess, SeqAccess, Visitor};
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// `yyyy-MM-dd HH:mm:ss`, the timestamp form Bカート and BASE use, in Japan time.
@@ -14,64 +14,152 @@ pub const JAPAN_DATE_TIME: &str = "%Y-%m-%d %H:%M:%S";
 /// `yyyy-MM-dd`.
 pub const DATE: &str = "%Y-%m-%d";
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// A JSON value as a lenient reader sees it.
 enum Scalar {
     Text(String),
     Int(i64),
     UInt(u64),
     Float(f64),
     Bool(bool),
+    /// An object or an array (read to its end and skipped).
+    Other(Unexpected<'static>),
 }
 
 impl Scalar {
-    fn into_text(self) -> String {
-        match self {
-            Scalar::Text(s) => s.trim().to_string(),
-            Scalar::Int(n) => n.to_string(),
-            Scalar::UInt(n) => n.to_string(),
-            Scalar::Float(f) => f.to_string(),
-            Scalar::Bool(b) => b.to_string(),
-        }
+    /// As text (trimmed); `None` for blank text. An object or an array is an error.
+    fn into_text(this: Option<Scalar>) -> Result<Option<String>, String> {
+        let text = match this {
+            None => return Ok(None),
+            Some(Scalar::Text(s)) => s.trim().to_string(),
+            Some(Scalar::Int(n)) => n.to_string(),
+            Some(Scalar::UInt(n)) => n.to_string(),
+            Some(Scalar::Float(f)) => f.to_string(),
+            Some(Scalar::Bool(b)) => b.to_string(),
+            Some(Scalar::Other(unexpected)) => {
+                return Err(format!(
+                    "invalid type: {unexpected}, expected {}",
+                    ScalarReader::<()>::EXPECTING
+                ))
+            }
+        };
+        Ok(Some(text).filter(|s| !s.is_empty()))
+    }
+}
+
+/// Reads one value (`null` is `None`) and hands it to `check` while the deserializer is still at
+/// it, so that an error `check` returns is reported at the value (serde_json's position, from
+/// which `wire` names the field). One hand-written visitor rather than an untagged enum: serde
+/// reads those through a buffered copy of the value, compiled again for every field and cart.
+fn read<'de, D: Deserializer<'de>, T>(
+    d: D,
+    check: fn(Option<Scalar>) -> Result<T, String>,
+) -> Result<T, D::Error> {
+    d.deserialize_any(ScalarReader { check })
+}
+
+struct ScalarReader<T> {
+    check: fn(Option<Scalar>) -> Result<T, String>,
+}
+
+impl<T> ScalarReader<T> {
+    const EXPECTING: &'static str = "a string, a number or a boolean";
+
+    fn give<E: serde::de::Error>(self, value: Option<Scalar>) -> Result<T, E> {
+        (self.check)(value).map_err(E::custom)
+    }
+}
+
+impl<'de, T> Visitor<'de> for ScalarReader<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(Self::EXPECTING)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+        self.give(Some(Scalar::Text(v.to_string())))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<T, E> {
+        self.give(Some(Scalar::Text(v)))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<T, E> {
+        self.give(Some(Scalar::Int(v)))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<T, E> {
+        self.give(Some(i64::try_from(v).map_or(Scalar::UInt(v), Scalar::Int)))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<T, E> {
+        self.give(Some(Scalar::Float(v)))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<T, E> {
+        self.give(Some(Scalar::Bool(v)))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<T, E> {
+        self.give(None)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<T, E> {
+        self.give(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    // Objects and arrays are read to their end, so a reader that takes them as "none" (`opt_yen`)
+    // goes on with the next field.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        self.give(Some(Scalar::Other(Unexpected::Map)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        self.give(Some(Scalar::Other(Unexpected::Seq)))
     }
 }
 
 /// A value sent as a number or a string, as text; `null` and `""` are `None`.
 pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(Option::<Scalar>::deserialize(d)?
-        .map(Scalar::into_text)
-        .filter(|s| !s.is_empty()))
+    read(d, Scalar::into_text)
 }
 
 /// An id sent as a number or a string; required and not blank.
 pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    opt_text(d)?.ok_or_else(|| serde::de::Error::custom("the id is missing or blank"))
+    read(d, |v| {
+        Scalar::into_text(v)?.ok_or_else(|| "the id is missing or blank".to_string())
+    })
 }
 
 /// A count sent as a number or a numeric string (`"3"`, `3`, `3.0`); `null`/`""` are `None`.
 pub fn opt_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    match opt_text(d)? {
+    read(d, |v| match Scalar::into_text(v)? {
         None => Ok(None),
         Some(text) => parse_count(&text)
             .map(Some)
-            .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a count"))),
-    }
+            .ok_or_else(|| format!("{text:?} is not a count")),
+    })
 }
 
 /// Yen sent as a number or a numeric string (`1200`, `"5400.00"`, `0.0`), rounded to whole yen;
 /// `null`, `""` and text that is not a number are `None` (an amount mallsync cannot read is
 /// left out of the imported order rather than failing its import).
 pub fn opt_yen<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(Option::<Scalar>::deserialize(d)
-        .ok()
-        .flatten()
-        .and_then(|v| match v {
-            Scalar::Int(n) => Some(n),
-            Scalar::UInt(n) => i64::try_from(n).ok(),
-            Scalar::Float(f) => yen(f),
-            Scalar::Text(t) => t.trim().parse::<f64>().ok().and_then(yen),
-            Scalar::Bool(_) => None,
-        }))
+    read(d, |v| {
+        Ok(match v {
+            Some(Scalar::Int(n)) => Some(n),
+            Some(Scalar::UInt(n)) => i64::try_from(n).ok(),
+            Some(Scalar::Float(f)) => yen(f),
+            Some(Scalar::Text(t)) => t.trim().parse::<f64>().ok().and_then(yen),
+            Some(Scalar::Bool(_) | Scalar::Other(_)) | None => None,
+        })
+    })
 }
 
 fn yen(f: f64) -> Option<i64> {
@@ -83,7 +171,7 @@ fn yen(f: f64) -> Option<i64> {
 pub fn opt_unix_time<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<DateTime<FixedOffset>>, D::Error> {
-    match opt_text(d)? {
+    read(d, |v| match Scalar::into_text(v)? {
         None => Ok(None),
         Some(text) => match text.parse::<i64>() {
             Ok(0) => Ok(None),
@@ -91,12 +179,10 @@ pub fn opt_unix_time<'de, D: Deserializer<'de>>(
                 .timestamp_opt(secs, 0)
                 .single()
                 .map(|t| Some(t.with_timezone(&jst())))
-                .ok_or_else(|| serde::de::Error::custom(format!("{secs} is not a UNIX time"))),
-            Err(_) => Err(serde::de::Error::custom(format!(
-                "{text:?} is not a UNIX time"
-            ))),
+                .ok_or_else(|| format!("{secs} is not a UNIX time")),
+            Err(_) => Err(format!("{text:?} is not a UNIX time")),
         },
-    }
+    })
 }
 
 /// A collection PHP sends as an object keyed by id (`{"8731":{…}}`), or as an array when it is

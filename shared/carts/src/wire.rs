@@ -277,14 +277,17 @@ pub fn parse_json<T: DeserializeOwned>(response: &Response, what: &str) -> Resul
 
 /// A body parsed as `T` (status already checked).
 pub fn json_body<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, CartError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        CartError::malformed(if path == "." || path.is_empty() {
-            format!("{what}: {}", e.inner())
-        } else {
-            format!("{what}: at {path}: {}", e.inner())
-        })
+    serde_json::from_slice(body).map_err(|e| malformed_body(body, what, &e))
+}
+
+/// The error for a body that did not parse: `what`, the path of the value at fault, and
+/// serde_json's message. Not generic, so it is compiled once.
+fn malformed_body(body: &[u8], what: &str, e: &serde_json::Error) -> CartError {
+    let path = crate::json_path::of_error(body, e);
+    CartError::malformed(if path == "." {
+        format!("{what}: {e}")
+    } else {
+        format!("{what}: at {path}: {e}")
     })
 }
 
