@@ -45,6 +45,24 @@ pub struct ImportReport {
     pub stopped: Option<String>,
 }
 
+/// What started an import (the run log's `trigger`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportTrigger {
+    /// Auto-fetch on the store's schedule: always goes on with a saved window.
+    Scheduled,
+    /// データ取込 asked for a window (console or API).
+    Manual,
+}
+
+impl ImportTrigger {
+    pub fn label(self) -> &'static str {
+        match self {
+            ImportTrigger::Scheduled => "scheduled",
+            ImportTrigger::Manual => "manual",
+        }
+    }
+}
+
 /// An unfinished import: its window and the cart's cursor of the next step.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Progress {
@@ -161,10 +179,10 @@ pub fn run<C: CartBinding>(
     io: &impl Io,
     store: &Store,
     window: ImportWindow,
-    trigger: &str,
+    trigger: ImportTrigger,
 ) -> Result<ImportReport, ApiError> {
     let settings = carts::settings_for::<C>(store)?;
-    let run_id = runlog::start(io, &store.id, "import", trigger)?;
+    let run_id = runlog::start(io, &store.id, "import", trigger.label())?;
     let deadline = io.now() + Duration::seconds(RUN_BUDGET_SECS);
     // One import of a store at a time: two would share the cart's budget and race on the saved
     // progress. The lease lapses on its own if a run dies.
@@ -194,7 +212,7 @@ fn run_leased<C: CartBinding>(
     store: &Store,
     settings: &C::Settings,
     window: ImportWindow,
-    trigger: &str,
+    trigger: ImportTrigger,
     run_id: i64,
     deadline: DateTime<Utc>,
 ) -> Result<ImportReport, ApiError> {
@@ -283,10 +301,10 @@ impl<Cursor: Default + Serialize + serde::de::DeserializeOwned> Position<Cursor>
         io: &impl Io,
         store_id: &str,
         asked: ImportWindow,
-        trigger: &str,
+        trigger: ImportTrigger,
     ) -> Result<Self, ApiError> {
-        let saved =
-            load_progress(io, store_id)?.filter(|p| trigger == "scheduled" || p.from == asked.from);
+        let saved = load_progress(io, store_id)?
+            .filter(|p| trigger == ImportTrigger::Scheduled || p.from == asked.from);
         let resume = saved.and_then(|p| {
             let cursor = serde_json::from_value::<Cursor>(p.cursor.clone()).ok()?;
             Some((p, cursor))
