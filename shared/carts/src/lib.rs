@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 mod connector;
 pub mod exchange;
-mod json_path;
+pub mod json_path;
 mod page;
 pub mod values;
 pub mod wire;

@@ -690,10 +690,11 @@ fn body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
         request.body()
     };
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
+    T::deserialize(&mut de).map_err(|e| {
+        // The path from serde_json's position: no second, path-tracking copy of every body type.
+        let path = mallsync_carts::json_path::of_error(bytes, &e);
         let field = if path == "." { "$".to_string() } else { path };
-        ApiError::invalid(field, e.into_inner().to_string())
+        ApiError::invalid(field, e.to_string())
     })
 }
 
