@@ -1,14 +1,27 @@
 //! The operator console component: serves the console's web app (`/console/...`), whose files are
 //! compiled in, so it works offline and needs no store, variable or outbound host. The app runs in
 //! the browser and talks to the carts' JSON routes on the same origin with the shop's token.
+//! It also serves each cart's OpenAPI document (`/<cart>/openapi.json`), a static file as well.
 
 use spin_sdk::http::{Method, Request, Response};
 
-/// One file of the app.
+/// One file the component serves.
 struct Asset {
     path: &'static str,
     content_type: &'static str,
     body: &'static [u8],
+}
+
+/// A cart's OpenAPI document, `GET /<cart>/openapi.json` (spin.toml routes that exact path here,
+/// ahead of the cart's `/<cart>/...`): written by build.rs, so no cart component carries it.
+macro_rules! openapi {
+    ($slug:literal) => {
+        Asset {
+            path: concat!("/", $slug, "/openapi.json"),
+            content_type: "application/json",
+            body: include_bytes!(concat!(env!("OUT_DIR"), "/openapi.", $slug, ".json")),
+        }
+    };
 }
 
 const ASSETS: &[Asset] = &[
@@ -32,6 +45,11 @@ const ASSETS: &[Asset] = &[
         content_type: "text/css; charset=utf-8",
         body: include_bytes!("../assets/style.css"),
     },
+    openapi!("bcart"),
+    openapi!("base"),
+    openapi!("shopserve"),
+    openapi!("cscart"),
+    openapi!("futureshop"),
 ];
 
 /// Only the app's own files run, nothing inline, nothing from elsewhere; it may call only its
@@ -217,6 +235,20 @@ mod tests {
         assert!(again.body.is_empty());
         let other = serve("GET", "/console/app.js", Some("\"0\""));
         assert_eq!(other.status, 200);
+    }
+
+    #[test]
+    fn each_carts_openapi_document_is_served_as_built_from_the_checked_in_documents() {
+        for slug in mallsync_openapi::CARTS {
+            let reply = serve("GET", &format!("/{slug}/openapi.json"), None);
+            assert_eq!(reply.status, 200, "{slug}");
+            assert_eq!(header(&reply, "content-type"), Some("application/json"));
+            let served: serde_json::Value = serde_json::from_slice(reply.body).unwrap();
+            assert_eq!(served, mallsync_openapi::document(slug).unwrap());
+            assert_eq!(served["servers"][0]["url"], format!("/{slug}"));
+        }
+        assert_eq!(serve("GET", "/amazon/openapi.json", None).status, 404);
+        assert_eq!(serve("GET", "/base/openapi.json/x", None).status, 404);
     }
 
     #[test]

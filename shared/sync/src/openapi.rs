@@ -1,14 +1,15 @@
 //! The OpenAPI 3 document of every route (checked in as `openapi.json`, served at
-//! `GET /<cart>/openapi.json`) and each cart's settings schema (`GET /<cart>/settings/schema`).
-//! A component embeds them compact and only its own cart's schema (the build script writes those
-//! texts; see README "Measured figures" for what that saves).
+//! `GET /<cart>/openapi.json`) and each cart's settings schema (`GET /<cart>/settings/schema`),
+//! as the crate `mallsync-openapi` embeds them. On Spin the console component serves the
+//! documents (spin.toml routes `/<cart>/openapi.json` there), so the cart components are built
+//! without the route (feature `openapi`) and carry only their own cart's schema.
 
 use mallsync_rules::Cart;
 
 use crate::api_error::ApiError;
 
 /// The checked-in document (`openapi.json`), without its indentation.
-pub const DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.compact.json"));
+pub use mallsync_openapi::DOCUMENT;
 
 /// Each cart's store settings as a JSON Schema, by cart slug: generated from the Rust types and
 /// labels (`mallsync_rules::schema`, native only) and checked in, so the components serve it as
@@ -20,30 +21,8 @@ pub const SETTINGS_SCHEMAS: &str = include_str!("../settings-schema.json");
 /// `cart`'s settings schema as checked in (its line of `settings-schema.json`). Only the carts
 /// this build serves have theirs compiled in: a cart component carries its own schema only.
 pub fn settings_schema_text(cart: Cart) -> Result<&'static str, ApiError> {
-    macro_rules! schema {
-        ($slug:literal) => {
-            include_str!(concat!(
-                env!("OUT_DIR"),
-                "/settings-schema.",
-                $slug,
-                ".json"
-            ))
-        };
-    }
-    Ok(match cart {
-        #[cfg(feature = "bcart")]
-        Cart::Bcart => schema!("bcart"),
-        #[cfg(feature = "base")]
-        Cart::Base => schema!("base"),
-        #[cfg(feature = "shopserve")]
-        Cart::Shopserve => schema!("shopserve"),
-        #[cfg(feature = "cscart")]
-        Cart::Cscart => schema!("cscart"),
-        #[cfg(feature = "futureshop")]
-        Cart::Futureshop => schema!("futureshop"),
-        #[allow(unreachable_patterns)]
-        other => return Err(crate::carts::not_built_in(other)),
-    })
+    mallsync_openapi::settings_schema_text(cart.slug())
+        .ok_or_else(|| crate::carts::not_built_in(cart))
 }
 
 /// The settings schema of `cart`'s stores (`GET /<cart>/settings/schema`).
@@ -57,31 +36,17 @@ pub fn settings_schema(cart: Cart) -> Result<serde_json::Value, ApiError> {
 }
 
 /// The name of `cart`'s settings schema in the document's components, e.g. `BaseSettings`.
-pub fn settings_schema_name(cart: Cart) -> &'static str {
-    match cart {
-        Cart::Bcart => "BcartSettings",
-        Cart::Base => "BaseSettings",
-        Cart::Shopserve => "ShopserveSettings",
-        Cart::Cscart => "CscartSettings",
-        Cart::Futureshop => "FutureshopSettings",
-    }
+pub fn settings_schema_name(cart: Cart) -> String {
+    mallsync_openapi::settings_schema_name(cart.slug())
 }
 
-/// The document for one cart's component: its server prefix is `/<cart>`, its cart's settings
-/// schema is in `components.schemas`, and a store's `settings` refer to it (the other carts'
-/// schemas, which no route of this component takes, are left out).
+/// The document for one cart's component (`mallsync_openapi::document`): its server prefix is
+/// `/<cart>`, its cart's settings schema is in `components.schemas`, and a store's `settings`
+/// refer to it.
 pub fn document(cart: Cart) -> Result<serde_json::Value, ApiError> {
-    let mut document: serde_json::Value = serde_json::from_str(DOCUMENT)
-        .map_err(|e| ApiError::Internal(format!("openapi.json does not parse: {e}")))?;
-    document["servers"] = serde_json::json!([{ "url": format!("/{}", cart.slug()) }]);
-    document["components"]["schemas"][settings_schema_name(cart)] = settings_schema(cart)?;
-    let own = serde_json::json!({ "$ref": format!("#/components/schemas/{}", settings_schema_name(cart)) });
-    for schema in ["StoreInput", "Store"] {
-        let settings = &mut document["components"]["schemas"][schema]["properties"]["settings"];
-        let description = settings["description"].take();
-        *settings = serde_json::json!({ "allOf": [own.clone()], "description": description });
-    }
-    Ok(document)
+    // A cart this build lacks gets the same error as its other routes.
+    settings_schema_text(cart)?;
+    mallsync_openapi::document(cart.slug()).map_err(ApiError::Internal)
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -216,6 +181,11 @@ mod tests {
     }
 
     #[test]
+    fn the_documents_crate_knows_every_cart() {
+        assert_eq!(mallsync_openapi::CARTS, Cart::ALL.map(Cart::slug));
+    }
+
+    #[test]
     fn the_served_document_refers_a_stores_settings_to_its_carts_schema() {
         let document = document(Cart::Cscart).unwrap();
         let settings = &document["components"]["schemas"]["StoreInput"]["properties"]["settings"];
@@ -230,26 +200,9 @@ mod tests {
         for other in Cart::ALL.into_iter().filter(|c| *c != Cart::Cscart) {
             let name = settings_schema_name(other);
             assert!(
-                document["components"]["schemas"].get(name).is_none(),
+                document["components"]["schemas"].get(&name).is_none(),
                 "{name}"
             );
-        }
-    }
-
-    #[test]
-    fn the_embedded_texts_are_the_checked_in_documents() {
-        let dir = env!("CARGO_MANIFEST_DIR");
-        let written: Value =
-            serde_json::from_str(&std::fs::read_to_string(format!("{dir}/openapi.json")).unwrap())
-                .unwrap();
-        let embedded: Value = serde_json::from_str(DOCUMENT).unwrap();
-        assert_eq!(embedded, written);
-        assert!(!DOCUMENT.contains('\n'), "openapi.json is embedded compact");
-        let all: Value = serde_json::from_str(SETTINGS_SCHEMAS).unwrap();
-        assert_eq!(all.as_object().unwrap().len(), Cart::ALL.len());
-        for cart in Cart::ALL {
-            let own: Value = serde_json::from_str(settings_schema_text(cart).unwrap()).unwrap();
-            assert_eq!(own, all[cart.slug()], "{cart:?}");
         }
     }
 

@@ -252,7 +252,8 @@ fn cart_table<I: Io>() -> Vec<Route<I>> {
             "Panic on purpose",
             probes::panic,
         ),
-        // GET /<cart>/openapi.json
+        // GET /<cart>/openapi.json (on Spin the console component answers it: see crate::openapi)
+        #[cfg(feature = "openapi")]
         route(
             "GET",
             "/openapi.json",
@@ -729,6 +730,7 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+#[cfg(feature = "openapi")]
 fn openapi<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
     let document = crate::openapi::document(ctx.cart)?;
     Ok(json(200, &document))

@@ -38,14 +38,20 @@ fn the_service_binds_every_cart() {
 fn every_cart_has_its_cargo_feature_and_its_component() {
     let sync = read("shared/sync/Cargo.toml");
     let rules = read("shared/rules/Cargo.toml");
+    let openapi = read("shared/openapi/Cargo.toml");
     let shell = read("functions/common/Cargo.toml");
     let workspace = read("Cargo.toml");
     for cart in Cart::ALL {
         let slug = cart.slug();
         assert!(
-            sync.contains(&format!("\n{slug} = [\"mallsync-rules/{slug}\"]"))
-                && feature_lists(&sync, "default", slug),
-            "shared/sync/Cargo.toml: feature {slug} = [\"mallsync-rules/{slug}\"] (and in default)"
+            sync.contains(&format!(
+                "\n{slug} = [\"mallsync-rules/{slug}\", \"mallsync-openapi/{slug}\"]"
+            )) && feature_lists(&sync, "default", slug),
+            "shared/sync/Cargo.toml: feature {slug} = [\"mallsync-rules/{slug}\", \"mallsync-openapi/{slug}\"] (and in default)"
+        );
+        assert!(
+            openapi.contains(&format!("\n{slug} = []")) && feature_lists(&openapi, "default", slug),
+            "shared/openapi/Cargo.toml: feature {slug} (and in default)"
         );
         assert!(
             rules.contains(&format!("\n{slug} = []")) && feature_lists(&rules, "default", slug),

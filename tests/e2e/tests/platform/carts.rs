@@ -24,6 +24,26 @@ fn every_cart_component_answers_its_health_route_with_its_configured_api_origin(
 }
 
 #[test]
+fn each_carts_openapi_document_is_served_at_its_path_next_to_the_carts_own_routes() {
+    let app = spawn_app();
+    for cart in CARTS {
+        // spin.toml routes this exact path to the console component, the rest to the cart's.
+        let reply = get(&app, &format!("/{cart}/openapi.json"));
+        assert_eq!(reply.status, 200, "{cart}: {}", reply.text());
+        let document = reply.json();
+        assert_eq!(document["servers"][0]["url"], format!("/{cart}"));
+        let schema = get(&app, &format!("/{cart}/settings/schema"));
+        assert_eq!(schema.status, 200, "{cart}: {}", schema.text());
+        let name = format!("{}{}Settings", cart[..1].to_uppercase(), &cart[1..]);
+        assert_eq!(
+            document["components"]["schemas"][&name],
+            schema.json(),
+            "{cart}"
+        );
+    }
+}
+
+#[test]
 fn a_path_no_route_matches_gets_404_from_the_host_and_an_unknown_cart_path_404_from_the_component()
 {
     let app = spawn_app();

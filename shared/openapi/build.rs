@@ -1,24 +1,23 @@
-//! Writes the documents the components serve as they embed them (crate::openapi): `openapi.json`
-//! without its indentation (97 KB as written, 51 KB compact, in every cart component), and
-//! `settings-schema.json` split into one file per cart, so a cart component embeds only its own
-//! cart's schema. Plain text work, no JSON library: the tests check that the embedded texts are
-//! the checked-in documents.
+//! Writes the documents as the components embed them: `shared/sync/openapi.json` without its
+//! indentation (97 KB as written, 51 KB compact), and `shared/sync/settings-schema.json` split into
+//! one file per cart, so a cart component embeds only its own cart's schema. Plain text work, no
+//! JSON library: the tests check that the embedded texts are the checked-in documents.
 
 use std::path::Path;
 use std::{env, fs};
 
 fn main() {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let documents = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sync");
     let out = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     let out = Path::new(&out);
 
-    let openapi = manifest.join("openapi.json");
+    let openapi = documents.join("openapi.json");
     println!("cargo::rerun-if-changed={}", openapi.display());
     let text = fs::read_to_string(&openapi).expect("shared/sync/openapi.json is readable");
     fs::write(out.join("openapi.compact.json"), compact(&text)).expect("OUT_DIR is writable");
 
     // The file has one line per cart, `"<slug>":{…}` (the test that blesses it writes it so).
-    let schemas = manifest.join("settings-schema.json");
+    let schemas = documents.join("settings-schema.json");
     println!("cargo::rerun-if-changed={}", schemas.display());
     let text = fs::read_to_string(&schemas).expect("shared/sync/settings-schema.json is readable");
     for slug in ["bcart", "base", "shopserve", "cscart", "futureshop"] {
