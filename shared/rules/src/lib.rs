@@ -39,6 +39,7 @@ pub mod import;
 pub mod imported;
 pub mod order;
 pub mod plan;
+pub mod registry;
 #[cfg(feature = "schema")]
 pub mod schema;
 pub mod secret;

@@ -23,13 +23,7 @@ pub fn settings_schema(cart: Cart) -> Result<serde_json::Value, ApiError> {
 
 /// The name of `cart`'s settings schema in the document's components, e.g. `BaseSettings`.
 pub fn settings_schema_name(cart: Cart) -> &'static str {
-    match cart {
-        Cart::Bcart => "BcartSettings",
-        Cart::Base => "BaseSettings",
-        Cart::Shopserve => "ShopserveSettings",
-        Cart::Cscart => "CscartSettings",
-        Cart::Futureshop => "FutureshopSettings",
-    }
+    cart.settings_type_name()
 }
 
 /// The document for one cart's component: its server prefix is `/<cart>`, every cart's settings
