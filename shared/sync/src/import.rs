@@ -45,6 +45,24 @@ pub struct ImportReport {
     pub stopped: Option<String>,
 }
 
+/// What started an import (the run log's `trigger`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportTrigger {
+    /// Auto-fetch on the store's schedule: always goes on with a saved window.
+    Scheduled,
+    /// データ取込 asked for a window (console or API).
+    Manual,
+}
+
+impl ImportTrigger {
+    pub fn label(self) -> &'static str {
+        match self {
+            ImportTrigger::Scheduled => "scheduled",
+            ImportTrigger::Manual => "manual",
+        }
+    }
+}
+
 /// An unfinished import: its window and the cart's cursor of the next step.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Progress {
@@ -161,10 +179,10 @@ pub fn run<C: CartBinding>(
     io: &impl Io,
     store: &Store,
     window: ImportWindow,
-    trigger: &str,
+    trigger: ImportTrigger,
 ) -> Result<ImportReport, ApiError> {
     let settings = carts::settings_for::<C>(store)?;
-    let run_id = runlog::start(io, &store.id, "import", trigger)?;
+    let run_id = runlog::start(io, &store.id, "import", trigger.label())?;
     let deadline = io.now() + Duration::seconds(RUN_BUDGET_SECS);
     // One import of a store at a time: two would share the cart's budget and race on the saved
     // progress. The lease lapses on its own if a run dies.
@@ -194,7 +212,7 @@ fn run_leased<C: CartBinding>(
     store: &Store,
     settings: &C::Settings,
     window: ImportWindow,
-    trigger: &str,
+    trigger: ImportTrigger,
     run_id: i64,
     deadline: DateTime<Utc>,
 ) -> Result<ImportReport, ApiError> {
@@ -208,122 +226,47 @@ fn run_leased<C: CartBinding>(
         }
     };
     let mut spacing = Spacing::for_policy(&C::RATE_LIMIT);
-
-    // Go on with a saved window: a scheduled run always, a manual one when it starts where the
-    // saved one starts. Once that is done, the rest of the asked-for window (from where the saved
-    // one ended) follows in the same run, so nothing between the two is left out.
-    let saved =
-        load_progress(io, &store.id)?.filter(|p| trigger == "scheduled" || p.from == window.from);
-    let resume = saved.as_ref().and_then(|p| {
-        let cursor = serde_json::from_value::<C::ImportCursor>(p.cursor.clone()).ok()?;
-        Some((p.clone(), cursor))
-    });
-    let resumed = resume.is_some();
-    let (mut window, mut cursor, mut steps_total, mut tail) = match resume {
-        Some((p, cursor)) => (
-            ImportWindow {
-                from: p.from,
-                to: p.to,
-            },
-            cursor,
-            p.steps,
-            (window.to > p.to).then_some(ImportWindow {
-                from: p.to,
-                to: window.to,
-            }),
-        ),
-        None => (window, C::ImportCursor::default(), 0, None),
-    };
-    let progress_of = |window: &ImportWindow, cursor: &C::ImportCursor, steps: u32| {
-        Ok::<_, ApiError>(Progress {
-            from: window.from,
-            to: window.to,
-            cursor: serde_json::to_value(cursor).map_err(|e| {
-                ApiError::Internal(format!("import cursor does not serialize: {e}"))
-            })?,
-            steps,
-        })
-    };
-
+    let mut position = Position::<C::ImportCursor>::start(io, &store.id, window, trigger)?;
     let mut report = ImportReport {
         run_id,
-        window,
+        window: position.window,
         fetched: 0,
         imported: 0,
         changed: 0,
         steps: 0,
-        steps_total,
+        steps_total: position.steps_total,
         complete: false,
         stopped: None,
     };
-    let mut failure: Option<ApiError> = None;
-    match paced_api::<C>(io, store, settings, &mut pacer, &mut spacing, deadline) {
+    let failure = match paced_api::<C>(io, store, settings, &mut pacer, &mut spacing, deadline) {
         // A token request refused for now (rate limit, 5xx): nothing lost, the next run retries.
-        Err(ApiError::Cart(e)) if e.is_retryable() => report.stopped = Some(e.to_string()),
-        Err(e) => failure = Some(e),
-        Ok(api) => 'windows: loop {
-            let query = carts::import_query::<C>(settings, window);
-            loop {
-                if io.now() >= deadline {
-                    report.stopped = Some(format!(
-                        "this run's {RUN_BUDGET_SECS} s are used up / 実行時間の上限に達しました"
-                    ));
-                    break 'windows;
-                }
-                let step = drive(C::import_page(&api, &query, &cursor), |request| {
-                    spacing.send(&mut pacer, io, deadline, request)
-                });
-                let page = match step {
-                    Ok(page) => page,
-                    Err(e) if e.is_retryable() => {
-                        report.stopped = Some(e.to_string());
-                        break 'windows;
-                    }
-                    Err(e) => {
-                        failure = Some(ApiError::from(e));
-                        break 'windows;
-                    }
-                };
-                report.steps += 1;
-                steps_total += 1;
-                report.fetched += page.orders.len();
-                for order in &page.orders {
-                    match orders::keep_imported(io, &store.id, order)? {
-                        Kept::New => report.imported += 1,
-                        Kept::Changed(_) => report.changed += 1,
-                        Kept::Unchanged => {}
-                    }
-                }
-                match page.next {
-                    Some(next) => {
-                        cursor = next;
-                        let progress = progress_of(&window, &cursor, steps_total)?;
-                        save_progress(io, &store.id, Some(&progress))?;
-                    }
-                    None => match tail.take() {
-                        Some(rest) => {
-                            window = rest;
-                            cursor = C::ImportCursor::default();
-                            let progress = progress_of(&window, &cursor, steps_total)?;
-                            save_progress(io, &store.id, Some(&progress))?;
-                            continue 'windows;
-                        }
-                        None => {
-                            save_progress(io, &store.id, None)?;
-                            report.complete = true;
-                            break 'windows;
-                        }
-                    },
-                }
-            }
-        },
-    }
-    report.window = window;
-    report.steps_total = steps_total;
-    if !report.complete && failure.is_none() && report.steps == 0 && !resumed {
+        Err(ApiError::Cart(e)) if e.is_retryable() => {
+            report.stopped = Some(e.to_string());
+            None
+        }
+        Err(e) => Some(e),
+        Ok(api) => {
+            let mut cart = Paced {
+                pacer: &mut pacer,
+                spacing: &mut spacing,
+                deadline,
+            };
+            fetch_pages::<C>(
+                io,
+                store,
+                settings,
+                &api,
+                &mut cart,
+                &mut position,
+                &mut report,
+            )?
+        }
+    };
+    report.window = position.window;
+    report.steps_total = position.steps_total;
+    if !report.complete && failure.is_none() && report.steps == 0 && !position.resumed {
         // Nothing fetched and nothing saved yet: save the start, so the next run knows the window.
-        let progress = progress_of(&window, &cursor, steps_total)?;
-        save_progress(io, &store.id, Some(&progress))?;
+        position.save(io, &store.id)?;
     }
     let counts = runlog::Counts {
         imported: report.imported + report.changed,
@@ -334,6 +277,142 @@ fn run_leased<C: CartBinding>(
     match failure {
         Some(e) => Err(e),
         None => Ok(report),
+    }
+}
+
+/// Where an import stands: the window being fetched, the cart's cursor of its next step, and
+/// the part of the asked-for window still to follow.
+struct Position<Cursor> {
+    window: ImportWindow,
+    cursor: Cursor,
+    /// Steps of this import completed so far, over every run.
+    steps_total: u32,
+    /// The asked-for window after the saved one ended, fetched once the saved one is done.
+    tail: Option<ImportWindow>,
+    /// Whether this run goes on with a saved window.
+    resumed: bool,
+}
+
+impl<Cursor: Default + Serialize + serde::de::DeserializeOwned> Position<Cursor> {
+    /// Goes on with a saved window: a scheduled run always, a manual one when it starts where the
+    /// saved one starts. Once that is done, the rest of the asked-for window (from where the saved
+    /// one ended) follows in the same run, so nothing between the two is left out.
+    fn start(
+        io: &impl Io,
+        store_id: &str,
+        asked: ImportWindow,
+        trigger: ImportTrigger,
+    ) -> Result<Self, ApiError> {
+        let saved = load_progress(io, store_id)?
+            .filter(|p| trigger == ImportTrigger::Scheduled || p.from == asked.from);
+        let resume = saved.and_then(|p| {
+            let cursor = serde_json::from_value::<Cursor>(p.cursor.clone()).ok()?;
+            Some((p, cursor))
+        });
+        Ok(match resume {
+            Some((p, cursor)) => Position {
+                window: ImportWindow {
+                    from: p.from,
+                    to: p.to,
+                },
+                cursor,
+                steps_total: p.steps,
+                tail: (asked.to > p.to).then_some(ImportWindow {
+                    from: p.to,
+                    to: asked.to,
+                }),
+                resumed: true,
+            },
+            None => Position {
+                window: asked,
+                cursor: Cursor::default(),
+                steps_total: 0,
+                tail: None,
+                resumed: false,
+            },
+        })
+    }
+
+    /// Saves where the next step starts, for the next run to go on from.
+    fn save(&self, io: &impl Io, store_id: &str) -> Result<(), ApiError> {
+        let progress = Progress {
+            from: self.window.from,
+            to: self.window.to,
+            cursor: serde_json::to_value(&self.cursor).map_err(|e| {
+                ApiError::Internal(format!("import cursor does not serialize: {e}"))
+            })?,
+            steps: self.steps_total,
+        };
+        save_progress(io, store_id, Some(&progress))
+    }
+}
+
+/// A run's way to the cart: the account's budget, the spacing of one-request windows, and the
+/// run's deadline.
+struct Paced<'a> {
+    pacer: &'a mut Pacer,
+    spacing: &'a mut Spacing,
+    deadline: DateTime<Utc>,
+}
+
+/// Fetches page after page, keeping each page's orders and saving the position after it, until
+/// the window (and its tail) is done, the run's time is up, or the cart refuses. Returns the
+/// failure that ends the import for the operator (a 429 or 5xx only stops this run, noted in
+/// `report.stopped`); `Err` is a failure of mallsync's own storage.
+fn fetch_pages<C: CartBinding>(
+    io: &impl Io,
+    store: &Store,
+    settings: &C::Settings,
+    api: &mallsync_carts::Api<C::Credentials>,
+    cart: &mut Paced,
+    position: &mut Position<C::ImportCursor>,
+    report: &mut ImportReport,
+) -> Result<Option<ApiError>, ApiError> {
+    loop {
+        let query = carts::import_query::<C>(settings, position.window);
+        if io.now() >= cart.deadline {
+            report.stopped = Some(format!(
+                "this run's {RUN_BUDGET_SECS} s are used up / 実行時間の上限に達しました"
+            ));
+            return Ok(None);
+        }
+        let step = drive(C::import_page(api, &query, &position.cursor), |request| {
+            cart.spacing.send(cart.pacer, io, cart.deadline, request)
+        });
+        let page = match step {
+            Ok(page) => page,
+            Err(e) if e.is_retryable() => {
+                report.stopped = Some(e.to_string());
+                return Ok(None);
+            }
+            Err(e) => return Ok(Some(ApiError::from(e))),
+        };
+        report.steps += 1;
+        position.steps_total += 1;
+        report.fetched += page.orders.len();
+        for order in &page.orders {
+            match orders::keep_imported(io, &store.id, order)? {
+                Kept::New => report.imported += 1,
+                Kept::Changed(_) => report.changed += 1,
+                Kept::Unchanged => {}
+            }
+        }
+        match (page.next, position.tail.take()) {
+            (Some(next), tail) => {
+                position.cursor = next;
+                position.tail = tail;
+            }
+            (None, Some(rest)) => {
+                position.window = rest;
+                position.cursor = C::ImportCursor::default();
+            }
+            (None, None) => {
+                save_progress(io, &store.id, None)?;
+                report.complete = true;
+                return Ok(None);
+            }
+        }
+        position.save(io, &store.id)?;
     }
 }
 

@@ -1029,7 +1029,9 @@ fn run_import<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
         }
     };
     let io = ctx.io;
-    ok(with_cart!(store.cart, C => import::run::<C>(io, &store, window, "manual"))?)
+    ok(
+        with_cart!(store.cart, C => import::run::<C>(io, &store, window, import::ImportTrigger::Manual))?,
+    )
 }
 
 fn cart_webhook<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {

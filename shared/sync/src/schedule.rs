@@ -186,7 +186,7 @@ fn run_due(
     if import.auto_fetch && due(io, store, LAST_IMPORT, import.auto_fetch_interval_minutes)? {
         let outcome = ImportWindow::from_days(import.days_to_fetch, io.now())
             .map_err(ApiError::from)
-            .and_then(|window| with_cart!(store.cart, C => import::run::<C>(io, store, window, "scheduled")));
+            .and_then(|window| with_cart!(store.cart, C => import::run::<C>(io, store, window, import::ImportTrigger::Scheduled)));
         if outcome.as_ref().is_ok_and(|r| !r.complete) {
             // An unfinished import goes on at the next tick, not an interval later.
             lease::set_cursor(io, &store.id, LAST_IMPORT, "0")?;

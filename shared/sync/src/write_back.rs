@@ -684,24 +684,7 @@ fn carry_out<'o, C: CartBinding>(
             *current = worse(*current, s);
         }
     };
-    for warning in &plan.warnings {
-        let mut line = OrderLine::new(&warning.order_id, Outcome::Warning);
-        line.reason_code = Some(warning.code.clone());
-        line.message = Some(warning.message_en.clone());
-        line.message_ja = Some(warning.message_ja.clone());
-        report.log(io, line)?;
-    }
-    for exclusion in &plan.excluded {
-        if let Reason::ShipDateInFuture { ship_date } = exclusion.reason {
-            settle(&exclusion.order_id, Settlement::DueOn(ship_date));
-        }
-        // A scheduled run meets orders it already sent again and again: counted, not listed.
-        if trigger == Trigger::Scheduled && exclusion.reason == Reason::AlreadyAccepted {
-            report.excluded += 1;
-            continue;
-        }
-        report.log(io, exclusion_line(exclusion))?;
-    }
+    log_warnings_and_exclusions(io, trigger, plan, report, &mut settle)?;
     // Batchable updates first, in batches of the cart's size (futureshop: 100 orders per
     // 発送API call), then the others one by one: a 処理済 step follows its order's shipping data.
     let (batched, single): (Vec<&C::Update>, Vec<&C::Update>) = plan
@@ -725,31 +708,14 @@ fn carry_out<'o, C: CartBinding>(
             unreachable!("the connection was opened just above")
         };
         let is_batch = C::MAX_BATCH > 1 && unit.iter().all(|u| C::batches(u));
-        let unsent = if io.now() >= deadline {
-            Some(SendOutcome::Deferred {
-                reason: Deferral::TimeBudget,
-                why: "the run's time budget ran out".into(),
-            })
-        } else if let Some(why) = &cart_failed {
-            // The cart is failing: the rest waits for the next run instead of hammering it.
-            Some(SendOutcome::Deferred {
-                reason: Deferral::CartFailing,
-                why: why.clone(),
-            })
-        } else if !is_batch && unit.iter().any(|u| unshipped.contains(u.order_id())) {
-            Some(SendOutcome::Deferred {
-                reason: Deferral::WaitsForShippingData,
-                why: "the order's shipping data did not reach the cart in this run".into(),
-            })
-        } else {
-            match connection {
-                Err(unsent) => Some(unsent.clone()),
-                Ok(c) => c.pacer.refused().map(|refusal| SendOutcome::Deferred {
-                    reason: Deferral::RequestBudget,
-                    why: refusal.why.clone(),
-                }),
-            }
-        };
+        let waits_for_shipping_data =
+            !is_batch && unit.iter().any(|u| unshipped.contains(u.order_id()));
+        let unsent = why_not_now(
+            io.now() >= deadline,
+            cart_failed.as_deref(),
+            waits_for_shipping_data,
+            connection,
+        );
         let outcomes = match (unsent, connection) {
             (Some(outcome), _) => vec![outcome; unit.len()],
             (None, Ok(c)) if is_batch => {
@@ -774,6 +740,72 @@ fn carry_out<'o, C: CartBinding>(
         }
     }
     Ok(settlements)
+}
+
+/// Logs the plan's warnings and the orders it leaves out (a scheduled run only counts the ones
+/// the cart already has), settling an order that waits for its ship date.
+fn log_warnings_and_exclusions<U>(
+    io: &impl Io,
+    trigger: Trigger,
+    plan: &Plan<U>,
+    report: &mut RunReport,
+    settle: &mut impl FnMut(&str, Settlement),
+) -> Result<(), ApiError> {
+    for warning in &plan.warnings {
+        let mut line = OrderLine::new(&warning.order_id, Outcome::Warning);
+        line.reason_code = Some(warning.code.clone());
+        line.message = Some(warning.message_en.clone());
+        line.message_ja = Some(warning.message_ja.clone());
+        report.log(io, line)?;
+    }
+    for exclusion in &plan.excluded {
+        if let Reason::ShipDateInFuture { ship_date } = exclusion.reason {
+            settle(&exclusion.order_id, Settlement::DueOn(ship_date));
+        }
+        // A scheduled run meets orders it already sent again and again: counted, not listed.
+        if trigger == Trigger::Scheduled && exclusion.reason == Reason::AlreadyAccepted {
+            report.excluded += 1;
+            continue;
+        }
+        report.log(io, exclusion_line(exclusion))?;
+    }
+    Ok(())
+}
+
+/// Why the next unit is left for a later run instead of sent now, if it is: the run's time is
+/// up, the cart is failing (the rest waits instead of hammering it), the order's shipping data
+/// did not reach the cart in this run, the store could not connect, or the account's request
+/// budget is spent.
+fn why_not_now<C: CartBinding>(
+    out_of_time: bool,
+    cart_failing: Option<&str>,
+    waits_for_shipping_data: bool,
+    connection: &Result<Connection<C>, SendOutcome>,
+) -> Option<SendOutcome> {
+    let deferred = |reason, why: &str| {
+        Some(SendOutcome::Deferred {
+            reason,
+            why: why.into(),
+        })
+    };
+    if out_of_time {
+        deferred(Deferral::TimeBudget, "the run's time budget ran out")
+    } else if let Some(why) = cart_failing {
+        deferred(Deferral::CartFailing, why)
+    } else if waits_for_shipping_data {
+        deferred(
+            Deferral::WaitsForShippingData,
+            "the order's shipping data did not reach the cart in this run",
+        )
+    } else {
+        match connection {
+            Err(unsent) => Some(unsent.clone()),
+            Ok(c) => c
+                .pacer
+                .refused()
+                .and_then(|refusal| deferred(Deferral::RequestBudget, &refusal.why)),
+        }
+    }
 }
 
 /// The run-log line of one planned update's outcome; also settles its order and notes why the

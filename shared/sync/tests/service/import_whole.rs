@@ -29,16 +29,8 @@ struct Traffic {
     times: Mutex<Vec<DateTime<Utc>>>,
 }
 
-/// The service whose clock drives the fake's: each request moves the fake's clock by as much as
-/// the service's clock moved since the last one (the service sleeps on its own clock), so the
-/// fake counts the rate exactly as the cart would see it. Every 429 the fake answers on its own
-/// is a rate-limit violation.
-fn paced_app(cart: Cart, fake_clock: Clock, faults: Faults, traffic: Arc<Traffic>) -> App {
-    paced_app_with_latency(cart, fake_clock, faults, traffic, Duration::zero(), None)
-}
-
-/// [`paced_app`] for a cart whose URL is the store's own (futureshop, CS-Cart): the fake's
-/// origin is the cart's one allowed origin.
+/// [`paced_app_with_latency`] for a cart whose URL is the store's own (futureshop, CS-Cart): the
+/// fake's origin is the cart's one allowed origin.
 fn paced_app_at(
     cart: Cart,
     fake_clock: Clock,
@@ -56,7 +48,10 @@ fn paced_app_at(
     )
 }
 
-/// [`paced_app`] with every request taking `latency` of the service's clock.
+/// The service whose clock drives the fake's: each request moves the fake's clock by as much as
+/// the service's clock moved since the last one (the service sleeps on its own clock), so the
+/// fake counts the rate exactly as the cart would see it. Every 429 the fake answers on its own
+/// is a rate-limit violation. Every request takes `latency` of the service's clock.
 fn paced_app_with_latency(
     cart: Cart,
     fake_clock: Clock,
