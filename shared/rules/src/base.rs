@@ -131,12 +131,6 @@ impl CartSettings for BaseSettings {
         check_common(&mut p, &self.import, &self.export, None);
         p.into_result()
     }
-    fn import(&self) -> &ImportSettings {
-        &self.import
-    }
-    fn export(&self) -> &ExportSettings {
-        &self.export
-    }
     fn period_days(&self) -> Option<u32> {
         None
     }

@@ -124,12 +124,6 @@ impl CartSettings for BcartSettings {
         check_common(&mut p, &self.import, &self.export, Some(self.period_days));
         p.into_result()
     }
-    fn import(&self) -> &ImportSettings {
-        &self.import
-    }
-    fn export(&self) -> &ExportSettings {
-        &self.export
-    }
     fn period_days(&self) -> Option<u32> {
         Some(self.period_days)
     }

@@ -236,12 +236,6 @@ impl CartSettings for FutureshopSettings {
         check_common(&mut p, &self.import, &self.export, None);
         p.into_result()
     }
-    fn import(&self) -> &ImportSettings {
-        &self.import
-    }
-    fn export(&self) -> &ExportSettings {
-        &self.export
-    }
     /// A manual run proposes futureshop's own 4 days (and may only widen it).
     fn period_days(&self) -> Option<u32> {
         Some(UPDATED_WITHIN_DAYS)

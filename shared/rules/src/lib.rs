@@ -62,6 +62,6 @@ pub use plan::{
 pub use secret::Secret;
 pub use settings::{
     BuyerEmails, CartSettings, ExportMode, ExportSettings, ImportSettings, SettingKind,
-    SettingLabel, Warning,
+    SettingLabel, SharedSettings, Warning,
 };
 pub use store_settings::{labels, StoreSettings};

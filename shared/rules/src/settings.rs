@@ -293,10 +293,18 @@ impl BuyerEmails {
     }
 }
 
+/// The settings every cart shares: the fields `import` and `export`, the same types at the same
+/// JSON paths in every cart's settings (so the stored JSON stays flat). The cart registry
+/// implements this for each cart's settings type (`store_settings.rs`); a cart's own file
+/// declares only the fields and `CartSettings::IMPORT_DEFAULTS`.
+pub trait SharedSettings {
+    fn import(&self) -> &ImportSettings;
+    fn export(&self) -> &ExportSettings;
+}
+
 /// What every cart's settings offer, whatever the cart: each cart's settings type declares here
-/// what differs (its defaults, labels, secrets, URLs), in the cart's own file. The shared fields
-/// (`import`, `export`) are the same types in every cart's settings, at the same JSON paths.
-pub trait CartSettings: Default {
+/// what differs (its defaults, labels, secrets, URLs), in the cart's own file.
+pub trait CartSettings: SharedSettings + Default {
     const CART: Cart;
     /// The cart's `import` defaults (SPEC.md): a missing field of a given `import` object takes
     /// its value from here, not from one global default.
@@ -309,8 +317,6 @@ pub trait CartSettings: Default {
     const SECRET_FIELDS: &'static [&'static str];
     /// Every bad field, named by its JSON path.
     fn validate(&self) -> Result<(), Error>;
-    fn import(&self) -> &ImportSettings;
-    fn export(&self) -> &ExportSettings;
     /// The period a manual write-back proposes (作成期間), where the cart has one.
     fn period_days(&self) -> Option<u32>;
     fn secrets_mut(&mut self) -> Vec<&mut Secret>;

@@ -23,7 +23,10 @@ use crate::secret::Secret;
 use crate::settings::*;
 
 /// `StoreSettings`, one variant per line of the cart registry (`crate::for_each_cart!`), each
-/// holding `crate::<module>::<SettingsType>`, and `From` each settings type.
+/// holding `crate::<module>::<SettingsType>`; `From` each settings type; and each settings
+/// type's `SharedSettings` (its `import` and `export` fields). For the line
+/// `Bcart bcart "bcart" "Bカート" BcartSettings;`: the variant `Bcart(crate::bcart::BcartSettings)`,
+/// `impl From<BcartSettings> for StoreSettings` and `impl SharedSettings for BcartSettings`.
 macro_rules! store_settings {
     ({} $($Variant:ident $module:ident $slug:literal $name:literal $Settings:ident;)*) => {
         /// Any store's settings, stored as JSON tagged by the cart's slug: `{"cart": "base", ...}`.
@@ -37,6 +40,15 @@ macro_rules! store_settings {
             impl From<crate::$module::$Settings> for StoreSettings {
                 fn from(s: crate::$module::$Settings) -> Self {
                     StoreSettings::$Variant(s)
+                }
+            }
+
+            impl SharedSettings for crate::$module::$Settings {
+                fn import(&self) -> &ImportSettings {
+                    &self.import
+                }
+                fn export(&self) -> &ExportSettings {
+                    &self.export
                 }
             }
         )*

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use mallsync_carts::{AccessToken, Api, CartError, Connector, ImportQuery};
-use mallsync_rules::{CartSettings, Ledger, Order, Plan, StoreSettings, Trigger};
+use mallsync_rules::{CartSettings, Ledger, Order, Plan, SharedSettings, StoreSettings, Trigger};
 
 use crate::alerts;
 use crate::api_error::ApiError;
@@ -130,6 +130,11 @@ pub fn built_in(cart: mallsync_rules::Cart) -> Result<(), ApiError> {
         debug_assert_eq!(<C as Connector>::CART, cart);
         Ok(())
     })
+}
+
+/// What `cart`'s client declares it does differently (its `Connector::CAPABILITIES`).
+pub fn capabilities(cart: mallsync_rules::Cart) -> Result<mallsync_carts::Capabilities, ApiError> {
+    with_cart!(cart, C => Ok(C::CAPABILITIES))
 }
 
 /// The error for a cart this component is not built with.

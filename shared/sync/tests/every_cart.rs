@@ -91,6 +91,14 @@ fn every_cart_is_in_the_manifests_and_deploy_files() {
                 "{file}: the {slug} route, component and build command"
             );
         }
+        let origin = mallsync_sync::carts::capabilities(cart)
+            .unwrap()
+            .default_origin;
+        assert!(
+            spin.contains(&format!("{slug}_api_origin = {{ default = \"{origin}\" }}")),
+            "spin.toml: {slug}_api_origin defaults to {origin}, the origin its client declares \
+             (shared/carts/src/{slug}: Capabilities::default_origin)"
+        );
         assert!(
             spin.contains(&format!("{slug}_api_origin = {{ default"))
                 && spin.contains(&format!("\"{{{{ {slug}_api_origin }}}}\",")),
