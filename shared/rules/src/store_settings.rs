@@ -480,3 +480,71 @@ fn type_problem(serde_message: &str) -> (String, String) {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! built_in_arms {
+        ({ $cart:expr } $($Variant:ident $module:ident $slug:literal $name:literal $Settings:ident;)*) => {
+            match $cart {
+                $(Cart::$Variant => cfg!(feature = $slug),)*
+            }
+        };
+    }
+
+    /// Whether this build parses `cart`'s settings (its cargo feature).
+    fn built_in(cart: Cart) -> bool {
+        crate::for_each_cart!(built_in_arms { cart })
+    }
+
+    /// Run also with `--no-default-features --features bcart` to see the other carts refused.
+    #[test]
+    fn an_operators_settings_parse_only_for_the_carts_built_in() {
+        for cart in Cart::ALL {
+            let json = format!(r#"{{"cart":"{}","colour":"red"}}"#, cart.slug());
+            let e = StoreSettings::from_json(json.as_bytes()).unwrap_err();
+            let fields: Vec<&str> = e.problems.iter().map(|p| p.field.as_str()).collect();
+            if built_in(cart) {
+                assert!(fields.contains(&"colour"), "{cart:?}: {e:?}");
+            } else {
+                assert_eq!(fields, ["cart"], "{cart:?}: {e:?}");
+                assert!(e.problems[0].message.contains("built without"), "{e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn each_carts_secret_fields_name_its_secrets_and_its_secret_labels() {
+        for cart in Cart::ALL {
+            let mut settings = StoreSettings::defaults(cart);
+            assert_eq!(settings.cart(), cart);
+            let fields = settings.secret_fields();
+            assert_eq!(fields.len(), settings.secrets_mut().len(), "{cart:?}");
+            let secret_labels: Vec<&str> = labels(cart)
+                .iter()
+                .filter(|l| l.kind == SettingKind::Secret)
+                .map(|l| l.path)
+                .collect();
+            assert_eq!(secret_labels, fields, "{cart:?}");
+        }
+    }
+
+    #[test]
+    fn each_carts_credential_urls_are_url_fields_of_its_labels() {
+        for cart in Cart::ALL {
+            let settings = StoreSettings::defaults(cart);
+            let url_labels: Vec<&str> = labels(cart)
+                .iter()
+                .filter(|l| l.kind == SettingKind::Url && l.path.starts_with("credentials."))
+                .map(|l| l.path)
+                .collect();
+            let urls: Vec<&str> = settings
+                .credential_urls()
+                .into_iter()
+                .map(|(field, _)| field)
+                .collect();
+            assert_eq!(urls, url_labels, "{cart:?}");
+        }
+    }
+}
