@@ -1042,7 +1042,8 @@ fn cart_webhook<I: Io>(ctx: &Ctx<'_, I>) -> Result<Response, ApiError> {
             store.cart.display_name()
         )));
     }
-    // Bカート's is the one cart webhook (its client declares `order_webhooks`).
+    // Bカート's is the one cart webhook (its client declares `order_webhooks`). In a component
+    // without Bカート the check above is a constant no, so the receiver is not linked in.
     let delivery = crate::bcart_webhook::receive(ctx.io, &store, ctx.request)?;
     ok(serde_json::to_value(delivery)
         .map_err(|e| ApiError::Internal(format!("a delivery does not serialize: {e}")))?)
