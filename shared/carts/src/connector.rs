@@ -143,6 +143,19 @@ pub struct Capabilities {
     pub issues_tokens: bool,
     /// The content type of write-back bodies (`application/json`, or form-encoded for BASE).
     pub write_content_type: &'static str,
+    /// Every shop calls the same public API (Bカート, BASE, ショップサーブ), so the service's
+    /// `api_origin` variable may move it (tests point it at a fake); a cart whose URL is in the
+    /// store's credentials (CS-Cart, futureshop) is not moved.
+    pub shared_api: bool,
+    /// Where the cart's API is when no variable names one (spin.toml's defaults, Spin's
+    /// `allowed_outbound_hosts` syntax): the store's credentials are sent only there.
+    pub default_origin: &'static str,
+    /// The shop connects a store from a browser (OAuth consent, BASE): the service's `/oauth/*`
+    /// routes answer for this cart.
+    pub browser_oauth: bool,
+    /// The cart posts its own order webhooks (Bカート's order.created / order.updated), which
+    /// the service verifies and imports at once; for another cart that route answers 404.
+    pub order_webhooks: bool,
 }
 
 /// The same verbs for every cart, one impl per cart module (`Bcart`, `Base`, `Shopserve`,

@@ -1,7 +1,7 @@
 //! BASE: which orders are dispatched, per order item, and with what.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Problems};
 use crate::order::{Carrier, Item, OmsStatus, Order, TrackingNumber};
@@ -80,26 +80,18 @@ impl WriteBack for BaseDispatch {
 #[serde(default, deny_unknown_fields)]
 pub struct BaseSettings {
     pub credentials: BaseCredentials,
-    #[serde(deserialize_with = "import_settings")]
+    #[serde(deserialize_with = "ImportSettings::over_defaults::<BaseSettings, _>")]
     pub import: ImportSettings,
     pub export: ExportSettings,
     /// API書出.
     pub export_mode: ExportMode,
 }
 
-fn default_import() -> ImportSettings {
-    ImportSettings::defaults(7, 30)
-}
-
-fn import_settings<'de, D: Deserializer<'de>>(d: D) -> Result<ImportSettings, D::Error> {
-    ImportSettings::deserialize_over(default_import(), d)
-}
-
 impl Default for BaseSettings {
     fn default() -> Self {
         BaseSettings {
             credentials: BaseCredentials::default(),
-            import: default_import(),
+            import: Self::IMPORT_DEFAULTS,
             export: ExportSettings::default(),
             export_mode: ExportMode::default(),
         }
@@ -108,6 +100,10 @@ impl Default for BaseSettings {
 
 impl CartSettings for BaseSettings {
     const CART: Cart = Cart::Base;
+    const IMPORT_DEFAULTS: ImportSettings = ImportSettings::defaults(7, 30);
+    const CREDENTIAL_LABELS: &'static [SettingLabel] = CREDENTIAL_LABELS;
+    const OPTION_LABELS: &'static [SettingLabel] = OPTION_LABELS;
+    const SECRET_FIELDS: &'static [&'static str] = &["credentials.client_secret"];
 
     /// BASE mails the buyer (発送メール) on every dispatch, and the API offers no switch
     /// (cart-apis.md: "treat BASE always mails on dispatch as the safe assumption").
@@ -135,17 +131,15 @@ impl CartSettings for BaseSettings {
         check_common(&mut p, &self.import, &self.export, None);
         p.into_result()
     }
-    fn import(&self) -> &ImportSettings {
-        &self.import
-    }
-    fn export(&self) -> &ExportSettings {
-        &self.export
-    }
     fn period_days(&self) -> Option<u32> {
         None
     }
     fn secrets_mut(&mut self) -> Vec<&mut Secret> {
         vec![&mut self.credentials.client_secret]
+    }
+
+    fn credential_urls(&self) -> Vec<(&'static str, &str)> {
+        vec![("credentials.redirect_uri", &self.credentials.redirect_uri)]
     }
 }
 

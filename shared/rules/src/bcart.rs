@@ -1,7 +1,7 @@
 //! Bカート: which orders are written back, and what each 出荷 (logistics) record gets.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Problems};
 use crate::order::{Order, TrackingNumber};
@@ -89,26 +89,18 @@ impl WriteBack for BcartUpdate {
 #[serde(default, deny_unknown_fields)]
 pub struct BcartSettings {
     pub credentials: BcartCredentials,
-    #[serde(deserialize_with = "import_settings")]
+    #[serde(deserialize_with = "ImportSettings::over_defaults::<BcartSettings, _>")]
     pub import: ImportSettings,
     pub export: ExportSettings,
     /// 作成期間: the period a manual write-back proposes. Scheduled runs have no period rule.
     pub period_days: u32,
 }
 
-fn default_import() -> ImportSettings {
-    ImportSettings::defaults(7, 30)
-}
-
-fn import_settings<'de, D: Deserializer<'de>>(d: D) -> Result<ImportSettings, D::Error> {
-    ImportSettings::deserialize_over(default_import(), d)
-}
-
 impl Default for BcartSettings {
     fn default() -> Self {
         BcartSettings {
             credentials: BcartCredentials::default(),
-            import: default_import(),
+            import: Self::IMPORT_DEFAULTS,
             export: ExportSettings::default(),
             period_days: 3,
         }
@@ -117,6 +109,10 @@ impl Default for BcartSettings {
 
 impl CartSettings for BcartSettings {
     const CART: Cart = Cart::Bcart;
+    const IMPORT_DEFAULTS: ImportSettings = ImportSettings::defaults(7, 30);
+    const CREDENTIAL_LABELS: &'static [SettingLabel] = CREDENTIAL_LABELS;
+    const OPTION_LABELS: &'static [SettingLabel] = OPTION_LABELS;
+    const SECRET_FIELDS: &'static [&'static str] = &["credentials.access_token"];
 
     fn validate(&self) -> Result<(), Error> {
         let mut p = Problems::new();
@@ -127,12 +123,6 @@ impl CartSettings for BcartSettings {
         );
         check_common(&mut p, &self.import, &self.export, Some(self.period_days));
         p.into_result()
-    }
-    fn import(&self) -> &ImportSettings {
-        &self.import
-    }
-    fn export(&self) -> &ExportSettings {
-        &self.export
     }
     fn period_days(&self) -> Option<u32> {
         Some(self.period_days)

@@ -1,7 +1,7 @@
 //! CS-Cart: which orders are written back, and the shipment + status C each gets.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Problems};
 use crate::order::{Carrier, Item, OmsStatus, Order, TrackingNumber};
@@ -222,7 +222,7 @@ impl CscartStatus {
 #[serde(default, deny_unknown_fields)]
 pub struct CscartSettings {
     pub credentials: CscartCredentials,
-    #[serde(deserialize_with = "import_settings")]
+    #[serde(deserialize_with = "ImportSettings::over_defaults::<CscartSettings, _>")]
     pub import: ImportSettings,
     /// CS-CART取得ステータス: the cart statuses an import fetches. Default 注文受付 and
     /// 支払い確認済み: CS-Cart puts an order paid online straight into P, so O alone would miss it.
@@ -236,19 +236,11 @@ pub struct CscartSettings {
     pub notifications: CscartNotify,
 }
 
-fn default_import() -> ImportSettings {
-    ImportSettings::defaults(7, 10)
-}
-
-fn import_settings<'de, D: Deserializer<'de>>(d: D) -> Result<ImportSettings, D::Error> {
-    ImportSettings::deserialize_over(default_import(), d)
-}
-
 impl Default for CscartSettings {
     fn default() -> Self {
         CscartSettings {
             credentials: CscartCredentials::default(),
-            import: default_import(),
+            import: Self::IMPORT_DEFAULTS,
             import_statuses: vec![CscartStatus::Open, CscartStatus::Paid],
             export: ExportSettings::default(),
             export_mode: ExportMode::default(),
@@ -260,6 +252,10 @@ impl Default for CscartSettings {
 
 impl CartSettings for CscartSettings {
     const CART: Cart = Cart::Cscart;
+    const IMPORT_DEFAULTS: ImportSettings = ImportSettings::defaults(7, 10);
+    const CREDENTIAL_LABELS: &'static [SettingLabel] = CREDENTIAL_LABELS;
+    const OPTION_LABELS: &'static [SettingLabel] = OPTION_LABELS;
+    const SECRET_FIELDS: &'static [&'static str] = &["credentials.api_key"];
 
     /// The status e-mail follows `notifications.notify_user`; the shipment e-mail of CS-Cart
     /// ≥ 4.16 follows the shop's notification settings in CS-Cart itself.
@@ -306,17 +302,22 @@ impl CartSettings for CscartSettings {
         check_common(&mut p, &self.import, &self.export, Some(self.period_days));
         p.into_result()
     }
-    fn import(&self) -> &ImportSettings {
-        &self.import
-    }
-    fn export(&self) -> &ExportSettings {
-        &self.export
-    }
     fn period_days(&self) -> Option<u32> {
         Some(self.period_days)
     }
     fn secrets_mut(&mut self) -> Vec<&mut Secret> {
         vec![&mut self.credentials.api_key]
+    }
+
+    fn credential_urls(&self) -> Vec<(&'static str, &str)> {
+        vec![("credentials.store_url", &self.credentials.store_url)]
+    }
+    /// CS-CART取得ステータス, by CS-Cart's letters.
+    fn import_cart_statuses(&self) -> Vec<String> {
+        self.import_statuses
+            .iter()
+            .map(|s| s.code().to_string())
+            .collect()
     }
 }
 

@@ -1,7 +1,7 @@
 //! futureshop: which orders are written back, per shipment (お届け先), in batches of ≤100 orders.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Problems};
 use crate::order::{Order, TrackingNumber};
@@ -188,7 +188,7 @@ pub enum PointTiming {
 #[serde(default, deny_unknown_fields)]
 pub struct FutureshopSettings {
     pub credentials: FutureshopCredentials,
-    #[serde(deserialize_with = "import_settings")]
+    #[serde(deserialize_with = "ImportSettings::over_defaults::<FutureshopSettings, _>")]
     pub import: ImportSettings,
     pub export: ExportSettings,
     /// オプション価格: add option prices to the item unit price on import.
@@ -199,19 +199,11 @@ pub struct FutureshopSettings {
     pub point_timing: PointTiming,
 }
 
-fn default_import() -> ImportSettings {
-    ImportSettings::defaults(10, 10)
-}
-
-fn import_settings<'de, D: Deserializer<'de>>(d: D) -> Result<ImportSettings, D::Error> {
-    ImportSettings::deserialize_over(default_import(), d)
-}
-
 impl Default for FutureshopSettings {
     fn default() -> Self {
         FutureshopSettings {
             credentials: FutureshopCredentials::default(),
-            import: default_import(),
+            import: Self::IMPORT_DEFAULTS,
             export: ExportSettings::default(),
             option_price: true,
             mark_processed: false,
@@ -222,6 +214,10 @@ impl Default for FutureshopSettings {
 
 impl CartSettings for FutureshopSettings {
     const CART: Cart = Cart::Futureshop;
+    const IMPORT_DEFAULTS: ImportSettings = ImportSettings::defaults(10, 10);
+    const CREDENTIAL_LABELS: &'static [SettingLabel] = CREDENTIAL_LABELS;
+    const OPTION_LABELS: &'static [SettingLabel] = OPTION_LABELS;
+    const SECRET_FIELDS: &'static [&'static str] = &["credentials.client_secret"];
 
     fn validate(&self) -> Result<(), Error> {
         let mut p = Problems::new();
@@ -240,18 +236,19 @@ impl CartSettings for FutureshopSettings {
         check_common(&mut p, &self.import, &self.export, None);
         p.into_result()
     }
-    fn import(&self) -> &ImportSettings {
-        &self.import
-    }
-    fn export(&self) -> &ExportSettings {
-        &self.export
-    }
     /// A manual run proposes futureshop's own 4 days (and may only widen it).
     fn period_days(&self) -> Option<u32> {
         Some(UPDATED_WITHIN_DAYS)
     }
     fn secrets_mut(&mut self) -> Vec<&mut Secret> {
         vec![&mut self.credentials.client_secret]
+    }
+
+    fn credential_urls(&self) -> Vec<(&'static str, &str)> {
+        vec![("credentials.api_base_url", &self.credentials.api_base_url)]
+    }
+    fn import_option_price(&self) -> bool {
+        self.option_price
     }
 
     fn warnings(&self) -> Vec<Warning> {

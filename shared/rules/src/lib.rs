@@ -39,6 +39,7 @@ pub mod import;
 pub mod imported;
 pub mod order;
 pub mod plan;
+pub mod registry;
 #[cfg(feature = "schema")]
 pub mod schema;
 pub mod secret;
@@ -61,6 +62,6 @@ pub use plan::{
 pub use secret::Secret;
 pub use settings::{
     BuyerEmails, CartSettings, ExportMode, ExportSettings, ImportSettings, SettingKind,
-    SettingLabel, Warning,
+    SettingLabel, SharedSettings, Warning,
 };
 pub use store_settings::{labels, StoreSettings};

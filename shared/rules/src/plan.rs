@@ -10,50 +10,8 @@ use crate::order::{OmsStatus, Order};
 use crate::time::within_days;
 use crate::time::MAX_DAYS;
 
-/// The five carts. The slug names the component, routes and stored rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Cart {
-    Bcart,
-    Base,
-    Shopserve,
-    Cscart,
-    Futureshop,
-}
-
-impl Cart {
-    pub const ALL: [Cart; 5] = [
-        Cart::Bcart,
-        Cart::Base,
-        Cart::Shopserve,
-        Cart::Cscart,
-        Cart::Futureshop,
-    ];
-
-    pub fn slug(self) -> &'static str {
-        match self {
-            Cart::Bcart => "bcart",
-            Cart::Base => "base",
-            Cart::Shopserve => "shopserve",
-            Cart::Cscart => "cscart",
-            Cart::Futureshop => "futureshop",
-        }
-    }
-
-    pub fn from_slug(slug: &str) -> Option<Cart> {
-        Cart::ALL.into_iter().find(|c| c.slug() == slug)
-    }
-
-    pub fn display_name(self) -> &'static str {
-        match self {
-            Cart::Bcart => "Bカート",
-            Cart::Base => "BASE",
-            Cart::Shopserve => "Eストアー ショップサーブ",
-            Cart::Cscart => "CS-Cart",
-            Cart::Futureshop => "futureshop",
-        }
-    }
-}
+/// The carts are listed once, in `registry.rs`.
+pub use crate::registry::Cart;
 
 /// What started a write-back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

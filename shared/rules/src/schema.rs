@@ -16,7 +16,7 @@ use crate::order::OmsStatus;
 use crate::plan::Cart;
 use crate::secret::Secret;
 use crate::settings::{SettingKind, SettingLabel, INTERVAL_MINUTES, MAX_DAYS};
-use crate::store_settings::labels;
+use crate::store_settings::{labels, with_settings_type};
 
 impl JsonSchema for Secret {
     fn schema_name() -> Cow<'static, str> {
@@ -57,15 +57,7 @@ pub fn settings_schema(cart: Cart) -> Value {
             s.meta_schema = None;
         })
         .into_generator();
-    let schema = match cart {
-        Cart::Bcart => generator.into_root_schema_for::<crate::bcart::BcartSettings>(),
-        Cart::Base => generator.into_root_schema_for::<crate::base::BaseSettings>(),
-        Cart::Shopserve => generator.into_root_schema_for::<crate::shopserve::ShopserveSettings>(),
-        Cart::Cscart => generator.into_root_schema_for::<crate::cscart::CscartSettings>(),
-        Cart::Futureshop => {
-            generator.into_root_schema_for::<crate::futureshop::FutureshopSettings>()
-        }
-    };
+    let schema = with_settings_type!(cart, S => generator.into_root_schema_for::<S>());
     let mut value = schema.to_value();
     let labels = labels(cart);
     if let Some(object) = value.as_object_mut() {

@@ -37,7 +37,7 @@ struct ImportSettingsGiven {
 
 impl ImportSettings {
     /// A cart's defaults: new orders go to 新規受付, auto-fetch off.
-    pub fn defaults(days_to_fetch: u32, auto_fetch_interval_minutes: u32) -> ImportSettings {
+    pub const fn defaults(days_to_fetch: u32, auto_fetch_interval_minutes: u32) -> ImportSettings {
         ImportSettings {
             days_to_fetch,
             target_status: OmsStatus::New,
@@ -46,11 +46,13 @@ impl ImportSettings {
         }
     }
 
-    /// serde helper for a cart's `import` field: the given fields over `defaults`.
-    pub(crate) fn deserialize_over<'de, D: Deserializer<'de>>(
-        defaults: ImportSettings,
+    /// serde helper for every cart's `import` field: the given fields over the cart's
+    /// [`CartSettings::IMPORT_DEFAULTS`]. Each cart's settings name it with their own type:
+    /// `#[serde(deserialize_with = "ImportSettings::over_defaults::<BcartSettings, _>")]`.
+    pub(crate) fn over_defaults<'de, S: CartSettings, D: Deserializer<'de>>(
         d: D,
     ) -> Result<ImportSettings, D::Error> {
+        let defaults = S::IMPORT_DEFAULTS;
         let given = ImportSettingsGiven::deserialize(d)?;
         Ok(ImportSettings {
             days_to_fetch: given.days_to_fetch.unwrap_or(defaults.days_to_fetch),
@@ -291,16 +293,47 @@ impl BuyerEmails {
     }
 }
 
-/// What every cart's settings offer, whatever the cart.
-pub trait CartSettings {
-    const CART: Cart;
-    /// Every bad field, named by its JSON path.
-    fn validate(&self) -> Result<(), Error>;
+/// The settings every cart shares: the fields `import` and `export`, the same types at the same
+/// JSON paths in every cart's settings (so the stored JSON stays flat). The cart registry
+/// implements this for each cart's settings type (`store_settings.rs`); a cart's own file
+/// declares only the fields and `CartSettings::IMPORT_DEFAULTS`.
+pub trait SharedSettings {
     fn import(&self) -> &ImportSettings;
     fn export(&self) -> &ExportSettings;
+}
+
+/// What every cart's settings offer, whatever the cart: each cart's settings type declares here
+/// what differs (its defaults, labels, secrets, URLs), in the cart's own file.
+pub trait CartSettings: SharedSettings + Default {
+    const CART: Cart;
+    /// The cart's `import` defaults (SPEC.md): a missing field of a given `import` object takes
+    /// its value from here, not from one global default.
+    const IMPORT_DEFAULTS: ImportSettings;
+    /// The モール詳細設定 screen's labels of the `credentials` group, in screen order.
+    const CREDENTIAL_LABELS: &'static [SettingLabel];
+    /// The labels of the cart's own options, after the shared ones.
+    const OPTION_LABELS: &'static [SettingLabel];
+    /// The JSON paths of the secrets, in `secrets_mut` order (for error messages).
+    const SECRET_FIELDS: &'static [&'static str];
+    /// Every bad field, named by its JSON path.
+    fn validate(&self) -> Result<(), Error>;
     /// The period a manual write-back proposes (作成期間), where the cart has one.
     fn period_days(&self) -> Option<u32>;
     fn secrets_mut(&mut self) -> Vec<&mut Secret>;
+    /// The URLs the store's credentials are sent to or bound to, by JSON path (CS-Cart store
+    /// URL, futureshop API URL, BASE redirect URL): a stored secret is kept for a masked form
+    /// only while they are unchanged. None for a cart with one shared API.
+    fn credential_urls(&self) -> Vec<(&'static str, &str)> {
+        Vec::new()
+    }
+    /// The cart's own status codes an import fetches (CS-Cart's letters); empty: every status.
+    fn import_cart_statuses(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Whether an import adds option prices to the item unit price (futureshop).
+    fn import_option_price(&self) -> bool {
+        false
+    }
     fn warnings(&self) -> Vec<Warning> {
         Vec::new()
     }

@@ -1,7 +1,7 @@
 //! Eストアー ショップサーブ: which orders are written back and which fields each gets.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Problems};
 use crate::order::{Carrier, OmsStatus, Order, TrackingNumber};
@@ -84,26 +84,18 @@ impl WriteBack for ShopserveUpdate {
 #[serde(default, deny_unknown_fields)]
 pub struct ShopserveSettings {
     pub credentials: ShopserveCredentials,
-    #[serde(deserialize_with = "import_settings")]
+    #[serde(deserialize_with = "ImportSettings::over_defaults::<ShopserveSettings, _>")]
     pub import: ImportSettings,
     pub export: ExportSettings,
     /// 作成期間: write back orders updated within this many days.
     pub period_days: u32,
 }
 
-fn default_import() -> ImportSettings {
-    ImportSettings::defaults(7, 30)
-}
-
-fn import_settings<'de, D: Deserializer<'de>>(d: D) -> Result<ImportSettings, D::Error> {
-    ImportSettings::deserialize_over(default_import(), d)
-}
-
 impl Default for ShopserveSettings {
     fn default() -> Self {
         ShopserveSettings {
             credentials: ShopserveCredentials::default(),
-            import: default_import(),
+            import: Self::IMPORT_DEFAULTS,
             export: ExportSettings::default(),
             period_days: 3,
         }
@@ -112,6 +104,10 @@ impl Default for ShopserveSettings {
 
 impl CartSettings for ShopserveSettings {
     const CART: Cart = Cart::Shopserve;
+    const IMPORT_DEFAULTS: ImportSettings = ImportSettings::defaults(7, 30);
+    const CREDENTIAL_LABELS: &'static [SettingLabel] = CREDENTIAL_LABELS;
+    const OPTION_LABELS: &'static [SettingLabel] = OPTION_LABELS;
+    const SECRET_FIELDS: &'static [&'static str] = &["credentials.manager_key"];
 
     fn validate(&self) -> Result<(), Error> {
         let mut p = Problems::new();
@@ -123,12 +119,6 @@ impl CartSettings for ShopserveSettings {
         );
         check_common(&mut p, &self.import, &self.export, Some(self.period_days));
         p.into_result()
-    }
-    fn import(&self) -> &ImportSettings {
-        &self.import
-    }
-    fn export(&self) -> &ExportSettings {
-        &self.export
     }
     fn period_days(&self) -> Option<u32> {
         Some(self.period_days)

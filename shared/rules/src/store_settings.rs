@@ -11,77 +11,118 @@
         feature = "cscart",
         feature = "futureshop"
     )),
-    allow(dead_code)
+    allow(dead_code, unused_variables)
 )]
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::base::BaseSettings;
-use crate::bcart::BcartSettings;
-use crate::cscart::CscartSettings;
 use crate::error::{Error, Problems};
-use crate::futureshop::FutureshopSettings;
 use crate::plan::Cart;
 use crate::secret::Secret;
 use crate::settings::*;
-use crate::shopserve::ShopserveSettings;
+
+/// `StoreSettings`, one variant per line of the cart registry (`crate::for_each_cart!`), each
+/// holding `crate::<module>::<SettingsType>`; `From` each settings type; and each settings
+/// type's `SharedSettings` (its `import` and `export` fields). For the line
+/// `Bcart bcart "bcart" "Bカート" BcartSettings;`: the variant `Bcart(crate::bcart::BcartSettings)`,
+/// `impl From<BcartSettings> for StoreSettings` and `impl SharedSettings for BcartSettings`.
+macro_rules! store_settings {
+    ({} $($Variant:ident $module:ident $slug:literal $name:literal $Settings:ident;)*) => {
+        /// Any store's settings, stored as JSON tagged by the cart's slug: `{"cart": "base", ...}`.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "cart", rename_all = "lowercase")]
+        pub enum StoreSettings {
+            $($Variant(crate::$module::$Settings),)*
+        }
+
+        $(
+            impl From<crate::$module::$Settings> for StoreSettings {
+                fn from(s: crate::$module::$Settings) -> Self {
+                    StoreSettings::$Variant(s)
+                }
+            }
+
+            impl SharedSettings for crate::$module::$Settings {
+                fn import(&self) -> &ImportSettings {
+                    &self.import
+                }
+                fn export(&self) -> &ExportSettings {
+                    &self.export
+                }
+            }
+        )*
+    };
+}
+crate::for_each_cart!(store_settings {});
+
+/// `each_cart!(settings, s => expr)`: `expr` over the cart's own settings `s`, so each method of
+/// `StoreSettings` is written once.
+macro_rules! each_cart {
+    ($self:expr, $s:ident => $e:expr) => {
+        crate::for_each_cart!(each_cart_arms { $self, $s => $e })
+    };
+}
+macro_rules! each_cart_arms {
+    ({ $self:expr, $s:ident => $e:expr }
+     $($Variant:ident $module:ident $slug:literal $name:literal $Settings:ident;)*) => {
+        match $self {
+            $(StoreSettings::$Variant($s) => $e,)*
+        }
+    };
+}
+
+/// `with_settings_type!(cart, S => expr)`: `expr` with `S` standing for `cart`'s settings type.
+/// With `only_built_in` first, a cart whose cargo feature is off has no arm: the enclosing
+/// function returns `Err(not_built_in(cart))`.
+macro_rules! with_settings_type {
+    ($cart:expr, $S:ident => $e:expr) => {
+        crate::for_each_cart!(crate::store_settings::settings_type_arms { $cart, $S => $e })
+    };
+    (only_built_in $cart:expr, $S:ident => $e:expr) => {
+        crate::for_each_cart!(crate::store_settings::settings_type_arms { only_built_in $cart, $S => $e })
+    };
+}
+macro_rules! settings_type_arms {
+    ({ only_built_in $cart:expr, $S:ident => $e:expr }
+     $($Variant:ident $module:ident $slug:literal $name:literal $Settings:ident;)*) => {
+        match $cart {
+            $(
+                #[cfg(feature = $slug)]
+                crate::plan::Cart::$Variant => {
+                    type $S = crate::$module::$Settings;
+                    $e
+                }
+            )*
+            #[allow(unreachable_patterns)]
+            other => return Err(crate::store_settings::not_built_in(other)),
+        }
+    };
+    ({ $cart:expr, $S:ident => $e:expr }
+     $($Variant:ident $module:ident $slug:literal $name:literal $Settings:ident;)*) => {
+        match $cart {
+            $(
+                crate::plan::Cart::$Variant => {
+                    type $S = crate::$module::$Settings;
+                    $e
+                }
+            )*
+        }
+    };
+}
+// For schema.rs (feature `schema`).
+#[allow(unused_imports)]
+pub(crate) use {settings_type_arms, with_settings_type};
 
 /// Every setting's label for `cart`, in the screen's order: credentials, schedules, options.
 pub fn labels(cart: Cart) -> Vec<SettingLabel> {
-    let (credentials, options) = match cart {
-        Cart::Bcart => (crate::bcart::CREDENTIAL_LABELS, crate::bcart::OPTION_LABELS),
-        Cart::Base => (crate::base::CREDENTIAL_LABELS, crate::base::OPTION_LABELS),
-        Cart::Shopserve => (
-            crate::shopserve::CREDENTIAL_LABELS,
-            crate::shopserve::OPTION_LABELS,
-        ),
-        Cart::Cscart => (
-            crate::cscart::CREDENTIAL_LABELS,
-            crate::cscart::OPTION_LABELS,
-        ),
-        Cart::Futureshop => (
-            crate::futureshop::CREDENTIAL_LABELS,
-            crate::futureshop::OPTION_LABELS,
-        ),
-    };
-    [credentials, COMMON_LABELS, options].concat()
-}
-
-/// Any store's settings, stored as JSON tagged by the cart's slug: `{"cart": "base", ...}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "cart", rename_all = "lowercase")]
-pub enum StoreSettings {
-    Bcart(BcartSettings),
-    Base(BaseSettings),
-    Shopserve(ShopserveSettings),
-    Cscart(CscartSettings),
-    Futureshop(FutureshopSettings),
-}
-
-/// Dispatches to the cart's settings, so each method below is written once.
-macro_rules! each_cart {
-    ($self:expr, $s:ident => $e:expr) => {
-        match $self {
-            StoreSettings::Bcart($s) => $e,
-            StoreSettings::Base($s) => $e,
-            StoreSettings::Shopserve($s) => $e,
-            StoreSettings::Cscart($s) => $e,
-            StoreSettings::Futureshop($s) => $e,
-        }
-    };
+    with_settings_type!(cart, S => [S::CREDENTIAL_LABELS, COMMON_LABELS, S::OPTION_LABELS].concat())
 }
 
 impl StoreSettings {
     /// A cart's settings with every default (credentials empty, so not yet valid).
     pub fn defaults(cart: Cart) -> StoreSettings {
-        match cart {
-            Cart::Bcart => StoreSettings::Bcart(BcartSettings::default()),
-            Cart::Base => StoreSettings::Base(BaseSettings::default()),
-            Cart::Shopserve => StoreSettings::Shopserve(ShopserveSettings::default()),
-            Cart::Cscart => StoreSettings::Cscart(CscartSettings::default()),
-            Cart::Futureshop => StoreSettings::Futureshop(FutureshopSettings::default()),
-        }
+        with_settings_type!(cart, S => S::default().into())
     }
 
     /// Parses settings an operator sent, listing every problem at once: each field of the wrong
@@ -169,16 +210,7 @@ impl StoreSettings {
     /// The URLs the store's credentials are sent to or bound to (CS-Cart store URL, futureshop
     /// API URL, BASE redirect URL); the carts with one shared API have none of their own.
     pub fn credential_urls(&self) -> Vec<(&'static str, &str)> {
-        match self {
-            StoreSettings::Base(s) => {
-                vec![("credentials.redirect_uri", &s.credentials.redirect_uri)]
-            }
-            StoreSettings::Cscart(s) => vec![("credentials.store_url", &s.credentials.store_url)],
-            StoreSettings::Futureshop(s) => {
-                vec![("credentials.api_base_url", &s.credentials.api_base_url)]
-            }
-            StoreSettings::Bcart(_) | StoreSettings::Shopserve(_) => Vec::new(),
-        }
+        each_cart!(self, s => s.credential_urls())
     }
 
     /// Settings an operator saved from a masked form: a secret left as `********` keeps the
@@ -205,7 +237,7 @@ impl StoreSettings {
             .secrets_mut()
             .into_iter()
             .zip(stored.secrets_mut())
-            .zip(secret_fields)
+            .zip(secret_fields.iter().copied())
         {
             if secret.expose() != Secret::MASK {
                 continue;
@@ -225,68 +257,23 @@ impl StoreSettings {
     }
 
     /// The JSON paths of the secrets, in `secrets_mut` order (for error messages).
-    fn secret_fields(&self) -> Vec<&'static str> {
-        match self {
-            StoreSettings::Bcart(_) => vec!["credentials.access_token"],
-            StoreSettings::Base(_) => vec!["credentials.client_secret"],
-            StoreSettings::Shopserve(_) => vec!["credentials.manager_key"],
-            StoreSettings::Cscart(_) => vec!["credentials.api_key"],
-            StoreSettings::Futureshop(_) => vec!["credentials.client_secret"],
+    fn secret_fields(&self) -> &'static [&'static str] {
+        fn of<S: CartSettings>(_: &S) -> &'static [&'static str] {
+            S::SECRET_FIELDS
         }
+        each_cart!(self, s => of(s))
     }
 }
 
-impl From<BcartSettings> for StoreSettings {
-    fn from(s: BcartSettings) -> Self {
-        StoreSettings::Bcart(s)
-    }
-}
-impl From<BaseSettings> for StoreSettings {
-    fn from(s: BaseSettings) -> Self {
-        StoreSettings::Base(s)
-    }
-}
-impl From<ShopserveSettings> for StoreSettings {
-    fn from(s: ShopserveSettings) -> Self {
-        StoreSettings::Shopserve(s)
-    }
-}
-impl From<CscartSettings> for StoreSettings {
-    fn from(s: CscartSettings) -> Self {
-        StoreSettings::Cscart(s)
-    }
-}
-impl From<FutureshopSettings> for StoreSettings {
-    fn from(s: FutureshopSettings) -> Self {
-        StoreSettings::Futureshop(s)
-    }
-}
-
-/// Parses `cart`'s fields. Each arm instantiates the field-naming parser for one cart, so only
-/// the carts this build has (cargo features) get one; another cart's settings are refused.
+/// Parses `cart`'s fields. Each cart instantiates the field-naming parser once, so only the
+/// carts this build has (cargo features) get it; another cart's settings are refused.
 fn parse_cart(cart: Cart, value: serde_json::Value) -> Result<(StoreSettings, Problems), Error> {
-    match cart {
-        #[cfg(feature = "bcart")]
-        Cart::Bcart => Ok(parse_fields(value, StoreSettings::Bcart)),
-        #[cfg(feature = "base")]
-        Cart::Base => Ok(parse_fields(value, StoreSettings::Base)),
-        #[cfg(feature = "shopserve")]
-        Cart::Shopserve => Ok(parse_fields(value, StoreSettings::Shopserve)),
-        #[cfg(feature = "cscart")]
-        Cart::Cscart => Ok(parse_fields(value, StoreSettings::Cscart)),
-        #[cfg(feature = "futureshop")]
-        Cart::Futureshop => Ok(parse_fields(value, StoreSettings::Futureshop)),
-        #[allow(unreachable_patterns)]
-        other => {
-            let _ = value;
-            Err(not_built_in(other))
-        }
-    }
+    with_settings_type!(only_built_in cart, S => Ok(parse_fields::<S>(value)))
 }
 
 /// The error for settings of a cart this build does not parse (its cargo feature is off).
 #[allow(dead_code)]
-fn not_built_in(cart: Cart) -> Error {
+pub(crate) fn not_built_in(cart: Cart) -> Error {
     Error::ja_en(
         "cart",
         format!(
@@ -363,15 +350,14 @@ fn check_sizes(p: &mut Problems, path: &str, value: &serde_json::Value) {
 
 /// Deserializes one cart's fields, naming every field serde refuses: each refused field is
 /// reported, taken out (so it takes its default) and the rest parsed again, until all parse.
-fn parse_fields<S: DeserializeOwned + Default>(
+fn parse_fields<S: DeserializeOwned + Default + Into<StoreSettings>>(
     mut value: serde_json::Value,
-    wrap: impl Fn(S) -> StoreSettings,
 ) -> (StoreSettings, Problems) {
     let mut p = Problems::new();
     // Each round takes one field out; a settings object holds at most this many.
     for _ in 0..=MAX_SETTING_ITEMS * 4 {
         match serde_path_to_error::deserialize::<_, S>(value.clone()) {
-            Ok(settings) => return (wrap(settings), p),
+            Ok(settings) => return (settings.into(), p),
             Err(e) => {
                 let path: Vec<Segment> = e.path().iter().map(Segment::of).collect();
                 let field = field_name(&path);
@@ -383,7 +369,7 @@ fn parse_fields<S: DeserializeOwned + Default>(
             }
         }
     }
-    (wrap(S::default()), p)
+    (S::default().into(), p)
 }
 
 /// One step of the path serde reports.
@@ -492,5 +478,73 @@ fn type_problem(serde_message: &str) -> (String, String) {
             format!("値が正しくありません（{serde_message}）"),
             serde_message.to_string(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! built_in_arms {
+        ({ $cart:expr } $($Variant:ident $module:ident $slug:literal $name:literal $Settings:ident;)*) => {
+            match $cart {
+                $(Cart::$Variant => cfg!(feature = $slug),)*
+            }
+        };
+    }
+
+    /// Whether this build parses `cart`'s settings (its cargo feature).
+    fn built_in(cart: Cart) -> bool {
+        crate::for_each_cart!(built_in_arms { cart })
+    }
+
+    /// Run also with `--no-default-features --features bcart` to see the other carts refused.
+    #[test]
+    fn an_operators_settings_parse_only_for_the_carts_built_in() {
+        for cart in Cart::ALL {
+            let json = format!(r#"{{"cart":"{}","colour":"red"}}"#, cart.slug());
+            let e = StoreSettings::from_json(json.as_bytes()).unwrap_err();
+            let fields: Vec<&str> = e.problems.iter().map(|p| p.field.as_str()).collect();
+            if built_in(cart) {
+                assert!(fields.contains(&"colour"), "{cart:?}: {e:?}");
+            } else {
+                assert_eq!(fields, ["cart"], "{cart:?}: {e:?}");
+                assert!(e.problems[0].message.contains("built without"), "{e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn each_carts_secret_fields_name_its_secrets_and_its_secret_labels() {
+        for cart in Cart::ALL {
+            let mut settings = StoreSettings::defaults(cart);
+            assert_eq!(settings.cart(), cart);
+            let fields = settings.secret_fields();
+            assert_eq!(fields.len(), settings.secrets_mut().len(), "{cart:?}");
+            let secret_labels: Vec<&str> = labels(cart)
+                .iter()
+                .filter(|l| l.kind == SettingKind::Secret)
+                .map(|l| l.path)
+                .collect();
+            assert_eq!(secret_labels, fields, "{cart:?}");
+        }
+    }
+
+    #[test]
+    fn each_carts_credential_urls_are_url_fields_of_its_labels() {
+        for cart in Cart::ALL {
+            let settings = StoreSettings::defaults(cart);
+            let url_labels: Vec<&str> = labels(cart)
+                .iter()
+                .filter(|l| l.kind == SettingKind::Url && l.path.starts_with("credentials."))
+                .map(|l| l.path)
+                .collect();
+            let urls: Vec<&str> = settings
+                .credential_urls()
+                .into_iter()
+                .map(|(field, _)| field)
+                .collect();
+            assert_eq!(urls, url_labels, "{cart:?}");
+        }
     }
 }

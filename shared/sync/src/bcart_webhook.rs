@@ -161,7 +161,7 @@ pub fn receive(
                     )));
                 };
                 let imported = order
-                    .to_imported(&mallsync_rules::CartSettings::import(settings).target_status)?;
+                    .to_imported(&mallsync_rules::SharedSettings::import(settings).target_status)?;
                 delivery.order_id = Some(imported.order_id.clone());
                 delivery.outcome = match orders::keep_imported(io, &store.id, &imported)? {
                     Kept::New => DeliveryOutcome::Imported,

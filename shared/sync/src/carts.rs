@@ -1,13 +1,12 @@
-//! Each cart's rules and client tied together, so the service is written once for all five:
-//! `with_cart!(cart, C => generic_fn::<C>(…))` picks the cart's types.
+//! Each cart's rules and client tied together, so the service is written once for all carts:
+//! `with_cart!(cart, C => generic_fn::<C>(…))` picks the cart's types. Both the bindings and
+//! `with_cart!` are generated from the one cart list, `mallsync_rules::for_each_cart!`; what a
+//! cart does differently is declared by its client (`Connector::CAPABILITIES`) and its settings
+//! (`CartSettings`), never branched on here.
 
 use chrono::{DateTime, Utc};
 use mallsync_carts::{AccessToken, Api, CartError, Connector, ImportQuery};
-use mallsync_rules::{
-    base::BaseSettings, bcart::BcartSettings, cscart::CscartSettings,
-    futureshop::FutureshopSettings, shopserve::ShopserveSettings, CartSettings, Ledger, Order,
-    Plan, StoreSettings, Trigger,
-};
+use mallsync_rules::{CartSettings, Ledger, Order, Plan, SharedSettings, StoreSettings, Trigger};
 
 use crate::alerts;
 use crate::api_error::ApiError;
@@ -18,25 +17,7 @@ use crate::secret_places::token_key;
 
 /// One cart: its client (`Connector`), its settings and its planner.
 pub trait CartBinding: Connector {
-    /// Whether every shop calls the same public API (Bカート, BASE, ショップサーブ), so the
-    /// `api_origin` variable may move it (tests point it at a fake); CS-Cart and futureshop take
-    /// their URL from the store's credentials.
-    const SHARED_API: bool;
-    /// The shop connects a store from a browser (OAuth, BASE): its `/oauth/*` routes answer.
-    const BROWSER_OAUTH: bool = false;
     type Settings: CartSettings;
-    /// The cart's own order webhook (Bカート's order.created / order.updated), verified and
-    /// imported at once. A cart without one answers 404, as this default does.
-    fn receive_cart_webhook(
-        io: &impl Io,
-        store: &crate::shops::Store,
-        request: &http::Request<Vec<u8>>,
-    ) -> Result<serde_json::Value, ApiError> {
-        let _ = (io, store, request);
-        Err(ApiError::NotFound(
-            "only Bカート sends these webhooks".into(),
-        ))
-    }
     /// The store's settings for this cart; `None` for another cart's settings.
     fn settings(settings: &StoreSettings) -> Option<&Self::Settings>;
     fn credentials(settings: &Self::Settings) -> Self::Credentials;
@@ -50,136 +31,91 @@ pub trait CartBinding: Connector {
         ledger: &Ledger,
         now: DateTime<Utc>,
     ) -> Plan<Self::Update>;
-    /// The cart-side import filters (cart statuses, option price) taken from the settings.
-    fn import_filters(_settings: &Self::Settings) -> (Vec<String>, bool) {
-        (Vec::new(), false)
-    }
 }
 
-/// Implements `CartBinding` for a cart whose settings carry `credentials` and whose rules module
-/// has `plan_write_back`; the body may override `import_filters`.
-macro_rules! bind {
-    ($connector:ty, $variant:ident, $settings:ty, $rules:ident, $shared:expr $(, $extra:item)*) => {
-        impl CartBinding for $connector {
-            const SHARED_API: bool = $shared;
-            type Settings = $settings;
-            fn settings(settings: &StoreSettings) -> Option<&$settings> {
+/// `CartBinding` for every line of the cart list. For the line
+/// `Bcart bcart "bcart" "Bカート" BcartSettings;` it expands to
+///
+/// ```text
+/// impl CartBinding for mallsync_carts::bcart::Bcart {
+///     type Settings = mallsync_rules::bcart::BcartSettings;
+///     fn settings(s: &StoreSettings) -> Option<&BcartSettings> {
+///         match s { StoreSettings::Bcart(s) => Some(s), _ => None }
+///     }
+///     fn credentials(s: &BcartSettings) -> Self::Credentials { s.credentials.clone() }
+///     fn account_identity(s: &BcartSettings) -> … { serde_json::to_string(&s.credentials) … }
+///     fn plan(…) -> Plan<Self::Update> { mallsync_rules::bcart::plan_write_back(…) }
+/// }
+/// ```
+///
+/// So a cart's settings carry `credentials` (of its client's `Credentials` type) and its rules
+/// module has `plan_write_back`.
+macro_rules! bind_carts {
+    ({} $($Variant:ident $module:ident $slug:literal $name:literal $Settings:ident;)*) => {$(
+        impl CartBinding for mallsync_carts::$module::$Variant {
+            type Settings = mallsync_rules::$module::$Settings;
+            fn settings(settings: &StoreSettings) -> Option<&Self::Settings> {
+                #[allow(unreachable_patterns)]
                 match settings {
-                    StoreSettings::$variant(s) => Some(s),
+                    StoreSettings::$Variant(s) => Some(s),
                     _ => None,
                 }
             }
-            fn credentials(settings: &$settings) -> Self::Credentials {
+            fn credentials(settings: &Self::Settings) -> Self::Credentials {
                 settings.credentials.clone()
             }
-            fn account_identity(settings: &$settings) -> Result<String, ApiError> {
+            fn account_identity(settings: &Self::Settings) -> Result<String, ApiError> {
                 serde_json::to_string(&settings.credentials).map_err(|e| {
                     ApiError::Internal(format!("credentials do not serialize: {e}"))
                 })
             }
             fn plan(
-                settings: &$settings,
+                settings: &Self::Settings,
                 orders: &[Order],
                 trigger: Trigger,
                 ledger: &Ledger,
                 now: DateTime<Utc>,
             ) -> Plan<Self::Update> {
-                mallsync_rules::$rules::plan_write_back(settings, orders, trigger, ledger, now)
+                mallsync_rules::$module::plan_write_back(settings, orders, trigger, ledger, now)
             }
-            $($extra)*
         }
-    };
+    )*};
 }
+mallsync_rules::for_each_cart!(bind_carts {});
 
-bind!(
-    mallsync_carts::bcart::Bcart,
-    Bcart,
-    BcartSettings,
-    bcart,
-    true,
-    fn receive_cart_webhook(
-        io: &impl Io,
-        store: &crate::shops::Store,
-        request: &http::Request<Vec<u8>>,
-    ) -> Result<serde_json::Value, ApiError> {
-        let delivery = crate::bcart_webhook::receive(io, store, request)?;
-        serde_json::to_value(delivery)
-            .map_err(|e| ApiError::Internal(format!("a delivery does not serialize: {e}")))
-    }
-);
-bind!(
-    mallsync_carts::base::Base,
-    Base,
-    BaseSettings,
-    base,
-    true,
-    const BROWSER_OAUTH: bool = true;
-);
-bind!(
-    mallsync_carts::shopserve::Shopserve,
-    Shopserve,
-    ShopserveSettings,
-    shopserve,
-    true
-);
-bind!(
-    mallsync_carts::cscart::Cscart,
-    Cscart,
-    CscartSettings,
-    cscart,
-    false,
-    fn import_filters(settings: &CscartSettings) -> (Vec<String>, bool) {
-        let statuses = settings
-            .import_statuses
-            .iter()
-            .map(|s| s.code().to_string());
-        (statuses.collect(), false)
-    }
-);
-bind!(
-    mallsync_carts::futureshop::Futureshop,
-    Futureshop,
-    FutureshopSettings,
-    futureshop,
-    false,
-    fn import_filters(settings: &FutureshopSettings) -> (Vec<String>, bool) {
-        (Vec::new(), settings.option_price)
-    }
-);
-
-/// Runs `$e` with `$C` standing for the cart's `CartBinding` type. Only the carts this build has
-/// (cargo features, one per cart) have an arm; for another, the enclosing function returns
-/// [`not_built_in`].
+/// Runs `$e` with `$C` standing for the cart's `CartBinding` type
+/// (`mallsync_carts::<module>::<Variant>`). Only the carts this build has (cargo features, one
+/// per cart, named by the slug) have an arm; for another, the enclosing function returns
+/// [`not_built_in`]. The arms come from the cart list: see [`with_cart_arms!`].
 #[macro_export]
 #[doc(hidden)]
 macro_rules! with_cart {
     ($cart:expr, $C:ident => $e:expr) => {
+        mallsync_rules::for_each_cart!($crate::with_cart_arms { $cart, $C => $e })
+    };
+}
+
+/// `with_cart!`'s match, one arm per line of the cart list. For `Bcart bcart "bcart" …` the arm is
+///
+/// ```text
+/// #[cfg(feature = "bcart")]
+/// mallsync_rules::Cart::Bcart => { type C = mallsync_carts::bcart::Bcart; $e }
+/// ```
+///
+/// (`cfg` is read in the crate that expands it: mallsync-sync, whose features are the slugs).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! with_cart_arms {
+    ({ $cart:expr, $C:ident => $e:expr }
+     $($Variant:ident $module:ident $slug:literal $name:literal $Settings:ident;)*) => {
         match $cart {
-            #[cfg(feature = "bcart")]
-            mallsync_rules::Cart::Bcart => {
-                type $C = mallsync_carts::bcart::Bcart;
-                $e
-            }
-            #[cfg(feature = "base")]
-            mallsync_rules::Cart::Base => {
-                type $C = mallsync_carts::base::Base;
-                $e
-            }
-            #[cfg(feature = "shopserve")]
-            mallsync_rules::Cart::Shopserve => {
-                type $C = mallsync_carts::shopserve::Shopserve;
-                $e
-            }
-            #[cfg(feature = "cscart")]
-            mallsync_rules::Cart::Cscart => {
-                type $C = mallsync_carts::cscart::Cscart;
-                $e
-            }
-            #[cfg(feature = "futureshop")]
-            mallsync_rules::Cart::Futureshop => {
-                type $C = mallsync_carts::futureshop::Futureshop;
-                $e
-            }
+            $(
+                #[cfg(feature = $slug)]
+                mallsync_rules::Cart::$Variant => {
+                    type $C = mallsync_carts::$module::$Variant;
+                    $e
+                }
+            )*
             // A cart this component is not built with (cargo features): a cart component only
             // ever reaches its own cart's stores.
             #[allow(unreachable_patterns)]
@@ -194,6 +130,11 @@ pub fn built_in(cart: mallsync_rules::Cart) -> Result<(), ApiError> {
         debug_assert_eq!(<C as Connector>::CART, cart);
         Ok(())
     })
+}
+
+/// What `cart`'s client declares it does differently (its `Connector::CAPABILITIES`).
+pub fn capabilities(cart: mallsync_rules::Cart) -> Result<mallsync_carts::Capabilities, ApiError> {
+    with_cart!(cart, C => Ok(C::CAPABILITIES))
 }
 
 /// The error for a cart this component is not built with.
@@ -415,13 +356,13 @@ pub fn api_without_token<C: CartBinding>(
         .variable(&format!("{}_{API_ORIGIN_VARIABLE}", C::CART.slug()))
         .or_else(|| io.variable(API_ORIGIN_VARIABLE));
     let api = match &origin {
-        Some(origin) if C::SHARED_API => {
+        Some(origin) if C::CAPABILITIES.shared_api => {
             let url = with_origin(&api.base_url, origin);
             api.with_base_url(url)
         }
         _ => api,
     };
-    let allowed = origin.unwrap_or_else(|| default_origin(C::CART).to_string());
+    let allowed = origin.unwrap_or_else(|| C::CAPABILITIES.default_origin.to_string());
     if !origin_allows(&allowed, &api.base_url) {
         return Err(ApiError::Cart(CartError::InvalidRequest {
             what: format!(
@@ -435,17 +376,6 @@ pub fn api_without_token<C: CartBinding>(
         }));
     }
     Ok(api)
-}
-
-/// Each cart's origin when no variable names one (spin.toml's defaults).
-pub fn default_origin(cart: mallsync_rules::Cart) -> &'static str {
-    match cart {
-        mallsync_rules::Cart::Bcart => "https://api.bcart.jp",
-        mallsync_rules::Cart::Base => "https://api.thebase.in",
-        mallsync_rules::Cart::Shopserve => "https://management.api.shopserve.jp",
-        mallsync_rules::Cart::Cscart => "https://*",
-        mallsync_rules::Cart::Futureshop => "https://api.admin.future-shop.net",
-    }
 }
 
 /// `scheme://host[:port]` of a URL, lowercased, without path (for messages and matching).
@@ -510,12 +440,11 @@ pub fn import_query<C: CartBinding>(
     settings: &C::Settings,
     window: mallsync_rules::ImportWindow,
 ) -> ImportQuery {
-    let (cart_statuses, option_price) = C::import_filters(settings);
     ImportQuery {
         from: window.from,
         to: window.to,
-        cart_statuses,
-        option_price,
+        cart_statuses: settings.import_cart_statuses(),
+        option_price: settings.import_option_price(),
         target_status: settings.import().target_status.clone(),
     }
 }

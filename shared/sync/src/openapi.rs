@@ -36,8 +36,8 @@ pub fn settings_schema(cart: Cart) -> Result<serde_json::Value, ApiError> {
 }
 
 /// The name of `cart`'s settings schema in the document's components, e.g. `BaseSettings`.
-pub fn settings_schema_name(cart: Cart) -> String {
-    mallsync_openapi::settings_schema_name(cart.slug())
+pub fn settings_schema_name(cart: Cart) -> &'static str {
+    cart.settings_type_name()
 }
 
 /// The document for one cart's component (`mallsync_openapi::document`): its server prefix is
@@ -183,6 +183,12 @@ mod tests {
     #[test]
     fn the_documents_crate_knows_every_cart() {
         assert_eq!(mallsync_openapi::CARTS, Cart::ALL.map(Cart::slug));
+        for cart in Cart::ALL {
+            assert_eq!(
+                mallsync_openapi::settings_schema_name(cart.slug()),
+                settings_schema_name(cart)
+            );
+        }
     }
 
     #[test]
@@ -200,7 +206,7 @@ mod tests {
         for other in Cart::ALL.into_iter().filter(|c| *c != Cart::Cscart) {
             let name = settings_schema_name(other);
             assert!(
-                document["components"]["schemas"].get(&name).is_none(),
+                document["components"]["schemas"].get(name).is_none(),
                 "{name}"
             );
         }

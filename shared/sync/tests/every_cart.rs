@@ -1,7 +1,8 @@
-//! Every cart is wired up everywhere a cart must be: `Cart::ALL` is the list, and this test fails
-//! naming the file when a cart is missing from one of them (the sync service's binding, cargo
-//! features, its component folder, spin.toml and the Cloud manifest, the settings schema, the
-//! deploy files and the test lists).
+//! Every cart is wired up everywhere a cart must be: `Cart::ALL` (one line each in
+//! `shared/rules/src/registry.rs`) is the list, and this test fails naming the file when a cart is
+//! missing from one of them (the sync service's binding, cargo features, its component folder,
+//! spin.toml and the Cloud manifest, the settings schema, the deploy files, the console's cart
+//! list and the test lists). The README's "Adding a cart" lists the same steps.
 
 use std::path::{Path, PathBuf};
 
@@ -97,6 +98,14 @@ fn every_cart_is_in_the_manifests_and_deploy_files() {
                 "{file}: the {slug} route, component and build command"
             );
         }
+        let origin = mallsync_sync::carts::capabilities(cart)
+            .unwrap()
+            .default_origin;
+        assert!(
+            spin.contains(&format!("{slug}_api_origin = {{ default = \"{origin}\" }}")),
+            "spin.toml: {slug}_api_origin defaults to {origin}, the origin its client declares \
+             (shared/carts/src/{slug}: Capabilities::default_origin)"
+        );
         assert!(
             spin.contains(&format!("{slug}_api_origin = {{ default"))
                 && spin.contains(&format!("\"{{{{ {slug}_api_origin }}}}\",")),
@@ -113,8 +122,22 @@ fn every_cart_is_in_the_manifests_and_deploy_files() {
 fn every_cart_has_its_settings_schema_and_its_place_in_the_test_lists() {
     let e2e = read("tests/e2e/tests/platform/helpers.rs");
     let bench = read("tests/support/benches/host.rs");
+    let manifests = read("shared/host/tests/manifests.rs");
+    let console = read("functions/console/assets/i18n.js");
     for cart in Cart::ALL {
         let slug = cart.slug();
+        assert!(
+            manifests.contains(&format!("\"{slug}\"")),
+            "shared/host/tests/manifests.rs: CARTS lists {slug}"
+        );
+        assert!(
+            console.contains(&format!(
+                "{{ slug: \"{slug}\", ja: \"{}\"",
+                cart.display_name()
+            )),
+            "functions/console/assets/i18n.js: CARTS lists {slug} as {}",
+            cart.display_name()
+        );
         let schema = mallsync_sync::openapi::settings_schema(cart)
             .unwrap_or_else(|e| panic!("shared/sync/settings-schema.json: {slug}: {e:?}"));
         assert!(schema.is_object(), "settings-schema.json: {slug}");

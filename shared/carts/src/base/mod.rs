@@ -68,6 +68,10 @@ impl Connector for Base {
         auth: AuthScheme::Bearer,
         issues_tokens: true,
         write_content_type: CONTENT_TYPE_FORM,
+        shared_api: true,
+        default_origin: "https://api.thebase.in",
+        browser_oauth: true,
+        order_webhooks: false,
     };
     type Credentials = BaseCredentials;
     type Update = BaseDispatch;

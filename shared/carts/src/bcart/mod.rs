@@ -40,6 +40,10 @@ impl Connector for Bcart {
         auth: AuthScheme::Bearer,
         issues_tokens: false,
         write_content_type: CONTENT_TYPE_JSON,
+        shared_api: true,
+        default_origin: "https://api.bcart.jp",
+        browser_oauth: false,
+        order_webhooks: true,
     };
     type Credentials = BcartCredentials;
     type Update = BcartUpdate;

@@ -38,6 +38,12 @@ impl Connector for Cscart {
         auth: AuthScheme::Basic,
         issues_tokens: false,
         write_content_type: CONTENT_TYPE_JSON,
+        shared_api: false,
+        // Each shop runs its own CS-Cart: any https origin (the store URL), narrowed by the
+        // cscart_api_origin variable.
+        default_origin: "https://*",
+        browser_oauth: false,
+        order_webhooks: false,
     };
     type Credentials = CscartCredentials;
     type Update = CscartShipment;

@@ -42,6 +42,10 @@ impl Connector for Futureshop {
         auth: AuthScheme::Bearer,
         issues_tokens: true,
         write_content_type: CONTENT_TYPE_JSON,
+        shared_api: false,
+        default_origin: "https://api.admin.future-shop.net",
+        browser_oauth: false,
+        order_webhooks: false,
     };
     type Credentials = FutureshopCredentials;
     type Update = FutureshopUpdate;

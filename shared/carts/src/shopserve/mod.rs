@@ -37,6 +37,10 @@ impl Connector for Shopserve {
         auth: AuthScheme::Basic,
         issues_tokens: false,
         write_content_type: CONTENT_TYPE_JSON,
+        shared_api: true,
+        default_origin: "https://management.api.shopserve.jp",
+        browser_oauth: false,
+        order_webhooks: false,
     };
     type Credentials = ShopserveCredentials;
     type Update = ShopserveUpdate;
