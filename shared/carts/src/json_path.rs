@@ -1,11 +1,11 @@
 //! Where in a cart's JSON body a parse error is, as a path (`orders[1].id`), found from the byte
 //! position serde_json reports. A body is parsed straight into its types; only when that fails
 //! is the text read again up to the error, so no type is compiled a second time through a
-//! path-tracking deserializer (serde_path_to_error cost a component ~100 KB, one instantiation
-//! of every response type per cart). The notation is serde_path_to_error's, and a test checks the
-//! two agree on every wrong value and missing field. Two cases name less: a value of an untagged
-//! enum that fits no variant names the object holding it (serde reports it when that object
-//! ends), and text that is not JSON names roughly where it broke off.
+//! path-tracking deserializer (serde_path_to_error, which did that, cost the dispatcher ~100 KB:
+//! it links every cart's response types). The notation is serde_path_to_error's, and a test
+//! checks the two agree on every wrong value and missing field. Two cases name less: a value of
+//! an untagged enum that fits no variant names the object holding it (serde reports it when that
+//! object ends), and text that is not JSON names roughly where it broke off.
 
 /// The path of the value at fault when parsing `body` failed with `error`: `.` for the top
 /// level, `orders[1].id` below. serde_json reports an error where it stopped reading: after the
