@@ -287,9 +287,11 @@ mod tests {
         let (mut compared, mut untagged) = (0, 0);
         let mut differing = Vec::new();
         for variant in variants(&sample()) {
+            let pretty = serde_json::to_string_pretty(&variant).unwrap();
             for body in [
                 serde_json::to_vec(&variant).unwrap(),
-                serde_json::to_vec_pretty(&variant).unwrap(),
+                pretty.clone().into_bytes(),
+                pretty.replace('\n', "\r\n").into_bytes(),
             ] {
                 let before = with_serde_path_to_error(&body);
                 let now = with_the_position(&body);
