@@ -97,6 +97,12 @@ fn every_cart_is_in_the_manifests_and_deploy_files() {
                     )),
                 "{file}: the {slug} route, component and build command"
             );
+            assert!(
+                text.contains(&format!(
+                    "route = \"/{slug}/openapi.json\"\ncomponent = \"console\""
+                )),
+                "{file}: the console serves /{slug}/openapi.json"
+            );
         }
         let origin = mallsync_sync::carts::capabilities(cart)
             .unwrap()
