@@ -30,10 +30,35 @@ use crate::settings::*;
 macro_rules! store_settings {
     ({} $($Variant:ident $module:ident $slug:literal $name:literal $Settings:ident;)*) => {
         /// Any store's settings, stored as JSON tagged by the cart's slug: `{"cart": "base", ...}`.
-        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
         #[serde(tag = "cart", rename_all = "lowercase")]
         pub enum StoreSettings {
             $($Variant(crate::$module::$Settings),)*
+        }
+
+        /// Stored settings, read for the carts this build has (cargo features, one per cart): a
+        /// cart component reads only its own cart's stores, and every other cart's reader would
+        /// cost it ~12 KB. Settings of a cart not built in are an error naming it.
+        impl<'de> Deserialize<'de> for StoreSettings {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                use serde::de::Error as _;
+                let mut value = serde_json::Value::deserialize(d)?;
+                let cart = match value.as_object_mut().and_then(|o| o.remove("cart")) {
+                    Some(serde_json::Value::String(slug)) => Cart::from_slug(&slug)
+                        .ok_or_else(|| D::Error::custom(format!("unknown cart {slug:?}")))?,
+                    _ => return Err(D::Error::missing_field("cart")),
+                };
+                let read = match cart {
+                    $(
+                        #[cfg(feature = $slug)]
+                        Cart::$Variant => serde_json::from_value::<crate::$module::$Settings>(value)
+                            .map(StoreSettings::$Variant),
+                    )*
+                    #[allow(unreachable_patterns)]
+                    other => return Err(D::Error::custom(not_built_in(other))),
+                };
+                read.map_err(D::Error::custom)
+            }
         }
 
         $(
@@ -511,6 +536,34 @@ mod tests {
                 assert_eq!(fields, ["cart"], "{cart:?}: {e:?}");
                 assert!(e.problems[0].message.contains("built without"), "{e:?}");
             }
+        }
+    }
+
+    /// Run also with `--no-default-features --features bcart` to see the other carts refused.
+    #[test]
+    fn stored_settings_read_only_for_the_carts_built_in() {
+        for cart in Cart::ALL {
+            let stored = serde_json::to_string(&StoreSettings::defaults(cart)).unwrap();
+            let read = serde_json::from_str::<StoreSettings>(&stored);
+            if built_in(cart) {
+                assert_eq!(read.unwrap(), StoreSettings::defaults(cart));
+            } else {
+                let e = read.unwrap_err().to_string();
+                assert!(e.contains("built without"), "{cart:?}: {e}");
+            }
+        }
+        for bad in [
+            r#"{"import":{}}"#,
+            r#"{"cart":"amazon"}"#,
+            r#"{"cart":7}"#,
+            "[]",
+        ] {
+            assert!(serde_json::from_str::<StoreSettings>(bad).is_err(), "{bad}");
+        }
+        let unknown_field = r#"{"cart":"bcart","colour":"red"}"#;
+        if built_in(Cart::Bcart) {
+            let e = serde_json::from_str::<StoreSettings>(unknown_field).unwrap_err();
+            assert!(e.to_string().contains("colour"), "{e}");
         }
     }
 
