@@ -96,13 +96,16 @@ pub struct BcartSettings {
     pub period_days: u32,
 }
 
+/// 作成期間's default, in days (SPEC.md).
+pub const DEFAULT_PERIOD_DAYS: u32 = 3;
+
 impl Default for BcartSettings {
     fn default() -> Self {
         BcartSettings {
             credentials: BcartCredentials::default(),
             import: Self::IMPORT_DEFAULTS,
             export: ExportSettings::default(),
-            period_days: 3,
+            period_days: DEFAULT_PERIOD_DAYS,
         }
     }
 }

@@ -236,6 +236,9 @@ pub struct CscartSettings {
     pub notifications: CscartNotify,
 }
 
+/// 作成期間's default, in days (SPEC.md).
+pub const DEFAULT_PERIOD_DAYS: u32 = 1;
+
 impl Default for CscartSettings {
     fn default() -> Self {
         CscartSettings {
@@ -244,7 +247,7 @@ impl Default for CscartSettings {
             import_statuses: vec![CscartStatus::Open, CscartStatus::Paid],
             export: ExportSettings::default(),
             export_mode: ExportMode::default(),
-            period_days: 1,
+            period_days: DEFAULT_PERIOD_DAYS,
             notifications: CscartNotify::default(),
         }
     }

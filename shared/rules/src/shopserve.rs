@@ -91,13 +91,16 @@ pub struct ShopserveSettings {
     pub period_days: u32,
 }
 
+/// 作成期間's default, in days (SPEC.md).
+pub const DEFAULT_PERIOD_DAYS: u32 = 3;
+
 impl Default for ShopserveSettings {
     fn default() -> Self {
         ShopserveSettings {
             credentials: ShopserveCredentials::default(),
             import: Self::IMPORT_DEFAULTS,
             export: ExportSettings::default(),
-            period_days: 3,
+            period_days: DEFAULT_PERIOD_DAYS,
         }
     }
 }
