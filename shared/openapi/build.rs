@@ -20,12 +20,13 @@ fn main() {
     let schemas = documents.join("settings-schema.json");
     println!("cargo::rerun-if-changed={}", schemas.display());
     let text = fs::read_to_string(&schemas).expect("shared/sync/settings-schema.json is readable");
-    for slug in ["bcart", "base", "shopserve", "cscart", "futureshop"] {
-        let prefix = format!("\"{slug}\":");
-        let schema = text
-            .lines()
-            .find_map(|line| line.strip_prefix(&prefix))
-            .unwrap_or_else(|| panic!("settings-schema.json has no line for {slug}"));
+    for line in text.lines() {
+        let Some((slug, schema)) = line
+            .strip_prefix('"')
+            .and_then(|line| line.split_once("\":"))
+        else {
+            continue;
+        };
         let schema = schema.strip_suffix(',').unwrap_or(schema);
         fs::write(out.join(format!("settings-schema.{slug}.json")), schema)
             .expect("OUT_DIR is writable");

@@ -3,42 +3,43 @@
 //! (`GET /<cart>/settings/schema`, [`settings_schema_text`]); the console component serves each
 //! cart's OpenAPI document (`GET /<cart>/openapi.json`, [`document`], built when the console is
 //! built), so no cart component carries the 51 KB document (README "Measured figures").
-//! Carts are named by slug (`base`): this crate needs nothing of the rules.
+//! Carts are named by slug (`base`); which carts there are comes from the cart registry
+//! (`mallsync_rules::for_each_cart!`).
 
 use serde_json::{json, Value};
 
 /// The checked-in `openapi.json`, without its indentation.
 pub const DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.compact.json"));
 
-/// Every cart's slug, in the order of `mallsync_rules::Cart::ALL`.
-pub const CARTS: [&str; 5] = ["bcart", "base", "shopserve", "cscart", "futureshop"];
+macro_rules! slugs {
+    ({} $($Variant:ident $module:ident $slug:literal $name:literal $Settings:ident;)*) => {
+        /// Every cart's slug, in the order of `mallsync_rules::Cart::ALL`.
+        pub const CARTS: [&str; [$($slug),*].len()] = [$($slug),*];
+    };
+}
+mallsync_rules::for_each_cart!(slugs {});
 
 /// The cart's settings schema as checked in (its line of `settings-schema.json`), if this build
 /// has it: only the carts whose feature is on are compiled in.
 pub fn settings_schema_text(slug: &str) -> Option<&'static str> {
-    macro_rules! schema {
-        ($slug:literal) => {
-            include_str!(concat!(
-                env!("OUT_DIR"),
-                "/settings-schema.",
-                $slug,
-                ".json"
-            ))
+    macro_rules! schema_arms {
+        ({ $slug_asked:expr }
+         $($Variant:ident $module:ident $slug:literal $name:literal $Settings:ident;)*) => {
+            match $slug_asked {
+                $(
+                    #[cfg(feature = $slug)]
+                    $slug => Some(include_str!(concat!(
+                        env!("OUT_DIR"),
+                        "/settings-schema.",
+                        $slug,
+                        ".json"
+                    ))),
+                )*
+                _ => None,
+            }
         };
     }
-    match slug {
-        #[cfg(feature = "bcart")]
-        "bcart" => Some(schema!("bcart")),
-        #[cfg(feature = "base")]
-        "base" => Some(schema!("base")),
-        #[cfg(feature = "shopserve")]
-        "shopserve" => Some(schema!("shopserve")),
-        #[cfg(feature = "cscart")]
-        "cscart" => Some(schema!("cscart")),
-        #[cfg(feature = "futureshop")]
-        "futureshop" => Some(schema!("futureshop")),
-        _ => None,
-    }
+    mallsync_rules::for_each_cart!(schema_arms { slug })
 }
 
 /// The name of the cart's settings schema in the document's components, e.g. `BaseSettings`.
