@@ -51,8 +51,8 @@ fn every_cart_has_its_cargo_feature_and_its_component() {
             "shared/sync/Cargo.toml: feature {slug} = [\"mallsync-rules/{slug}\", \"mallsync-openapi/{slug}\"] (and in default)"
         );
         assert!(
-            openapi.contains(&format!("\n{slug} = []")) && feature_lists(&openapi, "default", slug),
-            "shared/openapi/Cargo.toml: feature {slug} (and in default)"
+            openapi.contains(&format!("\n{slug} = [\"mallsync-rules/{slug}\"]")) && feature_lists(&openapi, "default", slug),
+            "shared/openapi/Cargo.toml: feature {slug} = [\"mallsync-rules/{slug}\"] (and in default)"
         );
         assert!(
             rules.contains(&format!("\n{slug} = []")) && feature_lists(&rules, "default", slug),
