@@ -27,25 +27,22 @@ pub fn reseal_all(io: &impl Io) -> Result<Resealed, IoError> {
     };
     for row in io.sql("SELECT id, webhook_secret FROM shops", &[])?.iter() {
         let (id, stored) = (row.text("id")?, row.text("webhook_secret")?);
-        if keys.needs_reseal(stored) {
-            let place = webhook_secret_place(id);
-            let sealed = keys.seal(io, &keys.open(stored, &place)?, &place)?;
-            io.sql(
-                "UPDATE shops SET webhook_secret = ? WHERE id = ? AND webhook_secret = ?",
-                &[sealed.into(), id.into(), stored.into()],
-            )?;
+        let place = webhook_secret_place(id);
+        if reseal_row(io, &keys, "shops", "webhook_secret", id, stored, &place)? {
             done.shops += 1;
         }
     }
     for row in io.sql("SELECT id, settings FROM stores", &[])?.iter() {
         let (id, stored) = (row.text("id")?, row.text("settings")?);
-        if keys.needs_reseal(stored) {
-            let place = settings_place(id);
-            let sealed = keys.seal(io, &keys.open(stored, &place)?, &place)?;
-            io.sql(
-                "UPDATE stores SET settings = ? WHERE id = ? AND settings = ?",
-                &[sealed.into(), id.into(), stored.into()],
-            )?;
+        if reseal_row(
+            io,
+            &keys,
+            "stores",
+            "settings",
+            id,
+            stored,
+            &settings_place(id),
+        )? {
             done.stores += 1;
         }
         // The store's access token, whether or not its settings needed it.
@@ -61,4 +58,26 @@ pub fn reseal_all(io: &impl Io) -> Result<Resealed, IoError> {
     }
     done.notification_destinations = notify::reseal(io, &keys)?;
     Ok(done)
+}
+
+/// Seals row `id`'s `column` of `table` again, bound to `place`, when it is not under the
+/// current key; a row changed meanwhile is left as it is. Returns whether it resealed.
+fn reseal_row(
+    io: &impl Io,
+    keys: &Keys,
+    table: &str,
+    column: &str,
+    id: &str,
+    stored: &str,
+    place: &str,
+) -> Result<bool, IoError> {
+    if !keys.needs_reseal(stored) {
+        return Ok(false);
+    }
+    let sealed = keys.seal(io, &keys.open(stored, place)?, place)?;
+    io.sql(
+        &format!("UPDATE {table} SET {column} = ? WHERE id = ? AND {column} = ?"),
+        &[sealed.into(), id.into(), stored.into()],
+    )?;
+    Ok(true)
 }
