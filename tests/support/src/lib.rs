@@ -8,7 +8,10 @@
 //! let health = format!("{}/bcart/health", app.url());
 //! ```
 //!
-//! The host's bench (component sizes, start time, latency) is `benches/host.rs` beside it.
+//! `client::Client` calls the app's JSON routes. The host's bench (component sizes, start time,
+//! latency) is `benches/host.rs` beside it.
+
+pub mod client;
 
 use anyhow::{anyhow, Context, Result};
 use mallsync_host::{AppOptions, Server};

@@ -9,6 +9,8 @@ use std::{
 };
 
 use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+use mallsync_test_support::client::Client as AppClient;
+pub use mallsync_test_support::client::Reply;
 use serde_json::{json, Value};
 
 /// How long a page may take to show what a step waits for (the host runs on a loaded machine).
@@ -71,8 +73,8 @@ impl Chromedriver {
             .unwrap_or_else(|e| panic!("starting {}: {e}", driver.display()));
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
-        let agent = agent();
-        while agent.get(&format!("{url}/status")).call().is_err() {
+        let client = AppClient::default();
+        while !client.answers(&format!("{url}/status")) {
             assert!(
                 started.elapsed() < PATIENCE,
                 "{} did not answer on {url}",
@@ -248,34 +250,18 @@ impl Browser {
     }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into()
-}
-
 /// Plain HTTP to the app, for what the operator does not do in the console: checks of what was
 /// stored and of the headers the console is served with.
 pub struct Api {
     pub base: String,
-    agent: ureq::Agent,
-}
-
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: http::HeaderMap,
-    pub body: Value,
+    client: AppClient,
 }
 
 impl Api {
     pub fn new(base: &str) -> Api {
         Api {
             base: base.to_string(),
-            agent: agent(),
+            client: AppClient::default(),
         }
     }
 
@@ -287,33 +273,7 @@ impl Api {
         body: Option<&[u8]>,
     ) -> Reply {
         let url = format!("{}{path}", self.base);
-        let mut request = http::Request::builder().method(method).uri(&url);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if body.is_some() {
-            request = request.header("content-type", "application/json");
-        }
-        let request = request
-            .body(body.unwrap_or_default().to_vec())
-            .unwrap_or_else(|e| panic!("building {method} {url}: {e}"));
-        let response = self
-            .agent
-            .run(request)
-            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .read_to_vec()
-            .unwrap_or_else(|e| panic!("reading {method} {url}: {e}"));
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        self.client.call(method, &url, headers, body)
     }
 
     pub fn call_as(&self, token: &str, method: &str, path: &str, body: Option<&Value>) -> Reply {

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use hmac::{Hmac, Mac};
 use mallsync_fake_carts::RecordedCall;
+use mallsync_test_support::client::Client;
+pub use mallsync_test_support::client::Reply;
 use mallsync_test_support::{TestApp, TestOptions};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -13,7 +15,7 @@ pub const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789";
 /// The app and the one cart a test drives through it.
 pub struct App {
     app: TestApp,
-    agent: ureq::Agent,
+    client: Client,
     /// The cart's slug, the first segment of its routes.
     pub cart: &'static str,
     /// Each store's shop token, to read the run a webhook started.
@@ -24,12 +26,6 @@ pub struct App {
 pub struct TestShop {
     pub token: String,
     pub webhook_secret: String,
-}
-
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub body: Value,
 }
 
 /// Starts the app with `<cart>_api_origin` = `fake_url`: for Bカート, BASE and ショップサーブ the
@@ -45,15 +41,9 @@ pub fn spawn_app_with(cart: &'static str, fake_url: &str, options: TestOptions) 
         .variable("admin_token", ADMIN_TOKEN)
         .variable(&format!("{cart}_api_origin"), fake_url);
     let app = mallsync_test_support::spawn_app(options);
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(std::time::Duration::from_secs(60)))
-        .build()
-        .into();
     App {
         app,
-        agent,
+        client: Client::default(),
         cart,
         shop_tokens: Default::default(),
     }
@@ -78,28 +68,7 @@ impl App {
         } else {
             format!("{}/{}{path}", self.app.url(), self.cart)
         };
-        let mut request = http::Request::builder().method(method).uri(&url);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if body.is_some() {
-            request = request.header("content-type", "application/json");
-        }
-        let request = request
-            .body(body.unwrap_or_default().to_vec())
-            .unwrap_or_else(|e| panic!("building {method} {url}: {e}"));
-        let response = self
-            .agent
-            .run(request)
-            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-        let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .read_to_vec()
-            .unwrap_or_else(|e| panic!("reading the body of {method} {url}: {e}"));
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        Reply { status, body }
+        self.client.call(method, &url, headers, body)
     }
 
     /// A JSON request with `Authorization: Bearer <token>`.
@@ -159,7 +128,7 @@ impl App {
     pub fn restart(self) -> App {
         let App {
             app,
-            agent,
+            client,
             cart,
             shop_tokens,
         } = self;
@@ -168,7 +137,7 @@ impl App {
             .unwrap_or_else(|e| panic!("restarting the app: {e:?}"));
         App {
             app,
-            agent,
+            client,
             cart,
             shop_tokens,
         }
