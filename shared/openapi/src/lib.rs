@@ -42,12 +42,10 @@ pub fn settings_schema_text(slug: &str) -> Option<&'static str> {
     mallsync_rules::for_each_cart!(schema_arms { slug })
 }
 
-/// The name of the cart's settings schema in the document's components, e.g. `BaseSettings`.
-pub fn settings_schema_name(slug: &str) -> String {
-    let mut name: String = slug.chars().take(1).flat_map(char::to_uppercase).collect();
-    name.push_str(slug.get(1..).unwrap_or_default());
-    name.push_str("Settings");
-    name
+/// The name of the cart's settings schema in the document's components (its settings type's
+/// name in the cart registry, e.g. `BaseSettings`); `None` for a slug that names no cart.
+pub fn settings_schema_name(slug: &str) -> Option<&'static str> {
+    mallsync_rules::Cart::from_slug(slug).map(mallsync_rules::Cart::settings_type_name)
 }
 
 /// The document for one cart's component: its server prefix is `/<cart>`, its cart's settings
@@ -61,9 +59,9 @@ pub fn document(slug: &str) -> Result<Value, String> {
         .ok_or_else(|| format!("this build has no settings schema for the cart {slug:?}"))?;
     let schema: Value = serde_json::from_str(schema)
         .map_err(|e| format!("settings-schema.json ({slug}) does not parse: {e}"))?;
-    let name = settings_schema_name(slug);
+    let name = settings_schema_name(slug).ok_or_else(|| format!("no cart is named {slug:?}"))?;
     document["servers"] = json!([{ "url": format!("/{slug}") }]);
-    document["components"]["schemas"][&name] = schema;
+    document["components"]["schemas"][name] = schema;
     let own = json!({ "$ref": format!("#/components/schemas/{name}") });
     for schema in ["StoreInput", "Store"] {
         let settings = &mut document["components"]["schemas"][schema]["properties"]["settings"];
@@ -108,12 +106,16 @@ mod tests {
             "#/components/schemas/CscartSettings"
         );
         for other in CARTS.into_iter().filter(|c| *c != "cscart") {
-            let name = settings_schema_name(other);
+            let name = settings_schema_name(other).unwrap();
             assert!(
                 document["components"]["schemas"].get(&name).is_none(),
                 "{name}"
             );
         }
-        assert_eq!(settings_schema_name("futureshop"), "FutureshopSettings");
+        assert_eq!(
+            settings_schema_name("futureshop"),
+            Some("FutureshopSettings")
+        );
+        assert_eq!(settings_schema_name("amazon"), None);
     }
 }
