@@ -108,7 +108,7 @@ mod tests {
         for other in CARTS.into_iter().filter(|c| *c != "cscart") {
             let name = settings_schema_name(other).unwrap();
             assert!(
-                document["components"]["schemas"].get(&name).is_none(),
+                document["components"]["schemas"].get(name).is_none(),
                 "{name}"
             );
         }
