@@ -36,31 +36,6 @@ macro_rules! store_settings {
             $($Variant(crate::$module::$Settings),)*
         }
 
-        /// Stored settings, read for the carts this build has (cargo features, one per cart): a
-        /// cart component reads only its own cart's stores, and every other cart's reader would
-        /// cost it ~12 KB. Settings of a cart not built in are an error naming it.
-        impl<'de> Deserialize<'de> for StoreSettings {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                use serde::de::Error as _;
-                let mut value = serde_json::Value::deserialize(d)?;
-                let cart = match value.as_object_mut().and_then(|o| o.remove("cart")) {
-                    Some(serde_json::Value::String(slug)) => Cart::from_slug(&slug)
-                        .ok_or_else(|| D::Error::custom(format!("unknown cart {slug:?}")))?,
-                    _ => return Err(D::Error::missing_field("cart")),
-                };
-                let read = match cart {
-                    $(
-                        #[cfg(feature = $slug)]
-                        Cart::$Variant => serde_json::from_value::<crate::$module::$Settings>(value)
-                            .map(StoreSettings::$Variant),
-                    )*
-                    #[allow(unreachable_patterns)]
-                    other => return Err(D::Error::custom(not_built_in(other))),
-                };
-                read.map_err(D::Error::custom)
-            }
-        }
-
         $(
             impl From<crate::$module::$Settings> for StoreSettings {
                 fn from(s: crate::$module::$Settings) -> Self {
@@ -138,6 +113,27 @@ macro_rules! settings_type_arms {
 // For schema.rs (feature `schema`).
 #[allow(unused_imports)]
 pub(crate) use {settings_type_arms, with_settings_type};
+
+/// Stored settings, read for the carts this build has (cargo features, one per cart): a cart
+/// component reads only its own cart's stores, and every other cart's reader would cost it
+/// ~12 KB. Settings of a cart not built in are an error naming it.
+impl<'de> Deserialize<'de> for StoreSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut value = serde_json::Value::deserialize(d)?;
+        let cart = match value.as_object_mut().and_then(|o| o.remove("cart")) {
+            Some(serde_json::Value::String(slug)) => Cart::from_slug(&slug)
+                .ok_or_else(|| D::Error::custom(format!("unknown cart {slug:?}")))?,
+            _ => return Err(D::Error::missing_field("cart")),
+        };
+        let read = || -> Result<StoreSettings, Error> {
+            with_settings_type!(only_built_in cart, S => serde_json::from_value::<S>(value)
+                .map(StoreSettings::from)
+                .map_err(|e| Error::invalid("$", e.to_string())))
+        };
+        read().map_err(D::Error::custom)
+    }
+}
 
 /// Every setting's label for `cart`, in the screen's order: credentials, schedules, options.
 pub fn labels(cart: Cart) -> Vec<SettingLabel> {
